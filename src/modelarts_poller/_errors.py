@@ -1,0 +1,169 @@
+"""The one exception hierarchy of modelarts-poller.
+
+Grouped by what the caller can do next::
+
+    PollerError                      anything this library raises on purpose
+    ├── TransientError               wait and try again; the engine does so itself
+    │   ├── RequestTimeout           no answer within the client's timeout
+    │   ├── ConnectionFailed         could not connect, or the connection broke
+    │   ├── ServerError              HTTP 5xx
+    │   └── RateLimited              HTTP 429; ``retry_after`` says how long to wait
+    ├── PermanentError               retrying will not help: fix the request or credentials
+    │   ├── BadRequest               HTTP 400 (and other 4xx without a class of their own)
+    │   ├── Unauthorized             HTTP 401, after one token refresh where possible
+    │   ├── Forbidden                HTTP 403
+    │   └── NotFound                 HTTP 404
+    ├── ProtocolError                the server answered something this library cannot read
+    │   └── ParseError               JSON of the wrong shape; names the field path and value
+    ├── TaskFailedError              an awaited task ended in failure; carries the event
+    ├── EventOverflowError           a consumer fell behind a stream with ``overflow="error"``
+    └── InvalidArgumentError         bad input caught before any request (also a ValueError)
+
+Every :class:`ApiError` (the transient, permanent and protocol errors that come from a
+response) carries the HTTP ``status`` and the body's ``error_code`` and ``error_msg`` when
+the server sent them. Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._events import TaskFailed
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "ConnectionFailed",
+    "EventOverflowError",
+    "Forbidden",
+    "InvalidArgumentError",
+    "NotFound",
+    "ParseError",
+    "PermanentError",
+    "PollerError",
+    "ProtocolError",
+    "RateLimited",
+    "RequestTimeout",
+    "ServerError",
+    "TaskFailedError",
+    "TransientError",
+    "Unauthorized",
+]
+
+
+class PollerError(Exception):
+    """Base of every exception this library raises on purpose."""
+
+
+class ApiError(PollerError):
+    """An error that came from (or instead of) a ModelArts response.
+
+    ``status`` is the HTTP status, or ``None`` when no response arrived.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.error_msg = error_msg
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[ApiError], args: tuple[Any, ...], state: dict[str, Any]) -> ApiError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
+
+class TransientError(ApiError):
+    """Worth retrying later: the request may succeed if sent again."""
+
+
+class RequestTimeout(TransientError):
+    """No complete answer arrived within the configured timeout."""
+
+
+class ConnectionFailed(TransientError):
+    """The connection could not be made or was broken mid-request."""
+
+
+class ServerError(TransientError):
+    """The server answered with a 5xx status."""
+
+
+class RateLimited(TransientError):
+    """The server answered 429. ``retry_after`` is in seconds, or ``None`` if not given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class PermanentError(ApiError):
+    """Sending the same request again will fail the same way."""
+
+
+class BadRequest(PermanentError):
+    """HTTP 400, or another 4xx status without a class of its own."""
+
+
+class Unauthorized(PermanentError):
+    """HTTP 401: the credentials were refused (after one refresh, where the auth can refresh)."""
+
+
+class Forbidden(PermanentError):
+    """HTTP 403: the credentials are valid but lack permission."""
+
+
+class NotFound(PermanentError):
+    """HTTP 404: the project, dataset or task does not exist."""
+
+
+class ProtocolError(ApiError):
+    """The response could not be understood: not JSON, or JSON of an unexpected shape."""
+
+
+class ParseError(ProtocolError):
+    """Decoded JSON had a wrong type. ``path`` names the field, ``value`` is what was found."""
+
+    def __init__(self, path: str, value: object, expected: str) -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{path or '<root>'}: expected {expected}, got {shown}")
+        self.path = path
+        self.value = value
+        self.expected = expected
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.value, self.expected))
+
+
+class TaskFailedError(PollerError):
+    """Raised by ``await handle`` when the task ended in failure; ``event`` says how."""
+
+    def __init__(self, event: TaskFailed) -> None:
+        super().__init__(f"task {event.key} failed: {event.reason.value}: {event.message}")
+        self.event = event
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.event,))
+
+
+class EventOverflowError(PollerError):
+    """A stream opened with ``overflow="error"`` fell more than its buffer behind."""
+
+
+class InvalidArgumentError(PollerError, ValueError):
+    """An argument was rejected before any request was sent; the message names it."""

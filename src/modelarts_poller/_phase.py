@@ -1,0 +1,53 @@
+"""The common lifecycle phase every task kind's status values map to."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Phase(enum.Enum):
+    """Where a task is in its life, whatever its kind calls it.
+
+    ``UNKNOWN`` is a status value this library has not met; it counts as not finished.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is Phase.SUCCEEDED or self is Phase.FAILED
+
+
+# One table, in one place: (kind, remote status value) -> phase.
+# Unknown values are not listed; phase_of() maps them to UNKNOWN.
+STATUS_PHASES: dict[str, dict[str, Phase]] = {
+    "sync": {
+        "QUEUING": Phase.PENDING,
+        "STARTING": Phase.RUNNING,
+        "RUNNING": Phase.RUNNING,
+        "COMPLETED": Phase.SUCCEEDED,
+        "FAILED": Phase.FAILED,
+        "NOT_EXIST": Phase.FAILED,
+    },
+    "export": {},  # filled in by the models module from the API reference's values
+    "dataset_task": {
+        "PENDING": Phase.PENDING,
+        "WAITING": Phase.PENDING,
+        "RUNNING": Phase.RUNNING,
+        "STARTED": Phase.RUNNING,
+        "RETRY": Phase.RUNNING,
+        "FAILURE": Phase.FAILED,
+        "SUCCESS": Phase.SUCCEEDED,
+    },
+}
+
+
+def phase_of(kind: str, status: str | None) -> Phase:
+    """Map a kind's raw status value to its phase; anything unlisted is ``UNKNOWN``."""
+    if status is None:
+        return Phase.UNKNOWN
+    return STATUS_PHASES[kind].get(status, Phase.UNKNOWN)

@@ -1,0 +1,30 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modelarts_poller import InvalidArgumentError
+from modelarts_poller._validate import check_id
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "a/b", "..", "a..b", "a b", "a\tb", "a\nb", "\x00", "a\x7f", "a\\b", "\u2028"],
+)
+def test_bad_ids_are_rejected_naming_the_argument(bad: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="dataset_id"):
+        check_id("dataset_id", bad)
+
+
+def test_non_str_is_rejected() -> None:
+    with pytest.raises(InvalidArgumentError, match="task_id must be a str"):
+        check_id("task_id", 42)
+
+
+def test_invalid_argument_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="project_id"):
+        check_id("project_id", "")
+
+
+@given(st.text(alphabet=st.characters(categories=["Lu", "Ll", "Nd"]), min_size=1))
+def test_plain_ids_pass_unchanged(value: str) -> None:
+    assert check_id("x", value) == value
