@@ -87,7 +87,15 @@ def _rebuild(cls: type[ApiError], args: tuple[Any, ...], state: dict[str, Any]) 
 
 
 class TransientError(ApiError):
-    """Worth retrying later: the request may succeed if sent again."""
+    """Worth retrying later: the request may succeed if sent again.
+
+    ``retry_after`` is the server's requested wait in seconds (from ``Retry-After``),
+    or ``None`` when it did not say.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 class RequestTimeout(TransientError):
@@ -103,11 +111,7 @@ class ServerError(TransientError):
 
 
 class RateLimited(TransientError):
-    """The server answered 429. ``retry_after`` is in seconds, or ``None`` if not given."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
+    """The server answered 429; ``retry_after`` says how long it asked us to wait."""
 
 
 class PermanentError(ApiError):

@@ -1,0 +1,21 @@
+"""Every ModelArts REST path this library requests or simulates, in one place.
+
+Templates use ``str.format`` fields; callers check each ID with
+:func:`modelarts_poller._validate.check_id` before formatting.
+"""
+
+from __future__ import annotations
+
+# GET: status of a dataset synchronization task (sync-data-status.rst).
+SYNC_STATUS = "/v2/{project_id}/datasets/{dataset_id}/sync-data/status"
+# POST: start synchronizing a dataset.
+SYNC_START = "/v2/{project_id}/datasets/{dataset_id}/sync-data"
+# GET: status of a dataset export task (export-task-status.rst).
+EXPORT_TASK = "/v2/{project_id}/datasets/{resource_id}/export-tasks/{task_id}"
+# POST: create a dataset export task.
+EXPORT_TASKS = "/v2/{project_id}/datasets/{resource_id}/export-tasks"
+# GET: status of a generic dataset asynchronous task, as the SDK's get_task_status asks it.
+# To be confirmed against the ModelArts API reference by the client work.
+DATASET_TASK = "/v2/{project_id}/datasets/tasks/{task_id}"
+# POST: obtain an IAM token (on the IAM endpoint, not ModelArts).
+IAM_TOKENS = "/v3/auth/tokens"
