@@ -17,6 +17,7 @@ Grouped by what the caller can do next::
     │   └── ParseError               JSON of the wrong shape; names the field path and value
     ├── TaskFailedError              an awaited task ended in failure; carries the event
     ├── EventOverflowError           a consumer fell behind a stream with ``overflow="error"``
+    ├── EngineClosedError            the engine is not running (also a RuntimeError)
     └── InvalidArgumentError         bad input caught before any request (also a ValueError)
 
 Every :class:`ApiError` (the transient, permanent and protocol errors that come from a
@@ -35,6 +36,7 @@ __all__ = [
     "ApiError",
     "BadRequest",
     "ConnectionFailed",
+    "EngineClosedError",
     "EventOverflowError",
     "Forbidden",
     "InvalidArgumentError",
@@ -158,7 +160,7 @@ class TaskFailedError(PollerError):
     """Raised by ``await handle`` when the task ended in failure; ``event`` says how."""
 
     def __init__(self, event: TaskFailed) -> None:
-        super().__init__(f"task {event.key} failed: {event.reason.value}: {event.message}")
+        super().__init__(f"task {event.spec} failed: {event.reason.value}: {event.message}")
         self.event = event
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -171,3 +173,7 @@ class EventOverflowError(PollerError):
 
 class InvalidArgumentError(PollerError, ValueError):
     """An argument was rejected before any request was sent; the message names it."""
+
+
+class EngineClosedError(PollerError, RuntimeError):
+    """The engine is not running: it was never entered, or it has been closed."""

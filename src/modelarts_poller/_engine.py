@@ -1,0 +1,861 @@
+"""The polling engine: one timer heap, a bounded pool of pollers, shared limits.
+
+Design (sized for a million tracked tasks): a task waiting for its next poll is a
+heap entry ``(due, seq, handle)``, not a sleeping coroutine. One dispatcher sleeps
+until the earliest due time and hands due tasks to idle workers; at most
+``max_in_flight`` workers exist, and a worker that finishes a poll takes the next due
+task straight from the heap without waking the dispatcher, so under load the
+dispatcher sleeps and workers run back to back. A task rescheduled or cancelled leaves
+its old entry behind; entries whose ``seq`` no longer matches the handle's are skipped.
+
+Events are delivered by the worker that produced them, in order: sync callbacks are
+called, async callbacks awaited, and bounded streams fed, so a slow consumer slows
+polling instead of losing events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import itertools
+import logging
+import math
+import random
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+import anyio
+import anyio.abc
+import attrs
+
+from ._clock import Clock, SystemClock
+from ._errors import (
+    EngineClosedError,
+    InvalidArgumentError,
+    PermanentError,
+    ProtocolError,
+    TaskFailedError,
+    TransientError,
+)
+from ._events import (
+    FailureReason,
+    TaskCompleted,
+    TaskEvent,
+    TaskFailed,
+    TaskProgress,
+    TaskRetrying,
+)
+from ._handle import Callback, TaskHandle
+from ._phase import Phase
+from ._policy import PollPolicy, next_poll_delay, retry_delay
+from ._ratelimit import TokenBucket
+from ._specs import DatasetTask, ExportTask, SyncTask, TaskSpec
+from ._streams import EventStream, Overflow, concrete_types
+
+logger = logging.getLogger("modelarts_poller.engine")
+
+_BUILTIN_SPECS = (SyncTask, ExportTask, DatasetTask)
+_INF = math.inf
+
+
+@attrs.frozen
+class EngineStats:
+    """A snapshot of the engine's counters; ``rate`` is polls/s over the last second or so."""
+
+    tracked: int
+    in_flight: int
+    workers: int
+    polls: int
+    transient_errors: int
+    completed: int
+    failed: int
+    events: int
+    callback_errors: int
+    rate: float
+
+
+@attrs.frozen
+class BatchResult:
+    """What became of a batch: terminal events in completion order, and what is left."""
+
+    completed: tuple[TaskCompleted, ...]
+    failed: tuple[TaskFailed, ...]
+    pending: tuple[TaskHandle, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Every task in the batch completed."""
+        return not self.failed and not self.pending
+
+
+class _Worker:
+    __slots__ = ("event", "item")
+
+    def __init__(self, item: TaskHandle | None) -> None:
+        self.item = item
+        self.event: anyio.Event | None = None
+
+
+def _default_callback_error(exc: BaseException, event: TaskEvent, callback: object) -> None:
+    logger.error(
+        "callback %r raised on %s for %s", callback, type(event).__name__, event.spec, exc_info=exc
+    )
+
+
+class Engine:
+    """Watches many tasks at once. Use as ``async with Engine(client=...) as engine``.
+
+    ``client`` is what built-in task kinds fetch through (a ``ModelArtsClient`` or any
+    object with its three status methods). ``policy`` applies to every task unless
+    ``kind_policies`` (by spec kind) or ``watch(policy=...)`` says otherwise.
+    ``max_in_flight`` bounds concurrent polls; ``max_rate`` (polls per second) is never
+    exceeded in any one-second window. ``on_exit`` decides what leaving the ``async
+    with`` block does to unfinished tasks: ``"cancel"`` ends each with a ``CANCELLED``
+    failure, ``"drain"`` first waits for all of them to finish. ``clock`` and ``seed``
+    make runs reproducible in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Any = None,
+        policy: PollPolicy | None = None,
+        kind_policies: Mapping[str, PollPolicy] | None = None,
+        max_in_flight: int = 64,
+        max_rate: float | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        on_exit: Literal["cancel", "drain"] = "cancel",
+        on_callback_error: Callable[[BaseException, TaskEvent, object], None] | None = None,
+    ) -> None:
+        if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int):
+            raise InvalidArgumentError(f"max_in_flight must be an int, got {max_in_flight!r}")
+        if max_in_flight < 1:
+            raise InvalidArgumentError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        if on_exit not in ("cancel", "drain"):
+            raise InvalidArgumentError(f"on_exit must be 'cancel' or 'drain', got {on_exit!r}")
+        policy = PollPolicy() if policy is None else policy
+        if not isinstance(policy, PollPolicy):
+            raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
+        kind_policies = dict(kind_policies or {})
+        for kind, p in kind_policies.items():
+            if not isinstance(p, PollPolicy):
+                raise InvalidArgumentError(f"kind_policies[{kind!r}] must be a PollPolicy")
+        self._client = client
+        self._policy = policy
+        self._kind_policies = kind_policies
+        self._max_in_flight = max_in_flight
+        self._max_rate = max_rate
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._draw = random.Random(seed).random
+        self._on_exit = on_exit
+        self._on_callback_error = on_callback_error or _default_callback_error
+        self._bucket: TokenBucket | None = None
+        if max_rate is not None:  # validate now, not at start
+            self._bucket = TokenBucket(max_rate, now=0.0)
+
+        self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
+        self._heap: list[tuple[float, int, TaskHandle]] = []
+        self._counter = itertools.count(1)
+        self._idle: list[_Worker] = []
+        self._workers = 0
+        self._dispatch_target = _INF
+        self._dispatch_scope: anyio.CancelScope | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._core_tg: anyio.abc.TaskGroup | None = None
+        self._core_scope: anyio.CancelScope | None = None
+        self._running = False
+        self._closed = False
+        self._drained: anyio.Event | None = None
+
+        self._callbacks: list[tuple[frozenset[type], Callback]] = []
+        self._streams: list[weakref.ref[EventStream]] = []
+
+        self._in_flight = 0
+        self._polls = 0
+        self._transient = 0
+        self._completed = 0
+        self._failed = 0
+        self._events = 0
+        self._callback_errors = 0
+        self._rate_start = 0.0
+        self._rate_polls = 0
+        self._rate = 0.0
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def __aenter__(self) -> Engine:
+        if self._running or self._closed:
+            raise EngineClosedError("an Engine can be entered only once")
+        now = self._clock.now()
+        if self._max_rate is not None:
+            self._bucket = TokenBucket(self._max_rate, now=now)
+        self._rate_start = now
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        self._core_scope = anyio.CancelScope()
+        started = anyio.Event()
+        tg.start_soon(self._run_core, started)
+        await started.wait()
+        self._running = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._tg is not None
+        assert self._core_scope is not None
+        try:
+            if exc_type is None and self._on_exit == "drain":
+                await self.drain()
+        finally:
+            self._running = False
+            self._closed = True
+            for handle in list(self._tasks.values()):
+                self._cancel(handle, "the engine was closed")
+            for ref in self._streams:
+                stream = ref()
+                if stream is not None:
+                    stream._end()
+            self._streams.clear()
+            self._core_scope.cancel()
+        return await self._tg.__aexit__(exc_type, exc, tb)
+
+    async def _run_core(self, started: anyio.Event) -> None:
+        assert self._core_scope is not None
+        with self._core_scope:
+            async with anyio.create_task_group() as core:
+                self._core_tg = core
+                core.start_soon(self._dispatcher)
+                started.set()
+        self._core_tg = None
+
+    async def drain(self) -> None:
+        """Wait until every watched task has finished (new watches extend the wait)."""
+        while self._tasks:
+            if self._drained is None:
+                self._drained = anyio.Event()
+            await self._drained.wait()
+
+    # -- watching ---------------------------------------------------------------------
+
+    def watch(
+        self,
+        spec: TaskSpec[Any],
+        *,
+        policy: PollPolicy | None = None,
+        on_event: Callback | None = None,
+        types: type[TaskEvent] | tuple[type[TaskEvent], ...] = TaskEvent,
+    ) -> TaskHandle:
+        """Start watching ``spec`` and return its handle at once.
+
+        Watching a spec that is already being watched returns the same handle (one
+        poller); ``on_event`` is then added to it and ``policy`` must not differ.
+        """
+        if not self._running:
+            raise EngineClosedError(
+                "the engine is not running: watch inside 'async with Engine(...)'"
+            )
+        handle = self._tasks.get(spec)
+        if handle is None:
+            handle = self._new_handle(spec, policy)
+        elif policy is not None and policy != handle._policy:
+            raise InvalidArgumentError(f"{spec} is already watched with a different policy")
+        if on_event is not None:
+            handle.add_callback(on_event, types=types)
+        return handle
+
+    def watch_many(
+        self, specs: Iterable[TaskSpec[Any]], *, policy: PollPolicy | None = None
+    ) -> list[TaskHandle]:
+        """``watch`` each spec; returns the handles in the same order."""
+        watch = self.watch
+        return [watch(spec, policy=policy) for spec in specs]
+
+    def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:
+        """The handle of a spec being watched, or ``None``."""
+        return self._tasks.get(spec)
+
+    def _new_handle(self, spec: TaskSpec[Any], policy: PollPolicy | None) -> TaskHandle:
+        if type(spec) not in _BUILTIN_SPECS:
+            if not isinstance(spec, TaskSpec):
+                raise InvalidArgumentError(
+                    f"spec must implement TaskSpec (kind, fetch, interpret), got {spec!r}"
+                )
+            try:
+                hash(spec)
+            except TypeError as exc:
+                raise InvalidArgumentError(f"spec must be hashable: {spec!r}") from exc
+        elif self._client is None:
+            raise InvalidArgumentError(f"{spec} needs a ModelArts client: pass Engine(client=...)")
+        if policy is None:
+            policy = self._kind_policies.get(spec.kind, self._policy)
+        elif not isinstance(policy, PollPolicy):
+            raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
+        handle = TaskHandle(self, spec, policy)
+        now = self._clock.now()
+        if policy.deadline is not None:
+            handle._deadline = now + policy.deadline
+        self._tasks[spec] = handle
+        self._push(handle, now + policy.first_delay)
+        return handle
+
+    # -- scheduling -------------------------------------------------------------------
+
+    def _push(self, handle: TaskHandle, due: float) -> None:
+        seq = next(self._counter)
+        handle._seq = seq
+        heapq.heappush(self._heap, (due, seq, handle))
+        if due < self._dispatch_target:
+            self._wake_dispatcher()
+
+    def _wake_dispatcher(self) -> None:
+        scope = self._dispatch_scope
+        self._dispatch_target = -_INF  # one wake-up is enough until it sleeps again
+        if scope is not None:
+            self._dispatch_scope = None
+            scope.cancel()
+
+    def _pop_due(self, now: float) -> TaskHandle | float:
+        """The next due task (taking a rate token), or the time to look again."""
+        heap = self._heap
+        while heap:
+            due, seq, handle = heap[0]
+            if handle._seq != seq:
+                heapq.heappop(heap)
+                continue
+            if due > now:
+                return due
+            bucket = self._bucket
+            if bucket is not None:
+                wait = bucket.take(now)
+                if wait > 0.0:
+                    return now + wait
+            heapq.heappop(heap)
+            handle._seq = 0
+            return handle
+        return _INF
+
+    async def _dispatcher(self) -> None:
+        clock = self._clock
+        idle = self._idle
+        while True:
+            target = _INF
+            while True:
+                if not idle and self._workers >= self._max_in_flight:
+                    break  # busy workers take due tasks themselves when they finish
+                got = self._pop_due(clock.now())
+                if not isinstance(got, TaskHandle):
+                    target = got
+                    break
+                if idle:
+                    worker = idle.pop()
+                    worker.item = got
+                    assert worker.event is not None
+                    worker.event.set()
+                else:
+                    self._workers += 1
+                    assert self._core_tg is not None
+                    self._core_tg.start_soon(self._worker, _Worker(got))
+            self._dispatch_target = target
+            with anyio.CancelScope() as scope:
+                self._dispatch_scope = scope
+                if target == _INF:
+                    await anyio.sleep_forever()
+                else:
+                    await clock.sleep_until(target)
+            self._dispatch_scope = None
+
+    async def _worker(self, worker: _Worker) -> None:
+        clock = self._clock
+        idle = self._idle
+        poll = self._poll
+        pop_due = self._pop_due
+        while True:
+            handle = worker.item
+            if handle is None:
+                event = worker.event = anyio.Event()
+                idle.append(worker)
+                heap = self._heap
+                if heap and heap[0][0] < self._dispatch_target:
+                    self._wake_dispatcher()
+                await event.wait()
+                continue
+            worker.item = None
+            while True:
+                await poll(handle)
+                got = pop_due(clock.now())
+                if not isinstance(got, TaskHandle):
+                    if got < self._dispatch_target:
+                        self._wake_dispatcher()
+                    break
+                handle = got
+
+    # -- one poll ---------------------------------------------------------------------
+
+    async def _poll(self, handle: TaskHandle) -> None:
+        if handle._outcome is not None:
+            return
+        spec = handle.spec
+        handle._polls += 1
+        self._polls += 1
+        self._in_flight += 1
+        try:
+            snapshot = await spec.fetch(self._client)
+        except Exception as exc:
+            self._in_flight -= 1
+            await self._poll_failed(handle, exc)
+            return
+        self._in_flight -= 1
+        if handle._outcome is not None:  # cancelled while the request was in flight
+            return
+        try:
+            obs = spec.interpret(snapshot)
+        except Exception as exc:
+            await self._poll_failed(handle, exc)
+            return
+        now = self._clock.now()
+        self._count_rate(now)
+        handle._errors = 0
+        prev = handle._obs
+        if (
+            prev is None
+            or obs.status != prev.status
+            or obs.completion != prev.completion
+            or obs.phase is not prev.phase
+        ):
+            if prev is None or obs.status != prev.status:
+                handle._attempt = 0
+            previous = handle._snapshot
+            handle._snapshot = snapshot
+            handle._obs = obs
+            await self._emit(handle, TaskProgress(spec, now, snapshot, previous, obs))
+            if handle._outcome is not None:
+                return
+        else:
+            handle._snapshot = snapshot
+        phase = obs.phase
+        if phase is Phase.SUCCEEDED:
+            await self._finish(handle, TaskCompleted(spec, now, snapshot, obs))
+            return
+        if phase is Phase.FAILED:
+            message = obs.message or f"the task reported {obs.status}"
+            await self._finish(
+                handle,
+                TaskFailed(spec, now, FailureReason.REMOTE_FAILED, message, None, snapshot),
+            )
+            return
+        policy = handle._policy
+        if policy.max_polls is not None and handle._polls >= policy.max_polls:
+            await self._fail(
+                handle,
+                FailureReason.MAX_POLLS,
+                f"not finished after {handle._polls} polls",
+                None,
+                now,
+            )
+            return
+        completion = obs.completion
+        latest = None
+        if completion is not None:
+            latest = (now, completion)
+            if handle._first is None:
+                handle._first = latest
+        delay = next_poll_delay(
+            policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest
+        )
+        handle._attempt += 1
+        await self._reschedule(handle, now, now + delay, honour=False)
+
+    async def _reschedule(
+        self, handle: TaskHandle, now: float, due: float, *, honour: bool
+    ) -> None:
+        deadline = handle._deadline
+        if deadline is not None and due > deadline:
+            if now >= deadline or honour:
+                await self._fail(
+                    handle,
+                    FailureReason.DEADLINE,
+                    "the deadline passed before the task finished"
+                    if now >= deadline
+                    else "the server asked to wait past the task's deadline",
+                    None,
+                    now,
+                )
+                return
+            due = deadline  # one last look at the deadline
+        self._push(handle, due)
+
+    async def _poll_failed(self, handle: TaskHandle, exc: Exception) -> None:
+        now = self._clock.now()
+        self._count_rate(now)
+        if handle._outcome is not None:
+            return
+        policy = handle._policy
+        if isinstance(exc, TransientError | ProtocolError):
+            self._transient += 1
+            handle._errors += 1
+            errors = handle._errors
+            if policy.max_retries is not None and errors > policy.max_retries:
+                await self._fail(
+                    handle,
+                    FailureReason.RETRIES_EXHAUSTED,
+                    f"{errors} transient errors in a row; last: {exc}",
+                    exc,
+                    now,
+                )
+                return
+            if policy.max_polls is not None and handle._polls >= policy.max_polls:
+                await self._fail(
+                    handle,
+                    FailureReason.MAX_POLLS,
+                    f"not finished after {handle._polls} polls",
+                    exc,
+                    now,
+                )
+                return
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+            delay = retry_delay(policy, errors, self._draw(), retry_after)
+            logger.debug(
+                "%s: transient error %s; retry %d in %.3fs", handle.spec, exc, errors, delay
+            )
+            await self._emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
+            if handle._outcome is None:
+                await self._reschedule(handle, now, now + delay, honour=retry_after is not None)
+        elif isinstance(exc, PermanentError):
+            await self._fail(handle, FailureReason.PERMANENT_ERROR, str(exc), exc, now)
+        else:
+            logger.error("%s: unexpected error while polling", handle.spec, exc_info=exc)
+            await self._fail(handle, FailureReason.ERROR, f"{type(exc).__name__}: {exc}", exc, now)
+
+    def _count_rate(self, now: float) -> None:
+        self._rate_polls += 1
+        span = now - self._rate_start
+        if span >= 1.0:
+            self._rate = self._rate_polls / span
+            self._rate_start = now
+            self._rate_polls = 0
+
+    # -- endings ----------------------------------------------------------------------
+
+    async def _fail(
+        self,
+        handle: TaskHandle,
+        reason: FailureReason,
+        message: str,
+        error: BaseException | None,
+        now: float,
+    ) -> None:
+        event = TaskFailed(handle.spec, now, reason, message, error, handle._snapshot)
+        await self._finish(handle, event)
+
+    def _settle(self, handle: TaskHandle, event: TaskCompleted | TaskFailed) -> bool:
+        """Record the one terminal event; ``False`` if the task had one already."""
+        if handle._outcome is not None:
+            return False
+        handle._outcome = event
+        handle._seq = -1
+        if self._tasks.get(handle.spec) is handle:
+            del self._tasks[handle.spec]
+        if isinstance(event, TaskCompleted):
+            self._completed += 1
+        else:
+            self._failed += 1
+        return True
+
+    def _resolve(self, handle: TaskHandle) -> None:
+        """Release everything waiting on a finished task."""
+        streams = handle._streams
+        if streams is not None:
+            handle._streams = None
+            for stream in streams:
+                stream._end()
+        if handle._done_event is not None:
+            handle._done_event.set()
+        waiters = handle._waiters
+        if waiters is not None:
+            handle._waiters = None
+            for fn in waiters:
+                fn(handle)
+        if not self._tasks and self._drained is not None:
+            self._drained.set()
+            self._drained = None
+
+    async def _finish(self, handle: TaskHandle, event: TaskCompleted | TaskFailed) -> None:
+        if self._settle(handle, event):
+            await self._emit(handle, event)
+            self._resolve(handle)
+
+    def _cancel(self, handle: TaskHandle, message: str) -> None:
+        event = TaskFailed(
+            handle.spec,
+            self._clock.now(),
+            FailureReason.CANCELLED,
+            message,
+            None,
+            handle._snapshot,
+        )
+        if self._settle(handle, event):
+            self._emit_nowait(handle, event)
+            self._resolve(handle)
+
+    # -- delivery ---------------------------------------------------------------------
+
+    def _callback_failed(self, exc: BaseException, event: TaskEvent, callback: object) -> None:
+        self._callback_errors += 1
+        try:
+            self._on_callback_error(exc, event, callback)
+        except Exception:  # the reporter itself failed: still not swallowed
+            logger.exception("on_callback_error raised while reporting %r", exc)
+
+    async def _emit(self, handle: TaskHandle, event: TaskEvent) -> None:
+        self._events += 1
+        kind = type(event)
+        for callbacks in (self._callbacks, handle._callbacks):
+            if not callbacks:
+                continue
+            for types, fn in callbacks:
+                if kind in types:
+                    try:
+                        result = fn(event)
+                        if inspect.isawaitable(result):
+                            await result
+                    except Exception as exc:
+                        self._callback_failed(exc, event, fn)
+        if self._streams:
+            for ref in self._streams:
+                await _offer(ref, event)
+        streams = handle._streams
+        if streams:
+            for stream in streams:
+                await _offer(weakref.ref(stream), event)
+
+    def _emit_nowait(self, handle: TaskHandle, event: TaskEvent) -> None:
+        """Deliver where nothing may wait (cancel, close): async callbacks run as tasks
+        and streams take the event past their bound."""
+        self._events += 1
+        kind = type(event)
+        for callbacks in (self._callbacks, handle._callbacks):
+            if not callbacks:
+                continue
+            for types, fn in callbacks:
+                if kind in types:
+                    try:
+                        result = fn(event)
+                        if inspect.isawaitable(result):
+                            assert self._tg is not None
+                            self._tg.start_soon(self._await_callback, result, event, fn)
+                    except Exception as exc:
+                        self._callback_failed(exc, event, fn)
+        for ref in self._streams:
+            stream = ref()
+            if stream is not None and kind in stream.types:
+                stream._force(event)
+        if handle._streams:
+            for stream in handle._streams:
+                if kind in stream.types:
+                    stream._force(event)
+
+    async def _await_callback(
+        self, result: Awaitable[object], event: TaskEvent, fn: object
+    ) -> None:
+        try:
+            await result
+        except Exception as exc:
+            self._callback_failed(exc, event, fn)
+
+    # -- subscriptions ----------------------------------------------------------------
+
+    def subscribe(
+        self,
+        callback: Callback,
+        *,
+        types: type[TaskEvent] | tuple[type[TaskEvent], ...] = TaskEvent,
+    ) -> Callable[[], None]:
+        """Call ``callback(event)`` (sync or async) for every task's events of ``types``.
+
+        Returns a function that unsubscribes. A callback that raises is reported to
+        ``on_callback_error`` (by default logged with its traceback) and polling goes on.
+        """
+        if not callable(callback):
+            raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
+        entry = (concrete_types(types), callback)
+        self._callbacks.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._callbacks:
+                self._callbacks.remove(entry)
+
+        return unsubscribe
+
+    def events(
+        self,
+        *,
+        types: type[TaskEvent] | tuple[type[TaskEvent], ...] = TaskEvent,
+        buffer: int = 1024,
+        overflow: Overflow = "block",
+    ) -> EventStream:
+        """A stream of every task's events from now on; it ends when the engine closes."""
+        if self._closed:
+            raise EngineClosedError("the engine is closed")
+        stream = EventStream(concrete_types(types), buffer=buffer, overflow=overflow)
+        streams = self._streams
+
+        def forget(ref: weakref.ref[EventStream]) -> None:
+            if ref in streams:
+                streams.remove(ref)
+
+        streams.append(weakref.ref(stream, forget))
+        return stream
+
+    # -- waiting on many --------------------------------------------------------------
+
+    async def wait(
+        self,
+        handles: Iterable[TaskHandle],
+        *,
+        fail_fast: bool = False,
+        timeout: float | None = None,
+    ) -> BatchResult:
+        """Wait for a batch; returns completed and failed without raising on a failure.
+
+        With ``fail_fast`` the first failure raises :class:`TaskFailedError` at once (the
+        other tasks keep running). With ``timeout`` (seconds on the engine's clock) the
+        unfinished handles come back in ``pending``.
+        """
+        handles = list(handles)
+        order: list[TaskHandle] = [h for h in handles if h._outcome is not None]
+        pending = [h for h in handles if h._outcome is None]
+        if fail_fast:
+            for h in order:
+                if isinstance(h._outcome, TaskFailed):
+                    raise TaskFailedError(h._outcome)
+        if pending:
+            remaining = len(pending)
+            done = anyio.Event()
+
+            def on_done(h: TaskHandle) -> None:
+                nonlocal remaining
+                remaining -= 1
+                order.append(h)
+                if remaining == 0 or (fail_fast and isinstance(h._outcome, TaskFailed)):
+                    done.set()
+
+            for h in pending:
+                h._add_waiter(on_done)
+            try:
+                await self._wait_event(done, timeout)
+            finally:
+                for h in pending:
+                    h._remove_waiter(on_done)
+            if fail_fast:
+                for h in order:
+                    if isinstance(h._outcome, TaskFailed):
+                        raise TaskFailedError(h._outcome)
+        completed: list[TaskCompleted] = []
+        failed: list[TaskFailed] = []
+        seen: set[int] = set()
+        for h in order:
+            if id(h) in seen:
+                continue
+            seen.add(id(h))
+            outcome = h._outcome
+            if isinstance(outcome, TaskCompleted):
+                completed.append(outcome)
+            elif isinstance(outcome, TaskFailed):
+                failed.append(outcome)
+        left = tuple(dict.fromkeys(h for h in handles if h._outcome is None))
+        return BatchResult(tuple(completed), tuple(failed), left)
+
+    async def _wait_event(self, event: anyio.Event, timeout: float | None) -> None:
+        if timeout is None:
+            await event.wait()
+            return
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0:
+            raise InvalidArgumentError(f"timeout must be a number >= 0, got {timeout!r}")
+        deadline = self._clock.now() + timeout
+        async with anyio.create_task_group() as tg:
+
+            async def timer() -> None:
+                await self._clock.sleep_until(deadline)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(timer)
+            await event.wait()
+            tg.cancel_scope.cancel()
+
+    async def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
+        """Yield each handle as its task finishes (finished ones first)."""
+        handles = list(dict.fromkeys(handles))
+        ready: deque[TaskHandle] = deque(h for h in handles if h._outcome is not None)
+        waiting = [h for h in handles if h._outcome is None]
+        wake: list[anyio.Event | None] = [None]
+
+        def on_done(h: TaskHandle) -> None:
+            ready.append(h)
+            ev = wake[0]
+            if ev is not None:
+                wake[0] = None
+                ev.set()
+
+        for h in waiting:
+            h._add_waiter(on_done)
+        try:
+            left = len(handles)
+            while left:
+                if not ready:
+                    ev = wake[0] = anyio.Event()
+                    await ev.wait()
+                    continue
+                left -= 1
+                yield ready.popleft()
+        finally:
+            for h in waiting:
+                h._remove_waiter(on_done)
+
+    # -- introspection ----------------------------------------------------------------
+
+    def stats(self) -> EngineStats:
+        return EngineStats(
+            tracked=len(self._tasks),
+            in_flight=self._in_flight,
+            workers=self._workers,
+            polls=self._polls,
+            transient_errors=self._transient,
+            completed=self._completed,
+            failed=self._failed,
+            events=self._events,
+            callback_errors=self._callback_errors,
+            rate=self._rate,
+        )
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def __repr__(self) -> str:
+        state = "running" if self._running else "closed" if self._closed else "new"
+        return f"<Engine {state} tracked={len(self._tasks)} in_flight={self._in_flight}>"
+
+
+async def _offer(ref: weakref.ref[EventStream], event: TaskEvent) -> None:
+    """Put ``event`` in the stream, waiting for space if it blocks; never holds the
+    stream strongly while waiting, so an abandoned stream can be collected."""
+    stream = ref()
+    if stream is None or type(event) not in stream.types:
+        return
+    space = stream._offer(event)
+    while space is not None:
+        del stream
+        await space.wait()
+        stream = ref()
+        if stream is None:
+            return
+        space = stream._offer(event)

@@ -1,0 +1,184 @@
+"""The handle ``Engine.watch`` returns: await it, inspect it, cancel it, stream its events."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._errors import InvalidArgumentError, TaskFailedError
+from ._events import TaskCompleted, TaskEvent, TaskFailed
+from ._specs import Observation, TaskSpec
+from ._streams import EventStream, Overflow, concrete_types
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._policy import PollPolicy
+
+Callback = Callable[[TaskEvent], object]
+
+
+class TaskHandle:
+    """One watched task. ``await handle`` gives the final snapshot or raises
+    :class:`TaskFailedError`.
+
+    Kept small on purpose (slots, lazily created extras): an engine may hold a million.
+    """
+
+    __slots__ = (
+        "_attempt",
+        "_callbacks",
+        "_deadline",
+        "_done_event",
+        "_engine",
+        "_errors",
+        "_first",
+        "_obs",
+        "_outcome",
+        "_policy",
+        "_polls",
+        "_seq",
+        "_snapshot",
+        "_streams",
+        "_waiters",
+        "spec",
+    )
+
+    def __init__(self, engine: Engine, spec: TaskSpec[Any], policy: PollPolicy) -> None:
+        self.spec = spec
+        self._engine = engine
+        self._policy = policy
+        self._seq = 0  # sequence number of this task's live heap entry; 0 when not queued
+        self._deadline: float | None = None
+        self._polls = 0
+        self._attempt = 0  # polls since the status last changed
+        self._errors = 0  # consecutive transient errors
+        self._snapshot: Any = None
+        self._obs: Observation | None = None
+        self._first: tuple[float, float] | None = None  # (time, completion) first seen
+        self._outcome: TaskCompleted | TaskFailed | None = None
+        self._done_event: anyio.Event | None = None
+        self._waiters: list[Callable[[TaskHandle], None]] | None = None
+        self._callbacks: list[tuple[frozenset[type], Callback]] | None = None
+        self._streams: list[EventStream] | None = None
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def policy(self) -> PollPolicy:
+        return self._policy
+
+    @property
+    def polls(self) -> int:
+        """How many polls were started for this task."""
+        return self._polls
+
+    @property
+    def snapshot(self) -> Any:
+        """The latest successfully fetched snapshot, or ``None`` before the first."""
+        return self._snapshot
+
+    @property
+    def observation(self) -> Observation | None:
+        return self._obs
+
+    @property
+    def outcome(self) -> TaskCompleted | TaskFailed | None:
+        """The terminal event once the task has finished, else ``None``."""
+        return self._outcome
+
+    def done(self) -> bool:
+        return self._outcome is not None
+
+    def result(self) -> Any:
+        """The final snapshot; raises if the task failed or is not finished yet."""
+        outcome = self._outcome
+        if outcome is None:
+            raise InvalidArgumentError(f"task {self.spec} has not finished yet")
+        if isinstance(outcome, TaskFailed):
+            raise TaskFailedError(outcome)
+        return outcome.snapshot
+
+    def cancel(self, message: str = "cancelled by the caller") -> bool:
+        """Stop watching; the task ends with a ``CANCELLED`` :class:`TaskFailed`.
+
+        Returns ``False`` if it had already finished. The remote task is not touched.
+        """
+        if self._outcome is not None:
+            return False
+        self._engine._cancel(self, message)
+        return True
+
+    # -- subscription -----------------------------------------------------------------
+
+    def add_callback(
+        self,
+        callback: Callback,
+        *,
+        types: type[TaskEvent] | tuple[type[TaskEvent], ...] = TaskEvent,
+    ) -> None:
+        """Call ``callback(event)`` (sync or async) for this task's events of ``types``."""
+        if not callable(callback):
+            raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
+        if self._callbacks is None:
+            self._callbacks = []
+        self._callbacks.append((concrete_types(types), callback))
+
+    def events(
+        self,
+        *,
+        types: type[TaskEvent] | tuple[type[TaskEvent], ...] = TaskEvent,
+        buffer: int = 256,
+        overflow: Overflow = "block",
+    ) -> EventStream:
+        """A stream of this task's events that ends after its terminal event."""
+        stream = EventStream(concrete_types(types), buffer=buffer, overflow=overflow)
+        outcome = self._outcome
+        if outcome is not None:
+            if type(outcome) in stream.types:
+                stream._force(outcome)
+            stream._end()
+            return stream
+        if self._streams is None:
+            self._streams = []
+        self._streams.append(stream)
+        return stream
+
+    def _add_waiter(self, fn: Callable[[TaskHandle], None]) -> None:
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(fn)
+
+    def _remove_waiter(self, fn: Callable[[TaskHandle], None]) -> None:
+        if self._waiters is not None:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(fn)
+
+    # -- awaiting ---------------------------------------------------------------------
+
+    async def wait(self) -> TaskCompleted | TaskFailed:
+        """Wait for the terminal event and return it, whichever it is; never raises it."""
+        if self._outcome is None:
+            if self._done_event is None:
+                self._done_event = anyio.Event()
+            await self._done_event.wait()
+        assert self._outcome is not None
+        return self._outcome
+
+    async def _result(self) -> Any:
+        await self.wait()
+        return self.result()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._result().__await__()
+
+    def __repr__(self) -> str:
+        if self._outcome is not None:
+            state = type(self._outcome).__name__
+        elif self._obs is not None:
+            state = self._obs.status or self._obs.phase.value
+        else:
+            state = "not polled yet"
+        return f"<TaskHandle {self.spec} {state} polls={self._polls}>"

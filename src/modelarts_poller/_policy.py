@@ -1,0 +1,95 @@
+"""Polling policy and the pure decision of when to poll next."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from ._backoff import Backoff
+from ._errors import InvalidArgumentError
+
+
+def _opt_positive(_inst: object, attr: Any, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentError(f"{attr.name} must be a number or None, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidArgumentError(f"{attr.name} must be > 0, got {value!r}")
+
+
+def _opt_count(_inst: object, attr: Any, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError(f"{attr.name} must be an int >= 0 or None, got {value!r}")
+
+
+@attrs.frozen
+class PollPolicy:
+    """How one task is polled.
+
+    ``interval`` spaces polls of a task that is not finished; its attempt count restarts
+    whenever the task's status changes. ``retry`` spaces polls after a transient error,
+    and ``max_retries`` consecutive transient errors fail the task. ``deadline`` (seconds
+    after the watch starts) and ``max_polls`` bound the whole watch. With
+    ``progress_aware``, a task that reports progress is next polled near its estimated
+    finish, within ``interval``'s initial and maximum delays.
+    """
+
+    interval: Backoff = Backoff(initial=1.0, maximum=30.0)
+    retry: Backoff = Backoff(initial=0.5, maximum=30.0, jitter="full")
+    max_retries: int | None = attrs.field(default=8, validator=_opt_count)
+    deadline: float | None = attrs.field(default=None, validator=_opt_positive)
+    max_polls: int | None = attrs.field(default=None, validator=_opt_count)
+    progress_aware: bool = True
+    first_delay: float = attrs.field(default=0.0)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.interval, Backoff):
+            raise InvalidArgumentError(f"interval must be a Backoff, got {self.interval!r}")
+        if not isinstance(self.retry, Backoff):
+            raise InvalidArgumentError(f"retry must be a Backoff, got {self.retry!r}")
+        fd = self.first_delay
+        if isinstance(fd, bool) or not isinstance(fd, int | float) or not 0 <= fd < math.inf:
+            raise InvalidArgumentError(f"first_delay must be a finite number >= 0, got {fd!r}")
+
+
+def next_poll_delay(
+    policy: PollPolicy,
+    attempt: int,
+    draw: float,
+    *,
+    first_seen: tuple[float, float] | None,
+    latest: tuple[float, float] | None,
+) -> float:
+    """Seconds until the next poll of a task that is not finished.
+
+    ``attempt`` counts polls since the status last changed. ``first_seen`` and
+    ``latest`` are ``(time, completion)`` pairs; when both are known and progress was
+    made, the finish is estimated from the average rate since ``first_seen``.
+    """
+    delay = policy.interval.delay(attempt, draw)
+    if not policy.progress_aware or first_seen is None or latest is None:
+        return delay
+    t0, c0 = first_seen
+    t1, c1 = latest
+    if c1 <= c0 or t1 <= t0:
+        return delay
+    eta = (1.0 - c1) * (t1 - t0) / (c1 - c0)
+    lo = policy.interval.initial
+    hi = policy.interval.maximum
+    return lo if eta < lo else hi if eta > hi else eta
+
+
+def retry_delay(policy: PollPolicy, errors: int, draw: float, retry_after: float | None) -> float:
+    """Seconds until the poll after the ``errors``-th consecutive transient error.
+
+    The server's ``Retry-After`` is a floor: the engine never comes back sooner.
+    """
+    delay = policy.retry.delay(errors - 1, draw)
+    if retry_after is not None and retry_after > delay:
+        return retry_after
+    return delay

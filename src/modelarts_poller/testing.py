@@ -1,0 +1,235 @@
+"""Test helpers for code that uses modelarts-poller: virtual time and a fake ModelArts.
+
+``FakeClock`` replaces the engine's clock, so a test that watches a task for an hour of
+virtual time runs in milliseconds. ``FakeModelArts`` stands in for the client: each task
+follows a timeline of response bodies, parsed by the library's real parsers, and faults
+can be queued per task::
+
+    clock = FakeClock()
+    fake = FakeModelArts(clock)
+    fake.add_sync("ds-1", [(0, {"status": "RUNNING"}), (30, {"status": "COMPLETED"})])
+    async with Engine(client=fake, clock=clock) as engine:
+        handle = engine.watch(SyncTask("ds-1"))
+        snapshot = await clock.run(handle)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ._errors import InvalidArgumentError, NotFound
+
+__all__ = ["FakeClock", "FakeModelArts", "scripted"]
+
+T = TypeVar("T")
+
+
+class FakeClock:
+    """A virtual monotonic clock. Time moves only through :meth:`advance` or :meth:`run`."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._sleepers: list[tuple[float, int, anyio.Event]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep_until(self, deadline: float) -> None:
+        if deadline <= self._now:
+            await anyio.lowlevel.checkpoint()
+            return
+        event = anyio.Event()
+        heapq.heappush(self._sleepers, (deadline, next(self._seq), event))
+        await event.wait()
+
+    def next_deadline(self) -> float | None:
+        """When the earliest sleeper wakes, or ``None`` if nobody sleeps."""
+        sleepers = self._sleepers
+        while sleepers and sleepers[0][2].is_set():  # woken already (by cancellation too)
+            heapq.heappop(sleepers)
+        return sleepers[0][0] if sleepers else None
+
+    def _wake_due(self) -> None:
+        sleepers = self._sleepers
+        while sleepers and sleepers[0][0] <= self._now:
+            heapq.heappop(sleepers)[2].set()
+
+    async def settle(self) -> None:
+        """Let every task that can run, run, until all wait on time or I/O."""
+        await _settle()
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``, waking sleepers in order along the way."""
+        if seconds < 0:
+            raise InvalidArgumentError(f"cannot move time backwards ({seconds})")
+        target = self._now + seconds
+        await _settle()
+        while True:
+            nxt = self.next_deadline()
+            if nxt is None or nxt > target:
+                break
+            self._now = max(self._now, nxt)
+            self._wake_due()
+            await _settle()
+        self._now = target
+        await _settle()
+
+    async def run(self, awaitable: Awaitable[T], *, limit: float = 86_400.0) -> T:
+        """Await ``awaitable`` while jumping time to each next sleeper whenever all
+        tasks are idle. Fails if ``limit`` virtual seconds pass first."""
+        result: list[T] = []
+        error: list[BaseException] = []
+        end = self._now + limit
+        async with anyio.create_task_group() as tg:
+
+            async def target() -> None:
+                try:
+                    result.append(await awaitable)
+                except Exception as exc:  # re-raised bare below, not in a group
+                    error.append(exc)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(target)
+            while True:
+                await _settle()
+                nxt = self.next_deadline()
+                if nxt is None:
+                    raise RuntimeError(
+                        "deadlock: nothing sleeps on the clock and the awaited result is not ready"
+                    )
+                if nxt > end:
+                    raise TimeoutError(f"not done within {limit} virtual seconds")
+                self._now = max(self._now, nxt)
+                self._wake_due()
+        if error:
+            raise error[0]
+        return result[0]
+
+    def __repr__(self) -> str:
+        return f"FakeClock(now={self._now})"
+
+
+async def _settle() -> None:
+    """Yield until no other task is ready to run (asyncio), or a fixed number of times."""
+    try:
+        loop = asyncio.get_running_loop()
+        ready: Any = loop._ready  # type: ignore[attr-defined]
+    except (RuntimeError, AttributeError):
+        for _ in range(200):
+            await anyio.lowlevel.checkpoint()
+        return
+    quiet = 0
+    for _ in range(100_000):
+        await asyncio.sleep(0)
+        quiet = quiet + 1 if not ready else 0
+        if quiet >= 3:
+            return
+
+
+Timeline = Sequence[tuple[float, dict[str, Any]]]
+
+
+class FakeModelArts:
+    """An in-memory ModelArts for the engine: scripted bodies over virtual time.
+
+    Each task's timeline is ``[(seconds_after_add, body), ...]``; a poll returns the
+    last body whose time has come, parsed with the library's own parsers. Queue
+    exceptions with :meth:`fail_next`; count requests in :attr:`calls`.
+    """
+
+    def __init__(self, clock: FakeClock | None = None, *, project_id: str = "project") -> None:
+        self.clock = clock or FakeClock()
+        self.project_id = project_id
+        self.calls: dict[tuple[str, ...], int] = defaultdict(int)
+        self._timelines: dict[tuple[str, ...], tuple[float, Timeline]] = {}
+        self._faults: dict[tuple[str, ...], deque[BaseException]] = defaultdict(deque)
+        self.delay: float = 0.0
+
+    def _add(self, key: tuple[str, ...], timeline: Timeline) -> None:
+        if not timeline:
+            raise InvalidArgumentError("timeline must have at least one (time, body) entry")
+        times = [t for t, _ in timeline]
+        if times != sorted(times):
+            raise InvalidArgumentError("timeline times must not decrease")
+        self._timelines[key] = (self.clock.now(), timeline)
+
+    def add_sync(self, dataset_id: str, timeline: Timeline) -> None:
+        self._add(("sync", dataset_id), timeline)
+
+    def add_export(self, dataset_id: str, task_id: str, timeline: Timeline) -> None:
+        self._add(("export", dataset_id, task_id), timeline)
+
+    def add_dataset_task(self, task_id: str, timeline: Timeline) -> None:
+        self._add(("dataset_task", task_id), timeline)
+
+    def fail_next(self, key: tuple[str, ...], *errors: BaseException) -> None:
+        """Make the next polls of ``key`` (e.g. ``("sync", "ds-1")``) raise ``errors``."""
+        self._faults[key].extend(errors)
+
+    async def _body(self, key: tuple[str, ...]) -> dict[str, Any]:
+        self.calls[key] += 1
+        if self.delay:
+            await self.clock.sleep_until(self.clock.now() + self.delay)
+        else:
+            await anyio.lowlevel.checkpoint()
+        faults = self._faults.get(key)
+        if faults:
+            raise faults.popleft()
+        entry = self._timelines.get(key)
+        if entry is None:
+            raise NotFound(
+                f"no such task {'/'.join(key)}",
+                status=404,
+                error_code="ModelArts.4352",
+                error_msg="task not found",
+            )
+        start, timeline = entry
+        elapsed = self.clock.now() - start
+        body = timeline[0][1]
+        for at, candidate in timeline:
+            if at <= elapsed:
+                body = candidate
+            else:
+                break
+        return body
+
+    async def get_sync_status(self, dataset_id: str, *, project_id: str | None = None) -> Any:
+        from ._models_sync import parse_sync_status
+
+        return parse_sync_status(await self._body(("sync", dataset_id)))
+
+    async def get_export_task_status(
+        self, dataset_id: str, task_id: str, *, project_id: str | None = None
+    ) -> Any:
+        from ._models_export import parse_export_task_status
+
+        return parse_export_task_status(await self._body(("export", dataset_id, task_id)))
+
+    async def get_dataset_task_status(self, task_id: str, *, project_id: str | None = None) -> Any:
+        from ._models_task import parse_dataset_task_status
+
+        return parse_dataset_task_status(await self._body(("dataset_task", task_id)))
+
+
+def scripted(
+    fn: Callable[[float], dict[str, Any]], duration: float, step: float = 1.0
+) -> list[tuple[float, dict[str, Any]]]:
+    """A timeline from ``fn(t)`` sampled every ``step`` seconds up to ``duration``."""
+    if step <= 0:
+        raise InvalidArgumentError(f"step must be > 0, got {step}")
+    out = []
+    t = 0.0
+    while t < duration:
+        out.append((t, fn(t)))
+        t += step
+    out.append((duration, fn(duration)))
+    return out
