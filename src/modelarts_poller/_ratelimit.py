@@ -1,8 +1,10 @@
 """A token bucket that keeps request starts within a rate over any one-second window.
 
 Pure: the caller passes the time in. A bucket of capacity ``b`` refilled at ``r``
-tokens/s lets at most ``b + r*T`` starts through in any window of length ``T``; to keep
-every one-second window at or under ``max_rate`` we refill at ``max_rate - b``.
+tokens/s grants at most ``b`` at once and then one every ``1/r`` s, so a half-open
+one-second window holds at most ``b - 1 + r`` grants; refilling at
+``max_rate - b + 1`` (a hair less, for float drift) keeps every window at or under
+``max_rate``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ class TokenBucket:
         if burst is None:
             # A small burst lets one wake-up of the dispatcher start several polls.
             burst = max(1, int(max_rate * 0.05))
-        if burst < 1 or burst >= max_rate:
-            raise InvalidArgumentError(f"burst must be >= 1 and < max_rate, got {burst!r}")
+        if burst < 1 or burst > max_rate:
+            raise InvalidArgumentError(f"burst must be >= 1 and <= max_rate, got {burst!r}")
         self.burst = burst
-        self.refill = float(max_rate - burst)
+        self.refill = (max_rate - burst + 1) * (1.0 - 1e-6)
         self._tokens = float(burst)
         self._stamp = now
 

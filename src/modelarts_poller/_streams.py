@@ -147,7 +147,8 @@ class EventStream:
 
     def __del__(self) -> None:
         # An abandoned stream must not leave a poller waiting for space for ever.
-        space = self._space
+        # (getattr: __init__ may have raised before the slot was set.)
+        space = getattr(self, "_space", None)
         if space is not None:
             self._space = None
             # RuntimeError: no event loop any more, so nobody is waiting either.
