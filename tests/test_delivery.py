@@ -116,11 +116,13 @@ async def test_engine_stream_sees_every_event_in_order(clock: FakeClock, jobs: J
         async for event in stream:
             got.append(event)
 
-    async with anyio.create_task_group() as tg:
-        async with Engine(client=jobs, clock=clock, policy=FAST) as engine:
-            tg.start_soon(consume, engine.events())
-            await clock.run(engine.wait(engine.watch_many(specs)))
-        # closing the engine ended the stream, so consume() returns and the group exits
+    # Closing the engine ends the stream, so consume() returns and the group exits.
+    async with (
+        anyio.create_task_group() as tg,
+        Engine(client=jobs, clock=clock, policy=FAST) as engine,
+    ):
+        tg.start_soon(consume, engine.events())
+        await clock.run(engine.wait(engine.watch_many(specs)))
     per_task: dict[object, list[type]] = {}
     for e in got:
         per_task.setdefault(e.spec, []).append(type(e))
@@ -161,10 +163,14 @@ async def test_overflow_error_mode_raises_after_the_buffered_events(
     async with Engine(client=jobs, clock=clock, policy=FAST) as engine:
         stream = engine.events(buffer=3, overflow="error")
         await clock.run(engine.wait(engine.watch_many(specs)))
-        got = []
-        with pytest.raises(EventOverflowError, match="3 events"):
+        got: list[TaskEvent] = []
+
+        async def read_all() -> None:
             async for event in stream:
                 got.append(event)
+
+        with pytest.raises(EventOverflowError, match="3 events"):
+            await read_all()
     assert len(got) == 3
 
 
