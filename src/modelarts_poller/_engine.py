@@ -58,6 +58,7 @@ from ._streams import EventStream, Overflow, concrete_types
 logger = logging.getLogger("modelarts_poller.engine")
 
 _BUILTIN_SPECS = (SyncTask, ExportTask, DatasetTask)
+_CHECKED_TYPES: set[type] = set()
 _INF = math.inf
 
 
@@ -150,6 +151,7 @@ class Engine:
         self._max_in_flight = max_in_flight
         self._max_rate = max_rate
         self._clock: Clock = SystemClock() if clock is None else clock
+        self._now = self._clock.now
         self._draw = random.Random(seed).random
         self._on_exit = on_exit
         self._on_callback_error = on_callback_error or _default_callback_error
@@ -263,7 +265,10 @@ class Engine:
             raise EngineClosedError(
                 "the engine is not running: watch inside 'async with Engine(...)'"
             )
-        handle = self._tasks.get(spec)
+        try:
+            handle = self._tasks.get(spec)
+        except TypeError as exc:
+            raise InvalidArgumentError(f"spec must be hashable: {spec!r}") from exc
         if handle is None:
             handle = self._new_handle(spec, policy)
         elif policy is not None and policy != handle._policy:
@@ -284,15 +289,16 @@ class Engine:
         return self._tasks.get(spec)
 
     def _new_handle(self, spec: TaskSpec[Any], policy: PollPolicy | None) -> TaskHandle:
-        if type(spec) not in _BUILTIN_SPECS:
-            if not isinstance(spec, TaskSpec):
-                raise InvalidArgumentError(
-                    f"spec must implement TaskSpec (kind, fetch, interpret), got {spec!r}"
-                )
-            try:
-                hash(spec)
-            except TypeError as exc:
-                raise InvalidArgumentError(f"spec must be hashable: {spec!r}") from exc
+        spec_type = type(spec)
+        if spec_type not in _BUILTIN_SPECS:
+            # A runtime Protocol isinstance() costs tens of microseconds: check each
+            # custom spec type once, not each spec.
+            if spec_type not in _CHECKED_TYPES:
+                if not isinstance(spec, TaskSpec):
+                    raise InvalidArgumentError(
+                        f"spec must implement TaskSpec (kind, fetch, interpret), got {spec!r}"
+                    )
+                _CHECKED_TYPES.add(spec_type)
         elif self._client is None:
             raise InvalidArgumentError(f"{spec} needs a ModelArts client: pass Engine(client=...)")
         if policy is None:
@@ -303,7 +309,7 @@ class Engine:
         now = self._clock.now()
         if policy.deadline is not None:
             handle._deadline = now + policy.deadline
-        self._tasks[spec] = handle
+        self._tasks[spec] = handle  # raises TypeError for an unhashable spec, before queueing
         self._push(handle, now + policy.first_delay)
         return handle
 
@@ -421,8 +427,10 @@ class Engine:
         except Exception as exc:
             await self._poll_failed(handle, exc)
             return
-        now = self._clock.now()
-        self._count_rate(now)
+        now = self._now()
+        self._rate_polls += 1
+        if now - self._rate_start >= 1.0:
+            self._roll_rate(now)
         handle._errors = 0
         prev = handle._obs
         if (
@@ -436,9 +444,13 @@ class Engine:
             previous = handle._snapshot
             handle._snapshot = snapshot
             handle._obs = obs
-            await self._emit(handle, TaskProgress(spec, now, snapshot, previous, obs))
-            if handle._outcome is not None:
-                return
+            event = TaskProgress(spec, now, snapshot, previous, obs)
+            if self._callbacks or self._streams or handle._callbacks or handle._streams:
+                await self._emit(handle, event)
+                if handle._outcome is not None:
+                    return
+            else:
+                self._events += 1
         else:
             handle._snapshot = snapshot
         phase = obs.phase
@@ -472,7 +484,17 @@ class Engine:
             policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest
         )
         handle._attempt += 1
-        await self._reschedule(handle, now, now + delay, honour=False)
+        due = now + delay
+        deadline = handle._deadline
+        if deadline is not None and due > deadline:
+            await self._reschedule(handle, now, due, honour=False)
+            return
+        # _push, inlined: this is the path every poll of an unfinished task takes.
+        seq = next(self._counter)
+        handle._seq = seq
+        heapq.heappush(self._heap, (due, seq, handle))
+        if due < self._dispatch_target:
+            self._wake_dispatcher()
 
     async def _reschedule(
         self, handle: TaskHandle, now: float, due: float, *, honour: bool
@@ -494,8 +516,10 @@ class Engine:
         self._push(handle, due)
 
     async def _poll_failed(self, handle: TaskHandle, exc: Exception) -> None:
-        now = self._clock.now()
-        self._count_rate(now)
+        now = self._now()
+        self._rate_polls += 1
+        if now - self._rate_start >= 1.0:
+            self._roll_rate(now)
         if handle._outcome is not None:
             return
         policy = handle._policy
@@ -535,13 +559,10 @@ class Engine:
             logger.error("%s: unexpected error while polling", handle.spec, exc_info=exc)
             await self._fail(handle, FailureReason.ERROR, f"{type(exc).__name__}: {exc}", exc, now)
 
-    def _count_rate(self, now: float) -> None:
-        self._rate_polls += 1
-        span = now - self._rate_start
-        if span >= 1.0:
-            self._rate = self._rate_polls / span
-            self._rate_start = now
-            self._rate_polls = 0
+    def _roll_rate(self, now: float) -> None:
+        self._rate = self._rate_polls / (now - self._rate_start)
+        self._rate_start = now
+        self._rate_polls = 0
 
     # -- endings ----------------------------------------------------------------------
 
