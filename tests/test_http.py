@@ -1,0 +1,246 @@
+"""The sans-I/O response decoder: every status class, bodies, Retry-After in both forms."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modelarts_poller._errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    ParseError,
+    PollerError,
+    ProtocolError,
+    RateLimited,
+    ServerError,
+    TransientError,
+    Unauthorized,
+)
+from modelarts_poller._http import decode_json, decode_response, parse_retry_after
+
+PATH = "/v2/p1/datasets/d1/sync-data/status"
+NOW = 1_700_000_000.0
+
+
+def _now() -> float:
+    return NOW
+
+
+def parse_status(data: object) -> str:
+    if not isinstance(data, dict):
+        raise ParseError("", data, "object")
+    status = data.get("status")
+    if not isinstance(status, str):
+        raise ParseError("status", status, "str")
+    return status
+
+
+def _decode(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> str:
+    return decode_response(status, headers or {}, body, parse_status, path=PATH, now=_now)
+
+
+def test_200_parses() -> None:
+    assert _decode(200, b'{"status": "RUNNING"}') == "RUNNING"
+
+
+def test_2xx_other_than_200_parses() -> None:
+    assert _decode(201, b'{"status": "QUEUING"}') == "QUEUING"
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"{", b"<html>502</html>", b"[" * 100_000])
+def test_2xx_non_json_is_protocol_error(body: bytes) -> None:
+    with pytest.raises(ProtocolError) as info:
+        _decode(200, body)
+    assert not isinstance(info.value, ParseError)
+    assert info.value.status == 200
+    assert "not JSON" in str(info.value)
+
+
+def test_2xx_not_utf8_is_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="not UTF-8"):
+        _decode(200, '{"status": "RUNNING"}'.encode("utf-16"))
+
+
+def test_2xx_wrong_shape_propagates_parse_error() -> None:
+    with pytest.raises(ParseError) as info:
+        _decode(200, b'{"status": 3}')
+    assert info.value.path == "status"
+    assert info.value.value == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, BadRequest),
+        (401, Unauthorized),
+        (403, Forbidden),
+        (404, NotFound),
+        (405, BadRequest),
+        (409, BadRequest),
+        (418, BadRequest),
+        (429, RateLimited),
+        (500, ServerError),
+        (502, ServerError),
+        (503, ServerError),
+        (599, ServerError),
+    ],
+)
+def test_error_statuses_map_to_exceptions(status: int, cls: type[ApiError]) -> None:
+    body = json.dumps({"error_code": "ModelArts.4101", "error_msg": "Token expired."}).encode()
+    with pytest.raises(cls) as info:
+        _decode(status, body)
+    err = info.value
+    assert type(err) is cls
+    assert err.status == status
+    assert err.error_code == "ModelArts.4101"
+    assert err.error_msg == "Token expired."
+    text = str(err)
+    assert f"HTTP {status}" in text
+    assert "ModelArts.4101" in text
+    assert "Token expired." in text
+    assert PATH in text
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"<html>oops</html>", b"[1,2]", b'{"error_code": 5}', b"\xff"]
+)
+def test_error_bodies_that_are_not_error_json_are_tolerated(body: bytes) -> None:
+    with pytest.raises(NotFound) as info:
+        _decode(404, body)
+    assert info.value.error_code is None
+    assert info.value.error_msg is None
+    assert str(info.value) == f"HTTP 404 for GET {PATH}"
+
+
+def test_long_error_msg_truncated_in_message_kept_in_field() -> None:
+    msg = "x" * 5000
+    with pytest.raises(BadRequest) as info:
+        _decode(400, json.dumps({"error_msg": msg}).encode())
+    assert info.value.error_msg == msg
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("status", [100, 101, 301, 302, 304, 0, 99, 600, 999])
+def test_unexpected_statuses_are_protocol_errors(status: int) -> None:
+    with pytest.raises(ProtocolError, match=f"unexpected HTTP {status}"):
+        _decode(status, b"{}")
+
+
+def test_429_retry_after_seconds() -> None:
+    with pytest.raises(RateLimited) as info:
+        _decode(429, b"", {"Retry-After": "7"})
+    assert info.value.retry_after == 7.0
+
+
+def test_429_retry_after_http_date_any_case_header() -> None:
+    date = format_datetime(datetime.fromtimestamp(NOW + 30, UTC), usegmt=True)
+    with pytest.raises(RateLimited) as info:
+        _decode(429, b"", {"retry-after": date})
+    assert info.value.retry_after == 30.0
+
+
+def test_503_carries_retry_after_too() -> None:
+    with pytest.raises(ServerError) as info:
+        _decode(503, b"", {"Retry-After": "2.5"})
+    assert info.value.retry_after == 2.5
+
+
+def test_429_without_retry_after() -> None:
+    with pytest.raises(RateLimited) as info:
+        _decode(429)
+    assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0", 0.0),
+        (" 120 ", 120.0),
+        ("1.5", 1.5),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past
+        ("Tue, 14 Nov 2023 22:13:20 GMT", 0.0),  # NOW exactly
+        ("Tue, 14 Nov 2023 22:14:20 GMT", 60.0),
+        ("Tue, 14 Nov 2023 22:14:20 -0000", 60.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("-5", None),
+        ("1e3", None),
+        ("inf", None),
+        ("nan", None),
+        ("9" * 400, None),
+        ("\u0661\u0662", None),
+        ("Mon, 99 Foo 99999 99:99:99 GMT", None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, _now) == expected
+
+
+def test_parse_retry_after_reads_clock_only_for_dates() -> None:
+    def boom() -> float:
+        raise AssertionError("clock read for delta-seconds")
+
+    assert parse_retry_after("3", boom) == 3.0
+
+
+def test_decode_json() -> None:
+    assert decode_json(b'{"a": [1]}', status=200, path=PATH) == {"a": [1]}
+
+
+@given(st.text(max_size=40))
+def test_parse_retry_after_never_crashes(value: str) -> None:
+    result = parse_retry_after(value, _now)
+    assert result is None or result >= 0.0
+
+
+_headers = st.dictionaries(
+    st.sampled_from(["Retry-After", "retry-after", "Content-Type", "X-Other"]),
+    st.text(max_size=40) | st.sampled_from(["5", "Tue, 14 Nov 2023 22:15:20 GMT"]),
+)
+
+
+@given(st.integers(min_value=-1000, max_value=2000), _headers, st.binary(max_size=200))
+def test_arbitrary_responses_give_a_value_or_a_library_error(
+    status: int, headers: dict[str, str], body: bytes
+) -> None:
+    outcome: object
+    try:
+        outcome = _decode(status, body, headers)
+    except PollerError as err:
+        outcome = err
+    if isinstance(outcome, PollerError):
+        assert isinstance(outcome, ApiError)
+        if isinstance(outcome, TransientError) and outcome.retry_after is not None:
+            assert outcome.retry_after >= 0.0
+    else:
+        assert 200 <= status < 300
+        assert isinstance(outcome, str)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+
+
+@given(st.sampled_from([200, 400, 401, 403, 404, 429, 500]), _json_values)
+def test_arbitrary_json_bodies(status: int, value: object) -> None:
+    body = json.dumps(value).encode()
+    outcome: object
+    try:
+        outcome = _decode(status, body)
+    except ApiError as err:
+        outcome = err
+    if isinstance(outcome, ApiError):
+        assert outcome.status == status or isinstance(outcome, ParseError)
+    else:
+        assert status == 200
