@@ -1,0 +1,108 @@
+"""The CLI's commands, each returning an exit code."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+
+from .._errors import InvalidArgumentError
+from .._policy import PollPolicy
+from ._watch import run_watch
+
+Env = Callable[[argparse.Namespace, str, str], "str | None"]
+
+
+class NoAuth:
+    """Sends no credentials: for a local simulator started with authentication off."""
+
+    async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        return None
+
+    async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NoAuth()"
+
+
+def build_auth(args: argparse.Namespace, env: Env) -> Any:
+    """Credentials from flags or the environment; a one-line error when there are none."""
+    from .. import AkSkAuth, IamTokenAuth, TokenAuth
+
+    if args.no_auth:
+        return NoAuth()
+    token = env(args, "token", "MODELARTS_TOKEN")
+    if token:
+        return TokenAuth(token)
+    ak = env(args, "ak", "MODELARTS_AK")
+    sk = env(args, "sk", "MODELARTS_SK")
+    if ak or sk:
+        if not (ak and sk):
+            raise InvalidArgumentError("AK/SK signing needs both MODELARTS_AK and MODELARTS_SK")
+        return AkSkAuth(ak, sk, env(args, "security_token", "MODELARTS_SECURITY_TOKEN"))
+    user = env(args, "username", "MODELARTS_USERNAME")
+    if user:
+        password = env(args, "password", "MODELARTS_PASSWORD")
+        domain = env(args, "domain", "MODELARTS_DOMAIN")
+        if not (password and domain):
+            raise InvalidArgumentError(
+                "IAM password login needs MODELARTS_USERNAME, MODELARTS_PASSWORD and "
+                "MODELARTS_DOMAIN"
+            )
+        extra = {}
+        iam = env(args, "iam_endpoint", "MODELARTS_IAM_ENDPOINT")
+        if iam:
+            extra["iam_endpoint"] = iam
+        return IamTokenAuth(
+            user_name=user,
+            password=password,
+            domain_name=domain,
+            project_id=env(args, "project_id", "MODELARTS_PROJECT_ID"),
+            **extra,
+        )
+    raise InvalidArgumentError(
+        "missing credentials: set MODELARTS_TOKEN, or MODELARTS_AK and MODELARTS_SK, or "
+        "MODELARTS_USERNAME/PASSWORD/DOMAIN (or pass --no-auth for a local simulator)"
+    )
+
+
+def watch_command(
+    args: argparse.Namespace, *, specs: list[Any], policy: PollPolicy, env: Env
+) -> int:
+    from .. import ModelArtsClient
+
+    endpoint = env(args, "endpoint", "MODELARTS_ENDPOINT")
+    region = env(args, "region", "MODELARTS_REGION")
+    project_id = env(args, "project_id", "MODELARTS_PROJECT_ID")
+    if not project_id:
+        raise InvalidArgumentError("missing project ID: set MODELARTS_PROJECT_ID or --project-id")
+    if not (endpoint or region):
+        raise InvalidArgumentError(
+            "missing endpoint: set MODELARTS_ENDPOINT or MODELARTS_REGION (or --endpoint)"
+        )
+    auth = build_auth(args, env)
+
+    def client() -> Any:
+        return ModelArtsClient(
+            endpoint=endpoint,
+            region=region,
+            project_id=project_id,
+            auth=auth,
+            timeout=args.request_timeout,
+            limit=max(args.max_in_flight, 1),
+        )
+
+    return anyio.run(
+        lambda: run_watch(
+            specs,
+            client=client,
+            policy=policy,
+            max_in_flight=args.max_in_flight,
+            max_rate=args.max_rate,
+            json_lines=args.json,
+            max_bars=args.max_bars,
+        )
+    )

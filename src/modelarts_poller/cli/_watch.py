@@ -1,0 +1,91 @@
+"""Running a watch for the CLI: the engine, the display or JSON Lines, signals, exit codes."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TextIO
+
+import anyio
+
+from .._engine import Engine
+from .._events import TaskEvent
+from .._policy import PollPolicy
+from ._display import LiveDisplay, make_console, summary_table
+from ._jsonl import event_to_line
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+async def run_watch(
+    specs: list[Any],
+    *,
+    client: Callable[[], AbstractAsyncContextManager[Any]],
+    policy: PollPolicy,
+    max_in_flight: int,
+    max_rate: float | None,
+    json_lines: bool,
+    max_bars: int,
+    out: TextIO | None = None,
+    refresh: float = 0.25,
+    before_watch: Callable[[Any], Any] | None = None,
+) -> int:
+    """Watch ``specs`` to the end; returns the process exit code."""
+    out = out or sys.stdout
+    display = LiveDisplay(specs, max_bars=max_bars)
+    console = make_console(stderr=json_lines)
+    interrupted = False
+
+    def write_line(event: TaskEvent) -> None:
+        out.write(event_to_line(event) + "\n")
+
+    async with (
+        client() as api,
+        Engine(client=api, policy=policy, max_in_flight=max_in_flight, max_rate=max_rate) as engine,
+    ):
+        engine.subscribe(display.on_event)
+        if json_lines:
+            engine.subscribe(write_line)
+        if before_watch is not None:
+            await before_watch(api)
+        handles = engine.watch_many(specs)
+        async with anyio.create_task_group() as tg:
+
+            async def on_signal() -> None:
+                nonlocal interrupted
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        interrupted = True
+                        tg.cancel_scope.cancel()
+                        return
+
+            async def live() -> None:
+                from rich.live import Live
+
+                with Live(
+                    display.render(), console=console, auto_refresh=False, transient=False
+                ) as screen:
+                    try:
+                        while True:
+                            await anyio.sleep(refresh)
+                            screen.update(display.render(), refresh=True)
+                    finally:
+                        screen.update(display.render(), refresh=True)
+
+            tg.start_soon(on_signal)
+            if not json_lines and console.is_terminal:
+                tg.start_soon(live)
+            await engine.wait(handles)
+            tg.cancel_scope.cancel()
+        # Leaving the engine cancels what is left (after Ctrl-C): each gets its event.
+    if json_lines:
+        out.flush()
+    console.print(summary_table(display, interrupted=interrupted))
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if display.tally["failed"] else EXIT_OK
