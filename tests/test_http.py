@@ -244,3 +244,21 @@ def test_arbitrary_json_bodies(status: int, value: object) -> None:
         assert outcome.status == status or isinstance(outcome, ParseError)
     else:
         assert status == 200
+
+
+def test_iam_style_nested_error_body() -> None:
+    body = (
+        b'{"error": {"code": 401, "message": "The username or password is wrong.", "title": "x"}}'
+    )
+    with pytest.raises(Unauthorized) as info:
+        _decode(401, body)
+    assert info.value.error_code == "401"
+    assert info.value.error_msg == "The username or password is wrong."
+
+
+def test_flat_error_fields_win_over_nested() -> None:
+    body = b'{"error_code": "MA.1", "error": {"code": 7, "message": "no"}}'
+    with pytest.raises(BadRequest) as info:
+        _decode(400, body)
+    assert info.value.error_code == "MA.1"
+    assert info.value.error_msg is None

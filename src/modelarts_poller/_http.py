@@ -93,6 +93,12 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     code, msg = data.get("error_code"), data.get("error_msg")
+    nested = data.get("error")
+    if code is None and msg is None and isinstance(nested, dict):
+        # IAM (Keystone style) nests its errors: {"error": {"code": 401, "message": ...}}.
+        code, msg = nested.get("code"), nested.get("message")
+        if isinstance(code, int) and not isinstance(code, bool):
+            code = str(code)
     return (
         code if isinstance(code, str) else None,
         msg if isinstance(msg, str) else None,
