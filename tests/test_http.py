@@ -23,7 +23,12 @@ from modelarts_poller._errors import (
     TransientError,
     Unauthorized,
 )
-from modelarts_poller._http import decode_json, decode_response, parse_retry_after
+from modelarts_poller._http import (
+    decode_json,
+    decode_response,
+    parse_retry_after,
+    raise_for_status,
+)
 
 PATH = "/v2/p1/datasets/d1/sync-data/status"
 NOW = 1_700_000_000.0
@@ -262,3 +267,14 @@ def test_flat_error_fields_win_over_nested() -> None:
         _decode(400, body)
     assert info.value.error_code == "MA.1"
     assert info.value.error_msg is None
+
+
+@pytest.mark.parametrize("body", [b"", b"garbage", b"{}"])
+def test_raise_for_status_ignores_2xx_bodies(body: bytes) -> None:
+    assert raise_for_status(200, {}, body, path=PATH, method="POST") is None
+    assert raise_for_status(204, {}, body, path=PATH, method="POST") is None
+
+
+def test_raise_for_status_names_method() -> None:
+    with pytest.raises(Forbidden, match=f"HTTP 403 for POST {PATH}"):
+        raise_for_status(403, {}, b"", path=PATH, method="POST")

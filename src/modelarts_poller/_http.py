@@ -24,7 +24,7 @@ from ._errors import (
     Unauthorized,
 )
 
-__all__ = ["decode_json", "decode_response", "parse_retry_after"]
+__all__ = ["decode_json", "decode_response", "parse_retry_after", "raise_for_status"]
 
 T = TypeVar("T")
 
@@ -115,6 +115,31 @@ def _message(status: int, method: str, path: str, code: str | None, msg: str | N
     return text
 
 
+def raise_for_status(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    path: str,
+    method: str = "GET",
+    now: Callable[[], float] = time.time,
+) -> None:
+    """Return on 2xx; otherwise raise the exception :func:`decode_response` describes."""
+    if 200 <= status < 300:
+        return
+    code, msg = _error_fields(body)
+    message = _message(status, method, path, code, msg)
+    if status == 429 or 500 <= status < 600:
+        retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
+        cls = RateLimited if status == 429 else ServerError
+        raise cls(message, status=status, error_code=code, error_msg=msg, retry_after=retry_after)
+    if 400 <= status < 500:
+        raise _PERMANENT.get(status, BadRequest)(
+            message, status=status, error_code=code, error_msg=msg
+        )
+    raise ProtocolError(f"unexpected {message}", status=status, error_code=code, error_msg=msg)
+
+
 def decode_response(
     status: int,
     headers: Mapping[str, str],
@@ -132,18 +157,10 @@ def decode_response(
     :class:`NotFound`; 429: :class:`RateLimited`; other 4xx: :class:`BadRequest`; 5xx:
     :class:`ServerError`. ``Retry-After`` fills ``retry_after`` on 429 and 5xx. Anything
     else is a :class:`ProtocolError`. ``path`` names the request in messages; pass it
-    without credentials (it never needs any).
+    without credentials (it never needs any). ``now`` (epoch seconds) is read only to
+    turn a ``Retry-After`` HTTP-date into seconds.
     """
     if 200 <= status < 300:
         return parse(decode_json(body, status=status, path=path))
-    code, msg = _error_fields(body)
-    message = _message(status, method, path, code, msg)
-    if status == 429 or 500 <= status < 600:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
-        cls = RateLimited if status == 429 else ServerError
-        raise cls(message, status=status, error_code=code, error_msg=msg, retry_after=retry_after)
-    if 400 <= status < 500:
-        raise _PERMANENT.get(status, BadRequest)(
-            message, status=status, error_code=code, error_msg=msg
-        )
-    raise ProtocolError(f"unexpected {message}", status=status, error_code=code, error_msg=msg)
+    raise_for_status(status, headers, body, path=path, method=method, now=now)
+    raise AssertionError("unreachable: raise_for_status returned for a non-2xx status")
