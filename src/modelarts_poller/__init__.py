@@ -1,6 +1,7 @@
 """Watch many long-running Huawei Cloud ModelArts dataset tasks at once from asyncio."""
 
 from ._backoff import Backoff
+from ._checkpoint import Checkpoint
 from ._clock import Clock, SystemClock
 from ._engine import BatchResult, Engine, EngineStats
 from ._errors import (
@@ -42,6 +43,7 @@ __all__ = [
     "Backoff",
     "BadRequest",
     "BatchResult",
+    "Checkpoint",
     "Clock",
     "ConnectionFailed",
     "DatasetTask",

@@ -21,6 +21,7 @@ import itertools
 import logging
 import math
 import random
+import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -31,6 +32,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
 from ._clock import Clock, SystemClock
 from ._errors import (
     EngineClosedError,
@@ -131,6 +133,7 @@ class Engine:
         seed: int | None = None,
         on_exit: Literal["cancel", "drain"] = "cancel",
         on_callback_error: Callable[[BaseException, TaskEvent, object], None] | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int):
             raise InvalidArgumentError(f"max_in_flight must be an int, got {max_in_flight!r}")
@@ -145,6 +148,9 @@ class Engine:
         for kind, p in kind_policies.items():
             if not isinstance(p, PollPolicy):
                 raise InvalidArgumentError(f"kind_policies[{kind!r}] must be a PollPolicy")
+        if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+            raise InvalidArgumentError(f"checkpoint must be a Checkpoint, got {checkpoint!r}")
+        self._checkpoint = checkpoint
         self._client = client
         self._policy = policy
         self._kind_policies = kind_policies
@@ -152,6 +158,8 @@ class Engine:
         self._max_rate = max_rate
         self._clock: Clock = SystemClock() if clock is None else clock
         self._now = self._clock.now
+        # Tokens carry deadlines as wall-clock time; a test clock may supply its own.
+        self._wall: Callable[[], float] = getattr(self._clock, "wall", time.time)
         self._draw = random.Random(seed).random
         self._on_exit = on_exit
         self._on_callback_error = on_callback_error or _default_callback_error
@@ -195,6 +203,8 @@ class Engine:
         now = self._clock.now()
         if self._max_rate is not None:
             self._bucket = TokenBucket(self._max_rate, now=now)
+        if self._checkpoint is not None:
+            self._checkpoint.open()
         self._rate_start = now
         tg = anyio.create_task_group()
         await tg.__aenter__()
@@ -220,15 +230,24 @@ class Engine:
         finally:
             self._running = False
             self._closed = True
-            for handle in list(self._tasks.values()):
-                self._cancel(handle, "the engine was closed")
+            unfinished = list(self._tasks.values())
+            if self._checkpoint is not None and unfinished:
+                # Fresh tokens (poll counts) for a later resume(); the cancellations below
+                # are not recorded as outcomes, so resume() watches these tasks again.
+                self._checkpoint.record_watches((h.spec, self.token(h)) for h in unfinished)
+            for handle in unfinished:
+                self._cancel(handle, "the engine was closed", record=False)
             for ref in self._streams:
                 stream = ref()
                 if stream is not None:
                     stream._end()
             self._streams.clear()
             self._core_scope.cancel()
-        return await self._tg.__aexit__(exc_type, exc, tb)
+        try:
+            return await self._tg.__aexit__(exc_type, exc, tb)
+        finally:
+            if self._checkpoint is not None:
+                self._checkpoint.close()
 
     async def _run_core(self, started: anyio.Event) -> None:
         assert self._core_scope is not None
@@ -271,6 +290,8 @@ class Engine:
             raise InvalidArgumentError(f"spec must be hashable: {spec!r}") from exc
         if handle is None:
             handle = self._new_handle(spec, policy)
+            if self._checkpoint is not None:
+                self._checkpoint.record_watches([(spec, self.token(handle))])
         elif policy is not None and policy != handle._policy:
             raise InvalidArgumentError(f"{spec} is already watched with a different policy")
         if on_event is not None:
@@ -281,8 +302,56 @@ class Engine:
         self, specs: Iterable[TaskSpec[Any]], *, policy: PollPolicy | None = None
     ) -> list[TaskHandle]:
         """``watch`` each spec; returns the handles in the same order."""
-        watch = self.watch
-        return [watch(spec, policy=policy) for spec in specs]
+        checkpoint = self._checkpoint
+        self._checkpoint = None  # record the batch in one transaction below
+        try:
+            watch = self.watch
+            handles = [watch(spec, policy=policy) for spec in specs]
+        finally:
+            self._checkpoint = checkpoint
+        if checkpoint is not None:
+            checkpoint.record_watches((h.spec, self.token(h)) for h in handles if not h.done())
+        return handles
+
+    # -- saving and resuming ----------------------------------------------------------
+
+    def token(self, handle: TaskHandle) -> str:
+        """A continuation token for ``handle``: pass it to :meth:`watch_token`, in this
+        process or another, to go on watching the same task."""
+        deadline_at = None
+        if handle._deadline is not None:
+            deadline_at = self._wall() + (handle._deadline - self._clock.now())
+        status = handle._obs.status if handle._obs is not None else None
+        return encode_token(handle.spec, TaskState(handle._polls, status, deadline_at))
+
+    def watch_token(
+        self,
+        token: str,
+        *,
+        kinds: Mapping[str, SpecFactory] | None = None,
+        policy: PollPolicy | None = None,
+    ) -> TaskHandle:
+        """Watch the task a continuation token names, keeping its deadline and poll count.
+        ``kinds`` maps custom kind names to their spec classes."""
+        spec, state = decode_token(token, kinds)
+        return self._restore(spec, state, policy)
+
+    def resume(self, *, policy: PollPolicy | None = None) -> list[TaskHandle]:
+        """Watch again every task the checkpoint holds whose end was never reported."""
+        if self._checkpoint is None:
+            raise InvalidArgumentError("resume() needs Engine(checkpoint=Checkpoint(path))")
+        return [self._restore(spec, state, policy) for spec, state in self._checkpoint.unfinished()]
+
+    def _restore(
+        self, spec: TaskSpec[Any], state: TaskState, policy: PollPolicy | None
+    ) -> TaskHandle:
+        known = self._tasks.get(spec)
+        handle = self.watch(spec, policy=policy)
+        if known is None:
+            handle._polls = state.polls
+            if state.deadline_at is not None:
+                handle._deadline = self._clock.now() + (state.deadline_at - self._wall())
+        return handle
 
     def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:
         """The handle of a spec being watched, or ``None``."""
@@ -611,10 +680,13 @@ class Engine:
 
     async def _finish(self, handle: TaskHandle, event: TaskCompleted | TaskFailed) -> None:
         if self._settle(handle, event):
+            if self._checkpoint is not None:
+                # Committed before anyone is told, so a crash never repeats an outcome.
+                self._checkpoint.record_outcome(event)
             await self._emit(handle, event)
             self._resolve(handle)
 
-    def _cancel(self, handle: TaskHandle, message: str) -> None:
+    def _cancel(self, handle: TaskHandle, message: str, *, record: bool = True) -> None:
         event = TaskFailed(
             handle.spec,
             self._clock.now(),
@@ -624,6 +696,8 @@ class Engine:
             handle._snapshot,
         )
         if self._settle(handle, event):
+            if record and self._checkpoint is not None:
+                self._checkpoint.record_outcome(event)
             self._emit_nowait(handle, event)
             self._resolve(handle)
 

@@ -111,6 +111,11 @@ class TaskHandle:
         self._engine._cancel(self, message)
         return True
 
+    def token(self) -> str:
+        """A continuation token: ``engine.watch_token(token)`` goes on watching this task,
+        in this process or a new one."""
+        return self._engine.token(self)
+
     # -- subscription -----------------------------------------------------------------
 
     def add_callback(

@@ -43,6 +43,10 @@ class FakeClock:
     def now(self) -> float:
         return self._now
 
+    def wall(self) -> float:
+        """Wall-clock (epoch) seconds that move with virtual time, for tokens' deadlines."""
+        return 1_700_000_000.0 + self._now
+
     async def sleep_until(self, deadline: float) -> None:
         if deadline <= self._now:
             await anyio.lowlevel.checkpoint()

@@ -1,0 +1,199 @@
+"""Saving a watch so that a new process can resume it after a crash.
+
+A *continuation token* is a short string that names one task and carries what the
+engine knew about it (polls so far, last status, the deadline as wall-clock time). A
+:class:`Checkpoint` is a SQLite file of tokens and outcomes: the engine records each
+watch, and commits each terminal outcome *before* it delivers the terminal event, so
+after a crash :meth:`Engine.resume` re-watches exactly the tasks whose end nobody was
+told about.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._errors import InvalidArgumentError
+from ._events import TaskCompleted, TaskFailed
+from ._specs import DatasetTask, ExportTask, SyncTask, TaskSpec
+
+TOKEN_VERSION = 1
+SpecFactory = Callable[..., TaskSpec[Any]]
+BUILTIN_FACTORIES: dict[str, SpecFactory] = {
+    "sync": SyncTask,
+    "export": ExportTask,
+    "dataset_task": DatasetTask,
+}
+
+
+def spec_fields(spec: TaskSpec[Any]) -> dict[str, Any]:
+    """The constructor fields of an attrs or dataclass spec."""
+    if attrs.has(type(spec)):
+        return attrs.asdict(spec, recurse=False)  # type: ignore[arg-type]
+    if dataclasses.is_dataclass(spec) and not isinstance(spec, type):
+        return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    raise InvalidArgumentError(
+        f"cannot save {spec!r}: custom specs must be attrs classes or dataclasses"
+    )
+
+
+@attrs.frozen
+class TaskState:
+    """What a continuation token carries besides the spec."""
+
+    polls: int = 0
+    status: str | None = None
+    deadline_at: float | None = None  # wall-clock (epoch) seconds
+
+
+def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
+    """A URL-safe continuation token for ``spec`` (pure)."""
+    payload = {
+        "v": TOKEN_VERSION,
+        "kind": spec.kind,
+        "spec": spec_fields(spec),
+        "polls": state.polls,
+        "status": state.status,
+        "deadline_at": state.deadline_at,
+    }
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(
+    token: str, kinds: Mapping[str, SpecFactory] | None = None
+) -> tuple[TaskSpec[Any], TaskState]:
+    """The spec and state in ``token``; ``kinds`` maps custom kind names to their classes."""
+    if not isinstance(token, str) or not token:
+        raise InvalidArgumentError("token must be a non-empty str")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidArgumentError("token is not a modelarts-poller continuation token") from None
+    if not isinstance(payload, dict) or payload.get("v") != TOKEN_VERSION:
+        raise InvalidArgumentError("token is not a version-1 continuation token")
+    kind = payload.get("kind")
+    factories = {**BUILTIN_FACTORIES, **(kinds or {})}
+    factory = factories.get(kind) if isinstance(kind, str) else None
+    if factory is None:
+        raise InvalidArgumentError(
+            f"token is for task kind {kind!r}: pass kinds={{{kind!r}: YourSpecClass}}"
+        )
+    fields = payload.get("spec")
+    if not isinstance(fields, dict):
+        raise InvalidArgumentError("token has no spec fields")
+    try:
+        spec = factory(**fields)
+    except TypeError as exc:
+        raise InvalidArgumentError(f"token's spec fields do not fit {kind!r}: {exc}") from None
+    polls, status, deadline_at = (payload.get(k) for k in ("polls", "status", "deadline_at"))
+    if not isinstance(polls, int) or isinstance(polls, bool) or polls < 0:
+        raise InvalidArgumentError("token has a bad poll count")
+    if status is not None and not isinstance(status, str):
+        raise InvalidArgumentError("token has a bad status")
+    if deadline_at is not None and not isinstance(deadline_at, int | float):
+        raise InvalidArgumentError("token has a bad deadline")
+    return spec, TaskState(polls, status, None if deadline_at is None else float(deadline_at))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    key TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    outcome TEXT,
+    reason TEXT,
+    finished_at REAL
+)
+"""
+
+
+class Checkpoint:
+    """A SQLite file of watched tasks and their outcomes.
+
+    Pass it to ``Engine(checkpoint=...)``. Writes are small and committed at once
+    (WAL mode), so a crash loses at most the watches made in the same instant.
+    """
+
+    def __init__(self, path: str | Path, *, kinds: Mapping[str, SpecFactory] | None = None):
+        self.path = Path(path)
+        self.kinds = dict(kinds or {})
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        if self._db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.open()
+        assert self._db is not None
+        return self._db
+
+    @staticmethod
+    def key(spec: TaskSpec[Any]) -> str:
+        return json.dumps([spec.kind, spec_fields(spec)], sort_keys=True, separators=(",", ":"))
+
+    def record_watches(self, items: Iterable[tuple[TaskSpec[Any], str]]) -> None:
+        """Remember watches; watching a finished task again makes it unfinished again."""
+        rows = [(self.key(spec), token) for spec, token in items]
+        if rows:
+            db = self._conn()
+            db.execute("BEGIN")  # one transaction for a whole batch of watches
+            try:
+                db.executemany(
+                    "INSERT INTO tasks (key, token) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET token = excluded.token, "
+                    "outcome = NULL, reason = NULL, finished_at = NULL",
+                    rows,
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def record_outcome(self, event: TaskCompleted | TaskFailed) -> None:
+        outcome = "completed" if isinstance(event, TaskCompleted) else "failed"
+        reason = None if isinstance(event, TaskCompleted) else event.reason.value
+        self._conn().execute(
+            "UPDATE tasks SET outcome = ?, reason = ?, finished_at = ? WHERE key = ?",
+            (outcome, reason, time.time(), self.key(event.spec)),
+        )
+
+    def unfinished(self) -> list[tuple[TaskSpec[Any], TaskState]]:
+        """Tasks watched but never reported finished, in the order they were watched."""
+        rows = (
+            self._conn()
+            .execute("SELECT token FROM tasks WHERE outcome IS NULL ORDER BY rowid")
+            .fetchall()
+        )
+        return [decode_token(token, self.kinds) for (token,) in rows]
+
+    def outcomes(self) -> dict[str, tuple[str, str | None]]:
+        """``key -> (outcome, reason)`` for every finished task."""
+        rows = (
+            self._conn()
+            .execute("SELECT key, outcome, reason FROM tasks WHERE outcome IS NOT NULL")
+            .fetchall()
+        )
+        return {key: (outcome, reason) for key, outcome, reason in rows}
+
+    def __repr__(self) -> str:
+        return f"Checkpoint({str(self.path)!r})"
