@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ._errors import InvalidArgumentError
@@ -53,13 +54,15 @@ def _encode(text: str) -> str:
     return quote(text, safe="")
 
 
+@lru_cache(maxsize=4096)
 def canonical_uri(path: str) -> str:
     """The path with each segment re-encoded, ending in ``/``."""
+    # Cached: pollers sign the same few thousand paths over and over.
     uri = "/".join(_encode(seg) for seg in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
-def canonical_query(pairs: list[tuple[str, str]]) -> str:
+def canonical_query(pairs: Sequence[tuple[str, str]]) -> str:
     """Sorted, encoded ``key=value`` pairs joined by ``&`` (decoded pairs in)."""
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(pairs))
 
@@ -72,13 +75,23 @@ def canonical_request(
     *,
     method: str,
     path: str,
-    query: list[tuple[str, str]],
+    query: Sequence[tuple[str, str]],
     headers: Mapping[str, str],
     signed_headers: list[str],
     body: bytes,
 ) -> str:
     """The canonical request text. ``headers`` must hold every name in ``signed_headers``."""
-    lowered = _normalise(headers)
+    return _canonical(method, path, query, _normalise(headers), signed_headers, body)
+
+
+def _canonical(
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    lowered: Mapping[str, str],
+    signed_headers: list[str],
+    body: bytes,
+) -> str:
     lines = "".join(f"{name}:{lowered[name]}\n" for name in signed_headers)
     payload_hash = lowered.get(_UNSIGNED_HASH_HEADER) or hashlib.sha256(body).hexdigest()
     return "\n".join(
@@ -132,27 +145,30 @@ def sign_request(
     ``Host``, ``X-Sdk-Date``, ``Authorization`` and, with a ``security_token``,
     ``X-Security-Token``. Query parameters are taken from ``url``.
     """
-    parts = urlsplit(url)
-    if not parts.netloc:
-        raise InvalidArgumentError("url must be absolute (scheme://host/path)")
-    added = {"Host": parts.netloc, "X-Sdk-Date": format_sdk_date(now)}
+    netloc, path, query = _split(url)
+    added = {"Host": netloc, "X-Sdk-Date": format_sdk_date(now)}
     if security_token is not None:
         added["X-Security-Token"] = security_token
-    all_headers = {**_normalise(headers), **_normalise(added)}
-    signed = sorted(all_headers)
-    canonical = canonical_request(
-        method=method,
-        path=parts.path or "/",
-        query=parse_qsl(parts.query, keep_blank_values=True),
-        headers=all_headers,
-        signed_headers=signed,
-        body=body,
-    )
+    lowered = _normalise(headers)
+    lowered["host"] = netloc
+    lowered["x-sdk-date"] = added["X-Sdk-Date"]
+    if security_token is not None:
+        lowered["x-security-token"] = security_token.strip()
+    signed = sorted(lowered)
+    canonical = _canonical(method, path, query, lowered, signed, body)
     signature = _signature(secret_key, string_to_sign(canonical, added["X-Sdk-Date"]))
     added["Authorization"] = (
         f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(signed)}, Signature={signature}"
     )
     return added
+
+
+@lru_cache(maxsize=4096)
+def _split(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise InvalidArgumentError("url must be absolute (scheme://host/path)")
+    return parts.netloc, parts.path or "/", tuple(parse_qsl(parts.query, keep_blank_values=True))
 
 
 def parse_authorization(value: str) -> tuple[str, list[str], str] | None:
@@ -218,14 +234,8 @@ def check_signature(
     secret = secret_key_for(access_key)
     if secret is None:
         return "unknown access key"
-    canonical = canonical_request(
-        method=method,
-        path=path,
-        query=parse_qsl(query_string, keep_blank_values=True),
-        headers=lowered,
-        signed_headers=signed,
-        body=body,
-    )
+    query = parse_qsl(query_string, keep_blank_values=True)
+    canonical = _canonical(method, path, query, lowered, signed, body)
     expected = _signature(secret, string_to_sign(canonical, sdk_date))
     if not hmac.compare_digest(expected, signature):
         return "signature does not match"
