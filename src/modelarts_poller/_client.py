@@ -1,0 +1,390 @@
+"""The authenticated aiohttp client for the ModelArts dataset task APIs.
+
+One request path (:meth:`ModelArtsClient._exchange`) serves every method: build the URL
+with plain string formatting, let the auth add its headers, send, read the body, decode
+with the sans-I/O :func:`~modelarts_poller._http.decode_response`. The status methods run
+thousands of times a second, so per-request work is kept to that.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from types import TracebackType
+from typing import Final, Self, TypeVar
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from yarl import URL
+
+from . import _paths
+from ._auth import Auth
+from ._errors import (
+    ConnectionFailed,
+    InvalidArgumentError,
+    ParseError,
+    ProtocolError,
+    RequestTimeout,
+)
+from ._http import decode_response, raise_for_status
+from ._models_export import ExportTaskStatus, parse_export_task_status
+from ._models_sync import SyncStatus, parse_sync_status
+from ._models_task import DatasetTaskStatus, parse_dataset_task_status
+from ._validate import check_id
+
+__all__ = ["ModelArtsClient"]
+
+T = TypeVar("T")
+
+_log = logging.getLogger("modelarts_poller.client")
+_DEBUG: Final = logging.DEBUG
+
+DEFAULT_USER_AGENT = "modelarts-poller/0.1"
+_EXPORT_TYPES = frozenset({0, 1, 2, 3})
+_JSON_HEADERS_KEY = "Content-Type"
+_JSON_TYPE = "application/json"
+
+
+@lru_cache(maxsize=8192)
+def _checked_segment(name: str, value: str) -> str:
+    # check_id, then percent-encode: IDs may still hold "?", "#" or "%", which would
+    # change the URL's meaning. Status polls repeat the same IDs, so this is cached.
+    return quote(check_id(name, value), safe="")
+
+
+def _segment(name: str, value: object) -> str:
+    if type(value) is str:
+        return _checked_segment(name, value)
+    return quote(check_id(name, value), safe="")  # raises unless a str subclass
+
+
+@lru_cache(maxsize=8192)
+def _url(url: str) -> URL:
+    # Parsing a URL costs more than the rest of the request set-up; paths repeat.
+    return URL(url, encoded=True)
+
+
+def _parse_task_id(data: object) -> str:
+    if not isinstance(data, dict):
+        raise ParseError("", data, "object")
+    task_id = data.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise ParseError("task_id", task_id, "non-empty str")
+    return task_id
+
+
+class ModelArtsClient:
+    """Async client for ModelArts dataset sync, export and dataset task status.
+
+    Use as ``async with ModelArtsClient(project_id=..., auth=..., region=...) as client``.
+    It owns one :class:`aiohttp.ClientSession`, or borrows ``session`` (then the caller
+    opens and closes it, and ``limit``/``limit_per_host`` do not apply).
+
+    ``endpoint`` overrides the default ``https://modelarts.{region}.myhuaweicloud.com``;
+    one of ``region`` and ``endpoint`` is required. ``timeout`` bounds a whole request,
+    ``connect_timeout`` the connection set-up. ``verify_ssl=False`` turns off certificate
+    checks (and warns). Every method checks its IDs before any request is made.
+    """
+
+    def __init__(
+        self,
+        *,
+        project_id: str,
+        auth: Auth,
+        region: str | None = None,
+        endpoint: str | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float | None = 10.0,
+        limit: int = 100,
+        limit_per_host: int = 0,
+        verify_ssl: bool = True,
+        user_agent: str = DEFAULT_USER_AGENT,
+        session: aiohttp.ClientSession | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._project_id = check_id("project_id", project_id)
+        self._project_segment = _segment("project_id", project_id)
+        if not isinstance(auth, Auth):
+            raise InvalidArgumentError(
+                f"auth must implement apply() and on_unauthorized(), got {type(auth).__name__}"
+            )
+        self._auth = auth
+        self._endpoint = _endpoint(region, endpoint)
+        if not timeout > 0:
+            raise InvalidArgumentError(f"timeout must be > 0, got {timeout!r}")
+        if connect_timeout is not None and not connect_timeout > 0:
+            raise InvalidArgumentError(f"connect_timeout must be > 0, got {connect_timeout!r}")
+        if limit < 0 or limit_per_host < 0:
+            raise InvalidArgumentError("limit and limit_per_host must be >= 0 (0: no limit)")
+        if not isinstance(user_agent, str) or not user_agent or not user_agent.isprintable():
+            raise InvalidArgumentError("user_agent must be a non-empty printable str")
+        if not verify_ssl:
+            warnings.warn(
+                f"ModelArtsClient(verify_ssl=False): TLS certificates of {self._endpoint} "
+                "will not be checked; anyone on the network path can read and change "
+                "requests, including credentials",
+                UserWarning,
+                stacklevel=2,
+            )
+        # Built once and reused: a ClientTimeout per request would be wasted allocations.
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._timeout_s = timeout
+        self._ssl = verify_ssl
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._user_agent = user_agent
+        self._borrowed = session
+        self._session: aiohttp.ClientSession | None = session
+        self._closed = False
+        self._wall_clock = wall_clock
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._closed:
+            raise RuntimeError("this ModelArtsClient is closed; create a new one")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, raise_for_status=False
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the owned session (a borrowed one is left open). Safe to call twice."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and session is not self._borrowed:
+            await session.close()
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    @property
+    def project_id(self) -> str:
+        return self._project_id
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelArtsClient(endpoint={self._endpoint!r}, project_id={self._project_id!r}, "
+            f"auth={self._auth!r})"
+        )
+
+    # --- status calls ---------------------------------------------------------------------
+
+    def _pid(self, project_id: str | None) -> tuple[str, str]:
+        """The project ID for the X-Project-Id header, and as a path segment."""
+        if project_id is None:
+            return self._project_id, self._project_segment
+        return project_id, _segment("project_id", project_id)
+
+    async def get_sync_status(
+        self, dataset_id: str, *, project_id: str | None = None
+    ) -> SyncStatus:
+        """Status of the dataset's synchronization task (``GET .../sync-data/status``)."""
+        pid, pseg = self._pid(project_id)
+        path = _paths.SYNC_STATUS.format(
+            project_id=pseg, dataset_id=_segment("dataset_id", dataset_id)
+        )
+        return await self._request_json("GET", path, pid, parse_sync_status)
+
+    async def get_export_task_status(
+        self, dataset_id: str, task_id: str, *, project_id: str | None = None
+    ) -> ExportTaskStatus:
+        """Status of one export task of a dataset (``GET .../export-tasks/{task_id}``)."""
+        pid, pseg = self._pid(project_id)
+        path = _paths.EXPORT_TASK.format(
+            project_id=pseg,
+            resource_id=_segment("dataset_id", dataset_id),
+            task_id=_segment("task_id", task_id),
+        )
+        return await self._request_json("GET", path, pid, parse_export_task_status)
+
+    async def get_dataset_task_status(
+        self, task_id: str, *, project_id: str | None = None
+    ) -> DatasetTaskStatus:
+        """Status of a dataset asynchronous task, as the SDK's ``get_task_status`` reads it."""
+        pid, pseg = self._pid(project_id)
+        path = _paths.DATASET_TASK.format(project_id=pseg, task_id=_segment("task_id", task_id))
+        return await self._request_json("GET", path, pid, parse_dataset_task_status)
+
+    # --- starting tasks -------------------------------------------------------------------
+
+    async def start_sync(self, dataset_id: str, *, project_id: str | None = None) -> None:
+        """Start synchronizing a dataset from its input location (``POST .../sync-data``).
+
+        The API answers without a body; watch progress with :meth:`get_sync_status`.
+        """
+        pid, pseg = self._pid(project_id)
+        path = _paths.SYNC_START.format(
+            project_id=pseg, dataset_id=_segment("dataset_id", dataset_id)
+        )
+        status, headers, data = await self._exchange("POST", path, pid, b"")
+        raise_for_status(status, headers, data, path=path, method="POST", now=self._wall_clock)
+
+    async def create_export_task(
+        self,
+        dataset_id: str,
+        *,
+        path: str,
+        export_type: int | None = None,
+        version_id: str | None = None,
+        export_format: int | None = None,
+        annotation_format: str | None = None,
+        extra: Mapping[str, object] | None = None,
+        project_id: str | None = None,
+    ) -> str:
+        """Create a dataset export task to OBS and return its ``task_id``.
+
+        ``path`` is the OBS output directory (e.g. ``/bucket/out/``). ``export_type``: 0
+        labeled, 1 unlabeled, 2 all, 3 conditional search. ``extra`` adds other request
+        body fields of the API (e.g. ``export_params``) verbatim.
+        """
+        pid, pseg = self._pid(project_id)
+        url_path = _paths.EXPORT_TASKS.format(
+            project_id=pseg, resource_id=_segment("dataset_id", dataset_id)
+        )
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidArgumentError("path must be a non-empty OBS path such as /bucket/dir/")
+        if export_type is not None and (
+            isinstance(export_type, bool) or export_type not in _EXPORT_TYPES
+        ):
+            raise InvalidArgumentError(f"export_type must be 0, 1, 2 or 3, got {export_type!r}")
+        if version_id is not None:
+            check_id("version_id", version_id)
+        body: dict[str, object] = dict(extra or {})
+        body["path"] = path
+        for key, value in (
+            ("export_type", export_type),
+            ("version_id", version_id),
+            ("export_format", export_format),
+            ("annotation_format", annotation_format),
+        ):
+            if value is not None:
+                body[key] = value
+        try:
+            data = json.dumps(body, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"export task body is not JSON-serialisable: {exc}") from exc
+        return await self._request_json("POST", url_path, pid, _parse_task_id, data)
+
+    # --- the one request path -------------------------------------------------------------
+
+    async def _request_json(
+        self,
+        method: str,
+        path: str,
+        project_id: str,
+        parse: Callable[[object], T],
+        body: bytes = b"",
+    ) -> T:
+        """Send one request and decode its JSON answer with ``parse``."""
+        status, headers, data = await self._exchange(method, path, project_id, body)
+        return decode_response(
+            status, headers, data, parse, path=path, method=method, now=self._wall_clock
+        )
+
+    async def _exchange(
+        self, method: str, path: str, project_id: str, body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Send, and once more after a 401 the auth says renewed credentials may fix."""
+        status, headers, data, sent = await self._send(method, path, project_id, body)
+        if status == 401 and await self._auth.on_unauthorized(sent):
+            _log.debug("%s %s: 401, retrying once with renewed credentials", method, path)
+            status, headers, data, _ = await self._send(method, path, project_id, body)
+        return status, headers, data
+
+    async def _send(
+        self, method: str, path: str, project_id: str, body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes, dict[str, str]]:
+        session = self._session
+        if session is None:
+            raise RuntimeError(
+                "ModelArtsClient is not open: use 'async with ModelArtsClient(...) as client'"
+            )
+        url = self._endpoint + path
+        # Only what is signed goes in before apply(); the User-Agent is added afterwards.
+        headers = {"X-Project-Id": project_id}
+        if body:
+            headers[_JSON_HEADERS_KEY] = _JSON_TYPE
+        await self._auth.apply(method, url, headers, body)
+        headers["User-Agent"] = self._user_agent
+        debug = _log.isEnabledFor(_DEBUG)
+        started = time.perf_counter() if debug else 0.0
+        try:
+            async with session.request(
+                method,
+                _url(url),
+                headers=headers,
+                data=body or None,
+                timeout=self._timeout,
+                ssl=self._ssl,
+                allow_redirects=False,
+            ) as resp:
+                status = resp.status
+                data = await resp.read()
+                resp_headers = resp.headers
+        except TimeoutError as exc:
+            if debug:
+                _log.debug("%s %s: timeout after %.1f ms", method, path, _ms(started))
+            raise RequestTimeout(
+                f"{method} {path}: no answer within {self._timeout_s:g} s"
+            ) from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            if debug:
+                _log.debug(
+                    "%s %s: %s after %.1f ms", method, path, type(exc).__name__, _ms(started)
+                )
+            raise ConnectionFailed(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        except aiohttp.ClientResponseError as exc:
+            # The answer could not be read as HTTP. Its repr carries the request headers,
+            # so only the status and message go into ours.
+            raise ProtocolError(
+                f"{method} {path}: unreadable HTTP answer: {exc.status} {exc.message}",
+                status=exc.status or None,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise ConnectionFailed(f"{method} {path}: {type(exc).__name__}") from exc
+        if debug:
+            _log.debug("%s %s -> %d in %.1f ms", method, path, status, _ms(started))
+        return status, resp_headers, data, headers
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def _endpoint(region: str | None, endpoint: str | None) -> str:
+    if endpoint is not None:
+        if not isinstance(endpoint, str):
+            raise InvalidArgumentError("endpoint must be a str such as https://host[:port]")
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidArgumentError(f"endpoint must be http(s)://host[:port], got {endpoint!r}")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise InvalidArgumentError("endpoint must not carry a query, fragment or user info")
+        return endpoint.rstrip("/")
+    if region is None:
+        raise InvalidArgumentError("pass region (e.g. 'cn-north-4') or endpoint")
+    if (
+        not isinstance(region, str)
+        or not region
+        or not all(c.isascii() and (c.isalnum() or c == "-") for c in region)
+    ):
+        raise InvalidArgumentError(f"region must look like 'cn-north-4', got {region!r}")
+    return f"https://modelarts.{region}.myhuaweicloud.com"
