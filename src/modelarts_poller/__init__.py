@@ -1,7 +1,9 @@
 """Watch many long-running Huawei Cloud ModelArts dataset tasks at once from asyncio."""
 
+from ._auth import AkSkAuth, Auth, IamTokenAuth, Secret, TokenAuth
 from ._backoff import Backoff
 from ._checkpoint import Checkpoint
+from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._engine import BatchResult, Engine, EngineStats
 from ._errors import (
@@ -33,30 +35,75 @@ from ._events import (
     TaskRetrying,
 )
 from ._handle import TaskHandle
+from ._models_export import (
+    ExportDest,
+    ExportFormat,
+    ExportParams,
+    ExportStatusValue,
+    ExportTaskStatus,
+    ExportType,
+    HardSample,
+    LabelType,
+    SampleState,
+    SearchCondition,
+    SearchLabel,
+    SearchLabels,
+    SearchOp,
+    SearchProp,
+    VersionFormat,
+    parse_export_task_status,
+)
+from ._models_sync import SyncStatus, SyncStatusValue, parse_sync_status
+from ._models_task import (
+    CreateDatasetSuccess,
+    CreateVersionSuccess,
+    DatasetTaskResult,
+    DatasetTaskStatus,
+    DatasetTaskStatusValue,
+    TaskFailure,
+    parse_dataset_task_status,
+)
 from ._phase import Phase
 from ._policy import PollPolicy
 from ._specs import DatasetTask, ExportTask, ModelArtsAPI, Observation, SyncTask, TaskSpec
 from ._streams import EventStream
 
 __all__ = [
+    "AkSkAuth",
     "ApiError",
+    "Auth",
     "Backoff",
     "BadRequest",
     "BatchResult",
     "Checkpoint",
     "Clock",
     "ConnectionFailed",
+    "CreateDatasetSuccess",
+    "CreateVersionSuccess",
     "DatasetTask",
+    "DatasetTaskResult",
+    "DatasetTaskStatus",
+    "DatasetTaskStatusValue",
     "Engine",
     "EngineClosedError",
     "EngineStats",
     "EventOverflowError",
     "EventStream",
+    "ExportDest",
+    "ExportFormat",
+    "ExportParams",
+    "ExportStatusValue",
     "ExportTask",
+    "ExportTaskStatus",
+    "ExportType",
     "FailureReason",
     "Forbidden",
+    "HardSample",
+    "IamTokenAuth",
     "InvalidArgumentError",
+    "LabelType",
     "ModelArtsAPI",
+    "ModelArtsClient",
     "NotFound",
     "Observation",
     "ParseError",
@@ -67,17 +114,32 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "RequestTimeout",
+    "SampleState",
+    "SearchCondition",
+    "SearchLabel",
+    "SearchLabels",
+    "SearchOp",
+    "SearchProp",
+    "Secret",
     "ServerError",
+    "SyncStatus",
+    "SyncStatusValue",
     "SyncTask",
     "SystemClock",
     "TaskCompleted",
     "TaskEvent",
     "TaskFailed",
     "TaskFailedError",
+    "TaskFailure",
     "TaskHandle",
     "TaskProgress",
     "TaskRetrying",
     "TaskSpec",
+    "TokenAuth",
     "TransientError",
     "Unauthorized",
+    "VersionFormat",
+    "parse_dataset_task_status",
+    "parse_export_task_status",
+    "parse_sync_status",
 ]

@@ -33,7 +33,20 @@ STATUS_PHASES: dict[str, dict[str, Phase]] = {
         "FAILED": Phase.FAILED,
         "NOT_EXIST": Phase.FAILED,
     },
-    "export": {},  # filled in by the models module from the API reference's values
+    # The seed leaves export statuses open. The export-task pages and SDK use INIT,
+    # RUNNING, SUCCESSED and FAILED; other ModelArts dataset APIs spell the same phases
+    # QUEUING, SUCCESS, SUCCEEDED, COMPLETED and NOT_EXIST, so all are accepted.
+    "export": {
+        "INIT": Phase.PENDING,
+        "QUEUING": Phase.PENDING,
+        "RUNNING": Phase.RUNNING,
+        "SUCCESSED": Phase.SUCCEEDED,
+        "SUCCEEDED": Phase.SUCCEEDED,
+        "SUCCESS": Phase.SUCCEEDED,
+        "COMPLETED": Phase.SUCCEEDED,
+        "FAILED": Phase.FAILED,
+        "NOT_EXIST": Phase.FAILED,
+    },
     "dataset_task": {
         "PENDING": Phase.PENDING,
         "WAITING": Phase.PENDING,

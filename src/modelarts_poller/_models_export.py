@@ -1,0 +1,367 @@
+"""The status of a dataset export task (export-task-status.rst), with its nested objects."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from . import _parsing as p
+from ._phase import Phase, phase_of
+
+
+class ExportType(enum.IntEnum):
+    LABELED = 0
+    UNLABELED = 1
+    ALL = 2
+    CONDITIONAL_SEARCH = 3
+
+
+class ExportFormat(enum.IntEnum):
+    TREE = 1  # rabbits/1.jpg, bees/2.jpg
+    TILE = 2  # 1.jpg, 1.txt; 2.jpg, 2.txt
+
+
+class ExportDest(enum.Enum):
+    DIR = "DIR"  # to OBS (the default)
+    NEW_DATASET = "NEW_DATASET"
+
+
+class VersionFormat(enum.Enum):
+    DEFAULT = "Default"
+    CARBON_DATA = "CarbonData"  # table datasets only
+    CSV = "CSV"
+
+
+class SampleState(enum.Enum):
+    ALL = "__ALL__"  # labeled
+    NONE = "__NONE__"  # not labeled
+    UNCHECK = "__UNCHECK__"  # to be accepted
+    ACCEPTED = "__ACCEPTED__"
+    REJECTED = "__REJECTED__"
+    UNREVIEWED = "__UNREVIEWED__"
+    REVIEWED = "__REVIEWED__"
+    WORKFORCE_SAMPLED = "__WORKFORCE_SAMPLED__"
+    WORKFORCE_SAMPLED_UNCHECK = "__WORKFORCE_SAMPLED_UNCHECK__"
+    WORKFORCE_SAMPLED_CHECKED = "__WORKFORCE_SAMPLED_CHECKED__"
+    WORKFORCE_SAMPLED_ACCEPTED = "__WORKFORCE_SAMPLED_ACCEPTED__"
+    WORKFORCE_SAMPLED_REJECTED = "__WORKFORCE_SAMPLED_REJECTED__"
+    AUTO_ANNOTATION = "__AUTO_ANNOTATION__"  # to be confirmed
+
+
+class LabelType(enum.IntEnum):
+    IMAGE_CLASSIFICATION = 0
+    OBJECT_DETECTION = 1
+    IMAGE_SEGMENTATION = 3
+    TEXT_CLASSIFICATION = 100
+    NAMED_ENTITY_RECOGNITION = 101
+    TEXT_TRIPLET_RELATIONSHIP = 102
+    TEXT_TRIPLET_ENTITY = 103
+    SOUND_CLASSIFICATION = 200
+    SPEECH_CONTENT = 201
+    SPEECH_PARAGRAPH_LABELING = 202
+    VIDEO_LABELING = 600
+
+
+class SearchOp(enum.Enum):
+    AND = "AND"
+    OR = "OR"
+
+
+class HardSample(enum.Enum):
+    NOT_HARD = "0"
+    HARD = "1"
+
+
+class ExportStatusValue(enum.Enum):
+    """Export ``status`` values. The seed leaves them open; the ModelArts export-task
+    pages and SDK use INIT / RUNNING / SUCCESSED / FAILED, and other ModelArts dataset
+    APIs spell success and waiting differently, so every spelling is accepted (see
+    ``STATUS_PHASES["export"]``)."""
+
+    INIT = "INIT"
+    QUEUING = "QUEUING"
+    RUNNING = "RUNNING"
+    SUCCESSED = "SUCCESSED"
+    SUCCEEDED = "SUCCEEDED"
+    SUCCESS = "SUCCESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    NOT_EXIST = "NOT_EXIST"
+
+
+@attrs.frozen
+class SearchProp:
+    """Table 7: attribute search criteria."""
+
+    op: SearchOp | str | None = None
+    props: Mapping[str, tuple[str, ...] | None] | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class SearchLabel:
+    """Table 6: one label criterion. ``property`` values may be ``None`` (any value)."""
+
+    name: str | None = None
+    op: SearchOp | str | None = None
+    property: Mapping[str, tuple[str, ...] | None] | None = None
+    type: LabelType | int | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class SearchLabels:
+    """Table 5: label criteria joined by ``op``."""
+
+    labels: tuple[SearchLabel, ...] | None = None
+    op: SearchOp | str | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class SearchCondition:
+    """Table 4: one search condition (conditions in a list are ORed)."""
+
+    coefficient: str | None = None
+    frame_in_video: int | None = None
+    hard: HardSample | str | None = None
+    import_origin: str | None = None
+    kvp: str | None = None
+    label_list: SearchLabels | None = None
+    labeler: str | None = None
+    metadata: SearchProp | None = None
+    parent_sample_id: str | None = None
+    sample_dir: str | None = None
+    sample_name: str | None = None
+    sample_time: str | None = None
+    score: str | None = None
+    slice_thickness: str | None = None
+    study_date: str | None = None
+    time_in_video: str | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class ExportParams:
+    """Table 3: the parameters the export task was created with.
+
+    ``train_sample_ratio`` is a String in the table and a number in the example: both
+    are accepted and read as a float.
+    """
+
+    clear_hard_property: bool | None = None
+    export_dataset_version_format: str | None = None
+    export_dataset_version_name: str | None = None
+    export_dest: ExportDest | str | None = None
+    export_new_dataset_name: str | None = None
+    export_new_dataset_work_path: str | None = None
+    ratio_sample_usage: bool | None = None
+    sample_state: SampleState | str | None = None
+    samples: tuple[str, ...] | None = None
+    search_conditions: tuple[SearchCondition, ...] | None = None
+    train_sample_ratio: float | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class ExportTaskStatus:
+    """``GET /v2/{project_id}/datasets/{resource_id}/export-tasks/{task_id}``.
+
+    ``progress`` is a percentage (0-100); :attr:`completion` is the fraction.
+    ``create_time`` and ``update_time`` are milliseconds since the epoch (also as
+    :attr:`created_at` and :attr:`updated_at`).
+    """
+
+    task_id: str | None = None
+    status: str | None = None
+    progress: float | None = None
+    finished_sample_count: int | None = None
+    total_sample_count: int | None = None
+    path: str | None = None
+    export_type: ExportType | int | None = None
+    export_format: ExportFormat | int | None = None
+    export_params: ExportParams | None = None
+    version_format: VersionFormat | str | None = None
+    version_id: str | None = None
+    create_time: int | None = None
+    update_time: int | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of("export", self.status)
+
+    @property
+    def status_value(self) -> ExportStatusValue | None:
+        try:
+            return ExportStatusValue(self.status)
+        except ValueError:
+            return None
+
+    @property
+    def completion(self) -> float | None:
+        """How far along, in [0, 1]: from ``progress``, else from the sample counts."""
+        if self.phase is Phase.SUCCEEDED:
+            return 1.0
+        if self.progress is not None:
+            return min(1.0, max(0.0, self.progress / 100.0))
+        done, total = self.finished_sample_count, self.total_sample_count
+        if done is not None and total:
+            return min(1.0, max(0.0, done / total))
+        return None
+
+    @property
+    def created_at(self) -> datetime | None:
+        return p.ms_datetime(self.create_time)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        return p.ms_datetime(self.update_time)
+
+
+_SP = frozenset({"op", "props"})
+_SL = frozenset({"name", "op", "property", "type"})
+_SLS = frozenset({"labels", "op"})
+_SC_STR = (
+    "coefficient",
+    "import_origin",
+    "kvp",
+    "labeler",
+    "parent_sample_id",
+    "sample_dir",
+    "sample_name",
+    "sample_time",
+    "score",
+    "slice_thickness",
+    "study_date",
+    "time_in_video",
+)
+_SC = frozenset({*_SC_STR, "frame_in_video", "hard", "label_list", "metadata"})
+_EP = frozenset(
+    {
+        "clear_hard_property",
+        "export_dataset_version_format",
+        "export_dataset_version_name",
+        "export_dest",
+        "export_new_dataset_name",
+        "export_new_dataset_work_path",
+        "ratio_sample_usage",
+        "sample_state",
+        "samples",
+        "search_conditions",
+        "train_sample_ratio",
+    }
+)
+_ET = frozenset(
+    {
+        "task_id",
+        "status",
+        "progress",
+        "finished_sample_count",
+        "total_sample_count",
+        "path",
+        "export_type",
+        "export_format",
+        "export_params",
+        "version_format",
+        "version_id",
+        "create_time",
+        "update_time",
+        "error_code",
+        "error_msg",
+    }
+)
+
+
+def _search_prop(v: object, path: str) -> SearchProp:
+    d = p.obj(v, path)
+    return SearchProp(
+        op=p.opt_enum(d, "op", path, SearchOp, str),
+        props=p.opt_str_map(d, "props", path),
+        extra=p.extra(d, _SP),
+    )
+
+
+def _search_label(v: object, path: str) -> SearchLabel:
+    d = p.obj(v, path)
+    return SearchLabel(
+        name=p.opt_str(d, "name", path),
+        op=p.opt_enum(d, "op", path, SearchOp, str),
+        property=p.opt_str_map(d, "property", path),
+        type=p.opt_enum(d, "type", path, LabelType, int),
+        extra=p.extra(d, _SL),
+    )
+
+
+def _search_labels(v: object, path: str) -> SearchLabels:
+    d = p.obj(v, path)
+    return SearchLabels(
+        labels=p.opt_list(d, "labels", path, _search_label),
+        op=p.opt_enum(d, "op", path, SearchOp, str),
+        extra=p.extra(d, _SLS),
+    )
+
+
+def _nested(d: dict[str, Any], key: str, path: str, read: Any) -> Any:
+    v = d.get(key)
+    return None if v is None else read(v, p.at(path, key))
+
+
+def _search_condition(v: object, path: str) -> SearchCondition:
+    d = p.obj(v, path)
+    strings = {k: p.opt_str(d, k, path) for k in _SC_STR}
+    return SearchCondition(
+        frame_in_video=p.opt_int(d, "frame_in_video", path),
+        hard=p.opt_enum(d, "hard", path, HardSample, str),
+        label_list=_nested(d, "label_list", path, _search_labels),
+        metadata=_nested(d, "metadata", path, _search_prop),
+        extra=p.extra(d, _SC),
+        **strings,
+    )
+
+
+def _export_params(v: object, path: str) -> ExportParams:
+    d = p.obj(v, path)
+    return ExportParams(
+        clear_hard_property=p.opt_bool(d, "clear_hard_property", path),
+        export_dataset_version_format=p.opt_str(d, "export_dataset_version_format", path),
+        export_dataset_version_name=p.opt_str(d, "export_dataset_version_name", path),
+        export_dest=p.opt_enum(d, "export_dest", path, ExportDest, str),
+        export_new_dataset_name=p.opt_str(d, "export_new_dataset_name", path),
+        export_new_dataset_work_path=p.opt_str(d, "export_new_dataset_work_path", path),
+        ratio_sample_usage=p.opt_bool(d, "ratio_sample_usage", path),
+        sample_state=p.opt_enum(d, "sample_state", path, SampleState, str),
+        samples=p.opt_list(d, "samples", path, p.str_item),
+        search_conditions=p.opt_list(d, "search_conditions", path, _search_condition),
+        train_sample_ratio=p.opt_float(d, "train_sample_ratio", path),
+        extra=p.extra(d, _EP),
+    )
+
+
+def parse_export_task_status(data: object) -> ExportTaskStatus:
+    """Read an export task status body; raises :class:`ParseError` on a wrong type."""
+    d = p.obj(data, "")
+    return ExportTaskStatus(
+        task_id=p.opt_str(d, "task_id", ""),
+        status=p.opt_str(d, "status", ""),
+        progress=p.opt_float(d, "progress", ""),
+        finished_sample_count=p.opt_int(d, "finished_sample_count", ""),
+        total_sample_count=p.opt_int(d, "total_sample_count", ""),
+        path=p.opt_str(d, "path", ""),
+        export_type=p.opt_enum(d, "export_type", "", ExportType, int),
+        export_format=p.opt_enum(d, "export_format", "", ExportFormat, int),
+        export_params=_nested(d, "export_params", "", _export_params),
+        version_format=p.opt_enum(d, "version_format", "", VersionFormat, str),
+        version_id=p.opt_str(d, "version_id", ""),
+        create_time=p.opt_int(d, "create_time", ""),
+        update_time=p.opt_int(d, "update_time", ""),
+        error_code=p.opt_str(d, "error_code", ""),
+        error_msg=p.opt_str(d, "error_msg", ""),
+        extra=p.extra(d, _ET),
+    )

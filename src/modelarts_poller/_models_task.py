@@ -1,0 +1,186 @@
+"""The status of a generic dataset asynchronous task (the SDK's ``get_task_status``)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from . import _parsing as p
+from ._phase import Phase, phase_of
+
+
+class DatasetTaskStatusValue(enum.Enum):
+    """The documented values of a dataset task's ``status``."""
+
+    PENDING = "PENDING"
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    STARTED = "STARTED"
+    RETRY = "RETRY"
+    FAILURE = "FAILURE"
+    SUCCESS = "SUCCESS"
+
+
+@attrs.frozen
+class CreateDatasetSuccess:
+    """A dataset was created (table 4). ``create_time`` as sent (an integer)."""
+
+    dataset_id: str | None = None
+    dataset_name: str | None = None
+    file_count: int | None = None
+    create_time: int | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class CreateVersionSuccess:
+    """A dataset version was created (table 5)."""
+
+    new_version_id: str | None = None
+    version_name: str | None = None
+    file_count: int | None = None
+    create_time: int | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class TaskFailure:
+    """Why the task failed (table 6)."""
+
+    error_code: str | None = None
+    error_msg: str | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+@attrs.frozen
+class DatasetTaskResult:
+    """``result`` (table 3). The document calls each entry a "JSON Array" but describes
+    objects: a single object and a list of objects are both accepted, as a tuple.
+    ``sync_or_checkout_success`` entries are documented as empty objects and kept as sent.
+    """
+
+    create_dataset_success: tuple[CreateDatasetSuccess, ...] | None = None
+    create_version_success: tuple[CreateVersionSuccess, ...] | None = None
+    sync_or_checkout_success: tuple[Mapping[str, object], ...] | None = None
+    failed: tuple[TaskFailure, ...] | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+
+_KNOWN = frozenset({"status", "result", "error_code", "error_msg"})
+_RESULT_KNOWN = frozenset(
+    {"createDatasetSuccess", "createVersionSuccess", "syncOrCheckoutsuccess", "failed"}
+)
+_CDS = frozenset({"dataset_id", "dataset_name", "file_count", "create_time"})
+_CVS = frozenset({"new_version_id", "version_name", "file_count", "create_time"})
+_FAIL = frozenset({"error_code", "error_msg"})
+
+
+@attrs.frozen
+class DatasetTaskStatus:
+    """``DatasetApi.get_task_status(project_id, task_id)``: status, result, errors."""
+
+    status: str | None = None
+    result: DatasetTaskResult | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of("dataset_task", self.status)
+
+    @property
+    def status_value(self) -> DatasetTaskStatusValue | None:
+        try:
+            return DatasetTaskStatusValue(self.status)
+        except ValueError:
+            return None
+
+    @property
+    def completion(self) -> float | None:
+        """1.0 once succeeded; the API reports no progress before that."""
+        return 1.0 if self.phase is Phase.SUCCEEDED else None
+
+    @property
+    def failure(self) -> TaskFailure | None:
+        """The first failure in ``result.failed``, if any."""
+        if self.result is not None and self.result.failed:
+            return self.result.failed[0]
+        return None
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the created dataset or version was made, if the result says."""
+        r = self.result
+        if r is None:
+            return None
+        for entries in (r.create_dataset_success, r.create_version_success):
+            if entries:
+                return p.ms_datetime(entries[0].create_time)
+        return None
+
+
+def _cds(v: object, path: str) -> CreateDatasetSuccess:
+    d = p.obj(v, path)
+    return CreateDatasetSuccess(
+        dataset_id=p.opt_str(d, "dataset_id", path),
+        dataset_name=p.opt_str(d, "dataset_name", path),
+        file_count=p.opt_int(d, "file_count", path),
+        create_time=p.opt_int(d, "create_time", path),
+        extra=p.extra(d, _CDS),
+    )
+
+
+def _cvs(v: object, path: str) -> CreateVersionSuccess:
+    d = p.obj(v, path)
+    return CreateVersionSuccess(
+        new_version_id=p.opt_str(d, "new_version_id", path),
+        version_name=p.opt_str(d, "version_name", path),
+        file_count=p.opt_int(d, "file_count", path),
+        create_time=p.opt_int(d, "create_time", path),
+        extra=p.extra(d, _CVS),
+    )
+
+
+def _failure(v: object, path: str) -> TaskFailure:
+    d = p.obj(v, path)
+    return TaskFailure(
+        error_code=p.opt_str(d, "error_code", path),
+        error_msg=p.opt_str(d, "error_msg", path),
+        extra=p.extra(d, _FAIL),
+    )
+
+
+def _plain(v: object, path: str) -> Mapping[str, object]:
+    from types import MappingProxyType
+
+    return MappingProxyType(dict(p.obj(v, path)))
+
+
+def _result(v: Any) -> DatasetTaskResult | None:
+    if v is None:
+        return None
+    d = p.obj(v, "result")
+    return DatasetTaskResult(
+        create_dataset_success=p.opt_list(d, "createDatasetSuccess", "result", _cds),
+        create_version_success=p.opt_list(d, "createVersionSuccess", "result", _cvs),
+        sync_or_checkout_success=p.opt_list(d, "syncOrCheckoutsuccess", "result", _plain),
+        failed=p.opt_list(d, "failed", "result", _failure),
+        extra=p.extra(d, _RESULT_KNOWN),
+    )
+
+
+def parse_dataset_task_status(data: object) -> DatasetTaskStatus:
+    """Read a dataset task status body; raises :class:`ParseError` on a wrong type."""
+    d = p.obj(data, "")
+    return DatasetTaskStatus(
+        status=p.opt_str(d, "status", ""),
+        result=_result(d.get("result")),
+        error_code=p.opt_str(d, "error_code", ""),
+        error_msg=p.opt_str(d, "error_msg", ""),
+        extra=p.extra(d, _KNOWN),
+    )

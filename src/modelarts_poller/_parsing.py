@@ -1,0 +1,167 @@
+"""Tolerant, honest field readers for decoded JSON (pure).
+
+Every reader takes the object, the key and the path of the object, and returns the
+typed value, ``None`` when the key is absent or null, or raises :class:`ParseError`
+naming the full field path and the value found. Numbers sent as strings are accepted
+(the API documents disagree with their own examples); bools are never numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from ._errors import ParseError
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+def at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def obj(data: object, path: str) -> dict[str, Any]:
+    if type(data) is not dict:
+        raise ParseError(path, data, "object")
+    return data
+
+
+def opt_str(d: dict[str, Any], key: str, path: str) -> str | None:
+    v = d.get(key)
+    if v is None or type(v) is str:
+        return v
+    raise ParseError(at(path, key), v, "string")
+
+
+def opt_int(d: dict[str, Any], key: str, path: str) -> int | None:
+    v = d.get(key)
+    if v is None or type(v) is int:
+        return v
+    return _int(v, at(path, key))
+
+
+def _int(v: object, path: str) -> int:
+    if type(v) is float and math.isfinite(v) and v.is_integer():
+        return int(v)
+    if type(v) is str:
+        text = v.strip()
+        if text.lstrip("+-").isdigit() and text.isascii():
+            return int(text)
+    raise ParseError(path, v, "integer")
+
+
+def opt_float(d: dict[str, Any], key: str, path: str) -> float | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    t = type(v)
+    if t is float:
+        if math.isfinite(v):
+            return v  # type: ignore[no-any-return]
+    elif t is int:
+        try:
+            return float(v)
+        except OverflowError:
+            pass
+    elif t is str:
+        try:
+            f = float(v.strip())
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(f):
+                return f
+    raise ParseError(at(path, key), v, "finite number")
+
+
+def opt_bool(d: dict[str, Any], key: str, path: str) -> bool | None:
+    v = d.get(key)
+    if v is None or type(v) is bool:
+        return v
+    if type(v) is str and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    raise ParseError(at(path, key), v, "boolean")
+
+
+def opt_list(
+    d: dict[str, Any], key: str, path: str, item: Callable[[object, str], T]
+) -> tuple[T, ...] | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    p = at(path, key)
+    if type(v) is dict:  # documents call some objects "arrays": accept one object
+        return (item(v, p),)
+    if type(v) is not list:
+        raise ParseError(p, v, "array")
+    return tuple(item(x, f"{p}[{i}]") for i, x in enumerate(v))
+
+
+def str_item(v: object, path: str) -> str:
+    if type(v) is str:
+        return v
+    raise ParseError(path, v, "string")
+
+
+def opt_str_map(
+    d: dict[str, Any], key: str, path: str
+) -> Mapping[str, tuple[str, ...] | None] | None:
+    """A ``Map<String, Array<String>>``; a null value list is kept as ``None``."""
+    v = d.get(key)
+    if v is None:
+        return None
+    p = at(path, key)
+    if type(v) is not dict:
+        raise ParseError(p, v, "object")
+    out: dict[str, tuple[str, ...] | None] = {}
+    for k, values in v.items():
+        kp = f"{p}.{k}"
+        if values is None:
+            out[k] = None
+        elif type(values) is list:
+            out[k] = tuple(str_item(x, f"{kp}[{i}]") for i, x in enumerate(values))
+        elif type(values) is str:
+            out[k] = (values,)
+        else:
+            raise ParseError(kp, values, "array of strings")
+    return MappingProxyType(out)
+
+
+def opt_enum(d: dict[str, Any], key: str, path: str, cls: type[E], raw: type) -> E | Any:
+    """The enum member for a documented value; an undocumented value is kept verbatim."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if raw is int:
+        if type(v) is not int:
+            v = _int(v, at(path, key))
+    elif type(v) is not raw:
+        raise ParseError(at(path, key), v, raw.__name__ if raw is not str else "string")
+    try:
+        return cls(v)
+    except ValueError:
+        return v
+
+
+def extra(d: dict[str, Any], known: frozenset[str]) -> Mapping[str, object]:
+    """Fields this library does not know, kept (not dropped) in a read-only mapping."""
+    if len(d) <= len(known) and known.issuperset(d):
+        return EMPTY
+    return MappingProxyType({k: v for k, v in d.items() if k not in known})
+
+
+def ms_datetime(ms: int | None) -> datetime | None:
+    """A millisecond epoch timestamp as an aware UTC datetime (``None`` if out of range)."""
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
