@@ -149,7 +149,13 @@ class DatasetTask:
         return await api.get_dataset_task_status(self.task_id, project_id=self.project_id)
 
     def interpret(self, snapshot: DatasetTaskStatus) -> Observation:
-        return Observation.of(snapshot)
+        obs = Observation.of(snapshot)
+        failure = snapshot.failure
+        if obs.message is None and failure is not None:
+            # The reason may sit only in result.failed (table 6), not at the top level.
+            message = failure.error_msg or failure.error_code
+            return Observation(obs.phase, obs.completion, obs.status, message)
+        return obs
 
     def __str__(self) -> str:
         return f"dataset_task:{self.task_id}"
