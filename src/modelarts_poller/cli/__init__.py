@@ -194,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--duration",
         type=_positive_float,
-        default=20.0,
+        default=10.0,
         metavar="SECONDS",
-        help="typical task duration (default: 20)",
+        help="median task duration (default: 10)",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     _add_output_options(demo)
@@ -212,10 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulate_arguments(p: argparse.ArgumentParser) -> None:
-    try:
-        from ..simulator import add_simulate_arguments
-    except ImportError:  # pragma: no cover - the simulator ships with the package
-        return
+    from ..simulator import add_simulate_arguments
+
     add_simulate_arguments(p)
 
 

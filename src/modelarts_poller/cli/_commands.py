@@ -52,7 +52,7 @@ def build_auth(args: argparse.Namespace, env: Env) -> Any:
                 "IAM password login needs MODELARTS_USERNAME, MODELARTS_PASSWORD and "
                 "MODELARTS_DOMAIN"
             )
-        extra = {}
+        extra: dict[str, Any] = {}
         iam = env(args, "iam_endpoint", "MODELARTS_IAM_ENDPOINT")
         if iam:
             extra["iam_endpoint"] = iam
@@ -106,3 +106,65 @@ def watch_command(
             max_bars=args.max_bars,
         )
     )
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    from ..simulator import run_simulate
+
+    return run_simulate(args)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """The simulator in-process, a few hundred mixed tasks, the live display.
+
+    Some tasks fail on purpose (that is part of the show): the demo exits 0 unless it
+    is interrupted or cannot run.
+    """
+    from .. import Backoff, DatasetTask, ExportTask, ModelArtsClient, SyncTask
+    from ..simulator import Faults, Simulator, SimulatorConfig
+
+    config = SimulatorConfig(
+        seed=args.seed, faults=Faults.uniform(0.04, stall_seconds=2.0, retry_after=0.5)
+    )
+    policy = PollPolicy(
+        interval=Backoff(initial=0.5, maximum=4.0),
+        retry=Backoff(initial=0.2, maximum=2.0, jitter="full"),
+        max_retries=20,
+    )
+
+    async def main() -> int:
+        async with Simulator(config) as sim:
+            scripts = sim.generate(
+                args.tasks,
+                durations=f"lognormal:{args.duration}:0.3",
+                queue="uniform:0:2",
+                failure_rate=0.08,
+                seed=args.seed,
+            )
+            specs: list[Any] = []
+            for s in scripts:
+                dataset, task = s.dataset_id or "", s.task_id or ""
+                if s.kind == "sync":
+                    specs.append(SyncTask(dataset))
+                elif s.kind == "export":
+                    specs.append(ExportTask(dataset, task))
+                else:
+                    specs.append(DatasetTask(task))
+
+            def client() -> Any:
+                return ModelArtsClient(
+                    endpoint=sim.url, project_id=sim.project_id, auth=NoAuth(), timeout=1.0
+                )
+
+            code = await run_watch(
+                specs,
+                client=client,
+                policy=policy,
+                max_in_flight=32,
+                max_rate=None,
+                json_lines=args.json,
+                max_bars=args.max_bars,
+            )
+            return 0 if code == 1 else code
+
+    return anyio.run(main)

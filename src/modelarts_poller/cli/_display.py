@@ -17,9 +17,10 @@ _STYLE = {"completed": "green", "failed": "red", "retrying": "yellow"}
 
 
 class _Row:
-    __slots__ = ("completion", "counts", "retries", "since", "state", "status")
+    __slots__ = ("completion", "counts", "ended", "retries", "since", "state", "status")
 
     def __init__(self, since: float) -> None:
+        self.ended: float | None = None
         self.status = "waiting"
         self.state = "running"
         self.completion: float | None = None
@@ -29,13 +30,11 @@ class _Row:
 
 
 def _counts(snapshot: Any) -> str:
+    # Exports count finished samples; syncs count the samples they added.
     done = getattr(snapshot, "finished_sample_count", None)
-    total = getattr(snapshot, "total_sample_count", None)
     if done is None:
-        added = getattr(snapshot, "add_sample_count", None)
-        deleted = getattr(snapshot, "deleted_sample_count", None)
-        if added is not None or deleted is not None:
-            done = (added or 0) + (deleted or 0)
+        done = getattr(snapshot, "add_sample_count", None)
+    total = getattr(snapshot, "total_sample_count", None)
     if done is None and total is None:
         return ""
     return f"{done if done is not None else '?'}/{total if total is not None else '?'}"
@@ -65,11 +64,13 @@ class LiveDisplay:
             self._tally["retries"] += 1
         elif isinstance(event, TaskCompleted):
             row.state = "completed"
+            row.ended = self._clock()
             row.completion = 1.0
             row.counts = _counts(event.snapshot) or row.counts
             self._tally["completed"] += 1
         elif isinstance(event, TaskFailed):
             row.state = "failed"
+            row.ended = self._clock()
             row.status = event.reason.value
             self._tally["failed"] += 1
             self.failures.append(event)
@@ -100,7 +101,8 @@ class LiveDisplay:
             status = Text(row.status, style=_STYLE.get(row.state, ""))
             if row.retries:
                 status.append(f" ({row.retries} retries)", style="yellow")
-            table.add_row(str(spec), status, bar, pct, row.counts, f"{now - row.since:.0f}s")
+            elapsed = (row.ended if row.ended is not None else now) - row.since
+            table.add_row(str(spec), status, bar, pct, row.counts, f"{elapsed:.0f}s")
         total = len(self._rows)
         done = self._tally["completed"] + self._tally["failed"]
         agg = ProgressBar(total=max(total, 1), completed=done, width=40)
@@ -123,22 +125,34 @@ class LiveDisplay:
         return Group(*parts)
 
 
-def summary_table(display: LiveDisplay, *, interrupted: bool, max_failures: int = 20) -> Table:
-    """The closing summary: counts, and the failed tasks with their reasons."""
+def summary_table(
+    display: LiveDisplay, *, interrupted: bool, max_failures: int = 20
+) -> RenderableType:
+    """The closing summary: counts, then the failed tasks with their reasons."""
     tally = display.tally
-    table = Table(title="interrupted: summary so far" if interrupted else "summary")
-    table.add_column("outcome")
-    table.add_column("tasks", justify="right")
-    table.add_row(Text("completed", style="green"), str(tally["completed"]))
-    table.add_row(Text("failed", style="red"), str(tally["failed"]))
-    table.add_row("retries along the way", str(tally["retries"]))
+    total = len(display._rows)
+    counts = Table(
+        title="interrupted: summary so far" if interrupted else "summary", show_header=False
+    )
+    counts.add_column("outcome")
+    counts.add_column("tasks", justify="right")
+    counts.add_row(Text("completed", style="green"), str(tally["completed"]))
+    counts.add_row(Text("failed", style="red"), str(tally["failed"]))
+    unfinished = total - tally["completed"] - tally["failed"]
+    if unfinished:
+        counts.add_row(Text("not finished", style="yellow"), str(unfinished))
+    counts.add_row("retried requests", str(tally["retries"]))
+    if not display.failures:
+        return counts
+    failures = Table(title="failed tasks", show_lines=False)
+    failures.add_column("task", overflow="fold")
+    failures.add_column("reason")
+    failures.add_column("message", overflow="fold")
     for event in display.failures[:max_failures]:
-        table.add_row(
-            Text(f"  {event.spec}", style="red"), f"{event.reason.value}: {event.message[:80]}"
-        )
+        failures.add_row(str(event.spec), event.reason.value, event.message)
     if len(display.failures) > max_failures:
-        table.add_row(f"  ... {len(display.failures) - max_failures} more failures", "")
-    return table
+        failures.add_row(f"... and {len(display.failures) - max_failures} more", "", "")
+    return Group(counts, failures)
 
 
 def make_console(stderr: bool = False) -> Console:

@@ -33,7 +33,6 @@ async def run_watch(
     max_bars: int,
     out: TextIO | None = None,
     refresh: float = 0.25,
-    before_watch: Callable[[Any], Any] | None = None,
 ) -> int:
     """Watch ``specs`` to the end; returns the process exit code."""
     out = out or sys.stdout
@@ -51,8 +50,6 @@ async def run_watch(
         engine.subscribe(display.on_event)
         if json_lines:
             engine.subscribe(write_line)
-        if before_watch is not None:
-            await before_watch(api)
         handles = engine.watch_many(specs)
         async with anyio.create_task_group() as tg:
 

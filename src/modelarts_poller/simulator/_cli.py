@@ -8,6 +8,7 @@ import sys
 
 import anyio
 
+from .._errors import InvalidArgumentError
 from ._config import Faults, SimulatorConfig
 from ._server import Simulator, serve
 
@@ -70,7 +71,7 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     for v in values:
         k, sep, secret = v.partition(":")
         if not sep or not k or not secret:
-            raise ValueError(f"{what} must look like NAME:SECRET")
+            raise InvalidArgumentError(f"{what} must look like NAME:SECRET")
         out[k] = secret
     return out
 

@@ -22,11 +22,23 @@ _STATUS = {
     "export": ("INIT", "RUNNING", "RUNNING", "SUCCESSED", "FAILED"),
     "dataset_task": ("PENDING", "STARTED", "RUNNING", "SUCCESS", "FAILURE"),
 }
-_FAILURES = (
-    ("ModelArts.4302", "The OBS path does not exist or cannot be accessed."),
-    ("ModelArts.4510", "The dataset has no samples that match the export conditions."),
-    ("ModelArts.4900", "The task was interrupted by an internal error."),
-)
+_FAILURES = {
+    "sync": (
+        ("ModelArts.4302", "The dataset's input OBS path does not exist or cannot be read."),
+        ("ModelArts.4355", "Too many samples failed to synchronize."),
+        ("ModelArts.4900", "The task was interrupted by an internal error."),
+    ),
+    "export": (
+        ("ModelArts.4302", "The output OBS path does not exist or cannot be written."),
+        ("ModelArts.4510", "No samples match the export conditions."),
+        ("ModelArts.4900", "The task was interrupted by an internal error."),
+    ),
+    "dataset_task": (
+        ("ModelArts.4302", "The OBS path does not exist or cannot be accessed."),
+        ("ModelArts.4371", "The dataset version could not be created."),
+        ("ModelArts.4900", "The task was interrupted by an internal error."),
+    ),
+}
 
 
 class Script:
@@ -80,7 +92,7 @@ class Script:
         self.run = float(run)
         self.outcome = outcome
         self.total = total
-        self.failure = failure % len(_FAILURES)
+        self.failure = failure % 3
 
     @property
     def finishes(self) -> float:
@@ -162,7 +174,7 @@ def body_at(script: Script, elapsed: float) -> dict[str, Any]:
         if st == 3:
             body["result"] = {"syncOrCheckoutsuccess": {}}
     if failed:
-        code, msg = _FAILURES[script.failure]
+        code, msg = _FAILURES[kind][script.failure]
         body["error_code"] = code
         body["error_msg"] = msg
         if kind == "dataset_task":
