@@ -193,8 +193,11 @@ class SimState:
         return None
 
 
+STATE = web.AppKey("modelarts_poller.simulator.state", SimState)
+
+
 async def _status(request: web.Request, kind: str) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     info = request.match_info
     project_id = info["project_id"]
     c = state.counters
@@ -293,7 +296,7 @@ async def _task_status(request: web.Request) -> web.StreamResponse:
 
 
 async def _start_sync(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     body = await request.read()
     project_id = request.match_info["project_id"]
     denied = state.check_auth(request, body, project_id)
@@ -305,7 +308,7 @@ async def _start_sync(request: web.Request) -> web.StreamResponse:
 
 
 async def _create_export(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     body = await request.read()
     project_id = request.match_info["project_id"]
     denied = state.check_auth(request, body, project_id)
@@ -325,7 +328,7 @@ async def _create_export(request: web.Request) -> web.StreamResponse:
 
 
 async def _iam_tokens(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     try:
         data = await request.json()
         user = data["auth"]["identity"]["password"]["user"]
@@ -353,7 +356,7 @@ async def _iam_tokens(request: web.Request) -> web.StreamResponse:
 
 
 async def _admin_tasks(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     data = await request.json()
     project_id = data.get("project_id", "sim-project")
     created: list[Script] = []
@@ -385,24 +388,24 @@ async def _admin_tasks(request: web.Request) -> web.StreamResponse:
 
 
 async def _admin_stats(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     return web.json_response(state.counters.snapshot())
 
 
 async def _admin_truth(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     return web.json_response({"tasks": state.truth(), "now": state.clock()})
 
 
 async def _admin_faults(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     data = await request.json()
     state.faults = Faults(**data)
     return web.json_response({"total": state.faults.total})
 
 
 async def _admin_reset(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app["state"]
+    state: SimState = request.app[STATE]
     state.tasks.clear()
     state.counters = Counters()
     return web.json_response({})
@@ -411,7 +414,7 @@ async def _admin_reset(request: web.Request) -> web.StreamResponse:
 def make_app(state: SimState) -> web.Application:
     """The aiohttp application serving ``state``."""
     app = web.Application()
-    app["state"] = state
+    app[STATE] = state
     r = app.router
     r.add_get(_paths.SYNC_STATUS, _sync_status)
     r.add_get(_paths.EXPORT_TASK, _export_status)

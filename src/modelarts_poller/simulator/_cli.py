@@ -10,7 +10,7 @@ import anyio
 
 from .._errors import InvalidArgumentError
 from ._config import Faults, SimulatorConfig
-from ._server import Simulator, serve
+from ._server import Simulator, check_host, serve
 
 
 def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
@@ -104,6 +104,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
 
 def run_simulate(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    check_host(args.host, args.allow_remote)  # before the loop: a one-line error, exit 2
 
     def ready(sim: Simulator) -> None:
         print(

@@ -18,7 +18,7 @@ from ._config import Faults, SimulatorConfig
 from ._lifecycle import KINDS, Script
 
 
-def _check_host(host: str, allow_remote: bool) -> None:
+def check_host(host: str, allow_remote: bool) -> None:
     if allow_remote:
         return
     try:
@@ -51,13 +51,14 @@ class Simulator:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        _check_host(host, allow_remote)
+        check_host(host, allow_remote)
         self.config = config or SimulatorConfig()
         self.host = host
         self.port = port
         self.project_id = project_id
         self.state = SimState(self.config, clock=clock, wall=wall)
         self._runner: web.AppRunner | None = None
+        self._sock: socket.socket | None = None
 
     @property
     def url(self) -> str:
@@ -68,15 +69,18 @@ class Simulator:
         return self.state.counters
 
     async def __aenter__(self) -> Simulator:
-        runner = web.AppRunner(make_app(self.state), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            make_app(self.state), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock = sock  # SockSite does not close a socket it was given
+        self._runner = runner
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(runner, sock, shutdown_timeout=0.5)
+        site = web.SockSite(runner, sock)
         await site.start()
-        self._runner = runner
         return self
 
     async def __aexit__(
@@ -90,8 +94,13 @@ class Simulator:
     async def aclose(self) -> None:
         self.state.closing.set()  # ends every stalled answer at once
         runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        sock, self._sock = self._sock, None
+        try:
+            if runner is not None:
+                await runner.cleanup()
+        finally:
+            if sock is not None:
+                sock.close()
 
     def add(self, kind: str, **kw: Any) -> Script:
         """One task: ``kind`` plus ``dataset_id``, ``task_id``, ``queue``, ``run``
