@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import anyio
+import pytest
+
 from modelarts_poller import Engine, FailureReason, TaskEvent, TaskFailed
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Jobs
@@ -44,3 +47,32 @@ async def test_cancelling_many_tasks_mid_flight_keeps_the_engine_running(
     assert len(result.failed) == 50
     assert {e.reason for e in result.failed} == {FailureReason.CANCELLED}
     assert len(result.completed) == 50
+
+
+async def test_an_exception_in_the_body_propagates_unwrapped(clock: FakeClock) -> None:
+    jobs = Jobs(clock)
+    bug = ValueError("user bug")
+    handles = []
+
+    async def body() -> None:
+        async with Engine(client=jobs, clock=clock) as engine:
+            handles.append(engine.watch(jobs.add("a", (0, "RUNNING", None))))
+            raise bug
+
+    with pytest.raises(ValueError, match="user bug") as info:
+        await body()
+    assert info.value is bug
+    handle = handles[0]
+    assert handle.outcome is not None
+    assert handle.outcome.reason is FailureReason.CANCELLED  # type: ignore[union-attr]
+
+
+async def test_an_outer_cancellation_closes_the_engine_cleanly(clock: FakeClock) -> None:
+    jobs = Jobs(clock)
+    with anyio.move_on_after(0.5) as scope:  # real time, but nothing waits for it
+        async with Engine(client=jobs, clock=clock) as engine:
+            handle = engine.watch(jobs.add("a", (0, "RUNNING", None)))
+            scope.cancel()
+            await anyio.sleep_forever()
+    assert scope.cancelled_caught
+    assert handle.done()

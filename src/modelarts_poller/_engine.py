@@ -244,10 +244,15 @@ class Engine:
             self._streams.clear()
             self._core_scope.cancel()
         try:
-            return await self._tg.__aexit__(exc_type, exc, tb)
+            # The body's own exception is not handed to the task group: it would come
+            # back wrapped in an ExceptionGroup. The group only waits for the (cancelled)
+            # core and any callbacks still running; the body's exception then propagates
+            # unchanged, and an internal failure would still surface from here.
+            await self._tg.__aexit__(None, None, None)
         finally:
             if self._checkpoint is not None:
                 self._checkpoint.close()
+        return None
 
     async def _run_core(self, started: anyio.Event) -> None:
         assert self._core_scope is not None
