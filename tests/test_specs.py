@@ -42,7 +42,9 @@ def test_observations_of_each_kind() -> None:
         parse_export_task_status({"status": "RUNNING", "progress": 30.0})
     )
     assert (export.phase, export.completion) == (Phase.RUNNING, 0.3)
-    task = DatasetTask("t").interpret(parse_dataset_task_status(
-        {"status": "FAILURE", "result": {"failed": [{"error_code": "E9", "error_msg": "full"}]}}
-    ))
+    task = DatasetTask("t").interpret(
+        parse_dataset_task_status(
+            {"status": "FAILURE", "result": {"failed": [{"error_code": "E9", "error_msg": "full"}]}}
+        )
+    )
     assert (task.phase, task.message) == (Phase.FAILED, "full")
