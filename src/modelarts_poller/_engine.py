@@ -661,8 +661,16 @@ class Engine:
             del self._tasks[handle.spec]
         if isinstance(event, TaskCompleted):
             self._completed += 1
+            logger.debug("%s: completed after %d polls", handle.spec, handle._polls)
         else:
             self._failed += 1
+            logger.debug(
+                "%s: failed (%s) after %d polls: %s",
+                handle.spec,
+                event.reason.value,
+                handle._polls,
+                event.message,
+            )
         return True
 
     def _resolve(self, handle: TaskHandle) -> None:
