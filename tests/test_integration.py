@@ -1,0 +1,104 @@
+"""The engine through the real client over HTTP to the simulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modelarts_poller import (
+    AkSkAuth,
+    Backoff,
+    DatasetTask,
+    Engine,
+    ExportTask,
+    ExportTaskStatus,
+    FailureReason,
+    IamTokenAuth,
+    ModelArtsClient,
+    PollPolicy,
+    SyncTask,
+    TaskCompleted,
+    TaskFailed,
+    TaskProgress,
+    TokenAuth,
+)
+from modelarts_poller.simulator import Simulator, SimulatorConfig
+
+FAST = PollPolicy(
+    interval=Backoff(initial=0.05, maximum=0.2), retry=Backoff(initial=0.05, maximum=0.1)
+)
+
+
+def _spec(script: Any) -> Any:
+    if script.kind == "sync":
+        return SyncTask(script.dataset_id)
+    if script.kind == "export":
+        return ExportTask(script.dataset_id, script.task_id)
+    return DatasetTask(script.task_id)
+
+
+@pytest.mark.parametrize("auth_kind", ["token", "aksk", "iam"])
+async def test_mixed_tasks_end_as_the_simulator_says(auth_kind: str) -> None:
+    config = SimulatorConfig(
+        auth="either",
+        tokens={"tok-1"},
+        access_keys={"AK1": "SK1"},
+        users={"alice": "pw"},
+        seed=5,
+    )
+    async with Simulator(config) as sim:
+        scripts = sim.generate(
+            30, durations="uniform:0.1:0.6", queue="fixed:0", failure_rate=0.3, seed=5
+        )
+        auth: Any = {
+            "token": lambda: TokenAuth("tok-1"),
+            "aksk": lambda: AkSkAuth("AK1", "SK1"),
+            "iam": lambda: IamTokenAuth(
+                user_name="alice",
+                password="pw",
+                domain_name="d",
+                project_id=sim.project_id,
+                iam_endpoint=sim.url,
+            ),
+        }[auth_kind]()
+        progress: list[TaskProgress] = []
+        async with (
+            ModelArtsClient(
+                endpoint=sim.url, project_id=sim.project_id, auth=auth, timeout=5
+            ) as client,
+            Engine(client=client, policy=FAST, max_in_flight=8) as engine,
+        ):
+            engine.subscribe(progress.append, types=TaskProgress)
+            specs = {_spec(s): s for s in scripts}
+            result = await engine.wait(engine.watch_many(specs))
+    assert not result.pending
+    for event in (*result.completed, *result.failed):
+        script = specs[event.spec]
+        if script.outcome == "completed":
+            assert isinstance(event, TaskCompleted)
+        else:
+            assert isinstance(event, TaskFailed)
+            assert event.reason is FailureReason.REMOTE_FAILED
+            assert event.message
+    assert len(result.completed) + len(result.failed) == 30
+    exports = [p for p in progress if isinstance(p.snapshot, ExportTaskStatus)]
+    assert exports
+    assert all(p.snapshot.export_params is not None for p in exports)
+    assert sim.counters.by_status.get(401, 0) == 0
+
+
+async def test_bad_credentials_fail_every_task_permanently() -> None:
+    async with Simulator(SimulatorConfig(auth="token", tokens={"good"})) as sim:
+        script = sim.add("sync", queue=0, run=0.1)
+        async with (
+            ModelArtsClient(
+                endpoint=sim.url, project_id=sim.project_id, auth=TokenAuth("bad")
+            ) as client,
+            Engine(client=client, policy=FAST) as engine,
+        ):
+            outcome = await engine.watch(SyncTask(str(script.dataset_id))).wait()
+    assert isinstance(outcome, TaskFailed)
+    assert outcome.reason is FailureReason.PERMANENT_ERROR
+    assert "bad" not in outcome.message
+    assert sim.counters.by_status[401] == 1
