@@ -89,7 +89,8 @@ class FakeClock:
 
     async def run(self, awaitable: Awaitable[T], *, limit: float = 86_400.0) -> T:
         """Await ``awaitable`` while jumping time to each next sleeper whenever all
-        tasks are idle. Fails if ``limit`` virtual seconds pass first."""
+        tasks are idle. Raises ``TimeoutError`` if ``limit`` virtual seconds pass first,
+        and ``RuntimeError`` if nothing sleeps on the clock and the result never comes."""
         result: list[T] = []
         error: list[BaseException] = []
         end = self._now + limit
@@ -107,13 +108,20 @@ class FakeClock:
                 await _settle()
                 nxt = self.next_deadline()
                 if nxt is None:
-                    raise RuntimeError(
-                        "deadlock: nothing sleeps on the clock and the awaited result is not ready"
+                    error.append(
+                        RuntimeError(
+                            "deadlock: nothing sleeps on the clock and the awaited result "
+                            "is not ready"
+                        )
                     )
-                if nxt > end:
-                    raise TimeoutError(f"not done within {limit} virtual seconds")
-                self._now = max(self._now, nxt)
-                self._wake_due()
+                elif nxt > end:
+                    error.append(TimeoutError(f"not done within {limit} virtual seconds"))
+                else:
+                    self._now = max(self._now, nxt)
+                    self._wake_due()
+                    continue
+                tg.cancel_scope.cancel()
+                break
         if error:
             raise error[0]
         return result[0]
