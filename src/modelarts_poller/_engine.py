@@ -24,7 +24,7 @@ import random
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -723,9 +723,13 @@ class Engine:
         except Exception:  # the reporter itself failed: still not swallowed
             logger.exception("on_callback_error raised while reporting %r", exc)
 
-    async def _emit(self, handle: TaskHandle, event: TaskEvent) -> None:
+    def _call_callbacks(
+        self, handle: TaskHandle, event: TaskEvent
+    ) -> list[Coroutine[Any, Any, None]]:
+        """Call every matching callback; return what async ones gave back, in order."""
         self._events += 1
         kind = type(event)
+        pending: list[Coroutine[Any, Any, None]] = []
         for callbacks in (self._callbacks, handle._callbacks):
             if not callbacks:
                 continue
@@ -733,10 +737,21 @@ class Engine:
                 if kind in types:
                     try:
                         result = fn(event)
-                        if inspect.isawaitable(result):
-                            await result
                     except Exception as exc:
                         self._callback_failed(exc, event, fn)
+                        continue
+                    if inspect.isawaitable(result):
+                        pending.append(self._await_callback(result, event, fn))
+        return pending
+
+    async def _emit(self, handle: TaskHandle, event: TaskEvent) -> None:
+        pending = self._call_callbacks(handle, event)
+        try:
+            for waiting in pending:
+                await waiting
+        finally:
+            for waiting in pending:  # if cancelled part-way, none is left un-awaited
+                waiting.close()
         if self._streams:
             for ref in self._streams:
                 await _offer(ref, event)
@@ -748,20 +763,10 @@ class Engine:
     def _emit_nowait(self, handle: TaskHandle, event: TaskEvent) -> None:
         """Deliver where nothing may wait (cancel, close): async callbacks run as tasks
         and streams take the event past their bound."""
-        self._events += 1
+        for waiting in self._call_callbacks(handle, event):
+            assert self._tg is not None
+            self._tg.start_soon(_run, waiting)
         kind = type(event)
-        for callbacks in (self._callbacks, handle._callbacks):
-            if not callbacks:
-                continue
-            for types, fn in callbacks:
-                if kind in types:
-                    try:
-                        result = fn(event)
-                        if inspect.isawaitable(result):
-                            assert self._tg is not None
-                            self._tg.start_soon(self._await_callback, result, event, fn)
-                    except Exception as exc:
-                        self._callback_failed(exc, event, fn)
         for ref in self._streams:
             stream = ref()
             if stream is not None and kind in stream.types:
@@ -951,6 +956,10 @@ class Engine:
     def __repr__(self) -> str:
         state = "running" if self._running else "closed" if self._closed else "new"
         return f"<Engine {state} tracked={len(self._tasks)} in_flight={self._in_flight}>"
+
+
+async def _run(waiting: Coroutine[Any, Any, None]) -> None:
+    await waiting
 
 
 async def _offer(ref: weakref.ref[EventStream], event: TaskEvent) -> None:
