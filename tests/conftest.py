@@ -16,3 +16,12 @@ def clock() -> FakeClock:
 @pytest.fixture
 def jobs(clock: FakeClock) -> Jobs:
     return Jobs(clock)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chaos-tasks",
+        type=int,
+        default=None,
+        help="tasks in the chaos test (default 10000, or the CHAOS_TASKS environment variable)",
+    )

@@ -390,6 +390,13 @@ async def test_stall_becomes_a_request_timeout_and_close_ends_it() -> None:
             with pytest.raises(RequestTimeout):
                 await client.get_sync_status("ds")
             assert loop.time() - started < 5.0
+            # The abandoned request stops counting as in flight once the connection closes,
+            # not 30 s later when the stall would have ended.
+            for _ in range(200):
+                if sim.counters.in_flight == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert sim.counters.in_flight == 0
     # leaving the simulator returned at once although a 30 s stall was under way
 
 

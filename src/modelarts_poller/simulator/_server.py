@@ -70,7 +70,13 @@ class Simulator:
 
     async def __aenter__(self) -> Simulator:
         runner = web.AppRunner(
-            make_app(self.state), access_log=None, handle_signals=False, shutdown_timeout=0.5
+            make_app(self.state),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=0.5,
+            # A request the client gave up on (a stall past its timeout) must stop
+            # counting as in flight when the connection closes, not when the stall ends.
+            handler_cancellation=True,
         )
         await runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
