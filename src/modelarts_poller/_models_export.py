@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from . import _parsing as p
-from ._phase import Phase, phase_of
+from ._phase import Phase
 
 
 class ExportType(enum.IntEnum):
@@ -168,7 +168,7 @@ class ExportParams:
 
 
 @attrs.frozen
-class ExportTaskStatus:
+class ExportTaskStatus(p.StatusMixin[ExportStatusValue]):
     """``GET /v2/{project_id}/datasets/{resource_id}/export-tasks/{task_id}``.
 
     ``progress`` is a percentage (0-100); :attr:`completion` is the fraction.
@@ -192,17 +192,8 @@ class ExportTaskStatus:
     error_code: str | None = None
     error_msg: str | None = None
     extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
-
-    @property
-    def phase(self) -> Phase:
-        return phase_of("export", self.status)
-
-    @property
-    def status_value(self) -> ExportStatusValue | None:
-        try:
-            return ExportStatusValue(self.status)
-        except ValueError:
-            return None
+    _kind: ClassVar[str] = "export"
+    _values: ClassVar[type[Any]] = ExportStatusValue
 
     @property
     def completion(self) -> float | None:

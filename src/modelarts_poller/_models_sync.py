@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, ClassVar
 
 import attrs
 
 from . import _parsing as p
-from ._phase import Phase, phase_of
 
 
 class SyncStatusValue(enum.Enum):
@@ -40,7 +40,7 @@ _KNOWN = frozenset(
 
 
 @attrs.frozen
-class SyncStatus:
+class SyncStatus(p.StatusMixin[SyncStatusValue]):
     """``GET /v2/{project_id}/datasets/{dataset_id}/sync-data/status``.
 
     Every field is optional (``None`` when absent). ``create_time`` is milliseconds since
@@ -60,23 +60,8 @@ class SyncStatus:
     error_code: str | None = None
     error_msg: str | None = None
     extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
-
-    @property
-    def phase(self) -> Phase:
-        return phase_of("sync", self.status)
-
-    @property
-    def status_value(self) -> SyncStatusValue | None:
-        """The status as an enum member, or ``None`` if absent or undocumented."""
-        try:
-            return SyncStatusValue(self.status)
-        except ValueError:
-            return None
-
-    @property
-    def completion(self) -> float | None:
-        """1.0 once completed; a sync reports no progress before that."""
-        return 1.0 if self.phase is Phase.SUCCEEDED else None
+    _kind: ClassVar[str] = "sync"
+    _values: ClassVar[type[Any]] = SyncStatusValue
 
     @property
     def created_at(self) -> datetime | None:

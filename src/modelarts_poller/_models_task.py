@@ -5,12 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from . import _parsing as p
-from ._phase import Phase, phase_of
 
 
 class DatasetTaskStatusValue(enum.Enum):
@@ -80,7 +79,7 @@ _FAIL = frozenset({"error_code", "error_msg"})
 
 
 @attrs.frozen
-class DatasetTaskStatus:
+class DatasetTaskStatus(p.StatusMixin[DatasetTaskStatusValue]):
     """``DatasetApi.get_task_status(project_id, task_id)``: status, result, errors."""
 
     status: str | None = None
@@ -88,22 +87,8 @@ class DatasetTaskStatus:
     error_code: str | None = None
     error_msg: str | None = None
     extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
-
-    @property
-    def phase(self) -> Phase:
-        return phase_of("dataset_task", self.status)
-
-    @property
-    def status_value(self) -> DatasetTaskStatusValue | None:
-        try:
-            return DatasetTaskStatusValue(self.status)
-        except ValueError:
-            return None
-
-    @property
-    def completion(self) -> float | None:
-        """1.0 once succeeded; the API reports no progress before that."""
-        return 1.0 if self.phase is Phase.SUCCEEDED else None
+    _kind: ClassVar[str] = "dataset_task"
+    _values: ClassVar[type[Any]] = DatasetTaskStatusValue
 
     @property
     def failure(self) -> TaskFailure | None:

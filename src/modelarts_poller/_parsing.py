@@ -13,11 +13,13 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ._errors import ParseError
+from ._phase import Phase, phase_of
 
 E = TypeVar("E", bound=enum.Enum)
+V = TypeVar("V", bound=enum.Enum)
 T = TypeVar("T")
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -165,3 +167,32 @@ def ms_datetime(ms: int | None) -> datetime | None:
         return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+class StatusMixin(Generic[V]):
+    """``phase``, ``status_value`` and ``completion`` for a model with a ``status``.
+
+    Subclasses name their kind (for the status table) and their status enum.
+    """
+
+    __slots__ = ()
+    _kind: ClassVar[str]
+    _values: ClassVar[type[Any]]
+    status: str | None
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of(self._kind, self.status)
+
+    @property
+    def status_value(self) -> V | None:
+        """The status as its enum member, or ``None`` if absent or undocumented."""
+        try:
+            return self._values(self.status)  # type: ignore[no-any-return]
+        except ValueError:
+            return None
+
+    @property
+    def completion(self) -> float | None:
+        """1.0 once succeeded; this kind reports no progress before that."""
+        return 1.0 if self.phase is Phase.SUCCEEDED else None

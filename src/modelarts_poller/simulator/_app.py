@@ -295,25 +295,30 @@ async def _task_status(request: web.Request) -> web.StreamResponse:
     return await _status(request, "dataset_task")
 
 
-async def _start_sync(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app[STATE]
+async def _authorized(request: web.Request) -> tuple[SimState, bytes, str] | web.Response:
+    """The state, body and project of a request whose credentials pass, or the refusal."""
+    state = request.app[STATE]
     body = await request.read()
     project_id = request.match_info["project_id"]
     denied = state.check_auth(request, body, project_id)
-    if denied is not None:
-        return denied
+    return denied if denied is not None else (state, body, project_id)
+
+
+async def _start_sync(request: web.Request) -> web.StreamResponse:
+    checked = await _authorized(request)
+    if isinstance(checked, web.Response):
+        return checked
+    state, _, project_id = checked
     run = draw_duration(parse_durations("lognormal:10:0.5"), state.rng)
     state.add("sync", project_id=project_id, dataset_id=request.match_info["dataset_id"], run=run)
     return web.Response(status=200)
 
 
 async def _create_export(request: web.Request) -> web.StreamResponse:
-    state: SimState = request.app[STATE]
-    body = await request.read()
-    project_id = request.match_info["project_id"]
-    denied = state.check_auth(request, body, project_id)
-    if denied is not None:
-        return denied
+    checked = await _authorized(request)
+    if isinstance(checked, web.Response):
+        return checked
+    state, body, project_id = checked
     try:
         data = json.loads(body or b"{}")
     except ValueError:
