@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from modelarts_poller import (
@@ -102,3 +103,56 @@ async def test_bad_credentials_fail_every_task_permanently() -> None:
     assert outcome.reason is FailureReason.PERMANENT_ERROR
     assert "bad" not in outcome.message
     assert sim.counters.by_status[401] == 1
+
+
+async def test_one_engine_watches_modelarts_tasks_and_a_custom_kind_together() -> None:
+    from modelarts_poller import Observation, Phase
+
+    @attrs.frozen
+    class Countdown:
+        name: str
+
+        @property
+        def kind(self) -> str:
+            return "countdown"
+
+        async def fetch(self, api: object) -> int:
+            left[self.name] -= 1
+            return left[self.name]
+
+        def interpret(self, snapshot: int) -> Observation:
+            phase = Phase.SUCCEEDED if snapshot <= 0 else Phase.RUNNING
+            return Observation(phase, 1 - snapshot / 5, str(snapshot))
+
+    left = {"a": 5, "b": 3}
+    async with Simulator(SimulatorConfig(seed=9)) as sim:
+        scripts = sim.generate(
+            200, durations="uniform:0.1:0.5", queue="fixed:0", failure_rate=0.0, seed=9
+        )
+        async with (
+            ModelArtsClient(
+                endpoint=sim.url, project_id=sim.project_id, auth=_NoCredentials()
+            ) as client,
+            Engine(
+                client=client,
+                policy=FAST,
+                max_in_flight=16,
+                kind_policies={
+                    "countdown": PollPolicy(
+                        interval=Backoff(initial=0.01, maximum=0.01, jitter="none")
+                    )
+                },
+            ) as engine,
+        ):
+            handles = engine.watch_many([*map(_spec, scripts), Countdown("a"), Countdown("b")])
+            result = await engine.wait(handles)
+    assert len(result.completed) == 202
+    assert left == {"a": 0, "b": 0}
+
+
+class _NoCredentials:
+    async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        return None
+
+    async def on_unauthorized(self, sent_headers: object) -> bool:
+        return False
