@@ -17,6 +17,7 @@ from modelarts_poller import (
     FailureReason,
     IamTokenAuth,
     ModelArtsClient,
+    NoAuth,
     PollPolicy,
     SyncTask,
     TaskCompleted,
@@ -130,9 +131,7 @@ async def test_one_engine_watches_modelarts_tasks_and_a_custom_kind_together() -
             200, durations="uniform:0.1:0.5", queue="fixed:0", failure_rate=0.0, seed=9
         )
         async with (
-            ModelArtsClient(
-                endpoint=sim.url, project_id=sim.project_id, auth=_NoCredentials()
-            ) as client,
+            ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
             Engine(
                 client=client,
                 policy=FAST,
@@ -148,11 +147,3 @@ async def test_one_engine_watches_modelarts_tasks_and_a_custom_kind_together() -
             result = await engine.wait(handles)
     assert len(result.completed) == 202
     assert left == {"a": 0, "b": 0}
-
-
-class _NoCredentials:
-    async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
-        return None
-
-    async def on_unauthorized(self, sent_headers: object) -> bool:
-        return False

@@ -1,6 +1,6 @@
 """Watch many long-running Huawei Cloud ModelArts dataset tasks at once from asyncio."""
 
-from ._auth import AkSkAuth, Auth, IamTokenAuth, Secret, TokenAuth
+from ._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, Secret, TokenAuth
 from ._backoff import Backoff
 from ._checkpoint import Checkpoint
 from ._client import ModelArtsClient
@@ -104,6 +104,7 @@ __all__ = [
     "LabelType",
     "ModelArtsAPI",
     "ModelArtsClient",
+    "NoAuth",
     "NotFound",
     "Observation",
     "ParseError",

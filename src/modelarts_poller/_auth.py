@@ -37,6 +37,7 @@ __all__ = [
     "AkSkAuth",
     "Auth",
     "IamTokenAuth",
+    "NoAuth",
     "Secret",
     "TokenAuth",
     "iam_password_request",
@@ -108,6 +109,21 @@ class Auth(Protocol):
     async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None: ...
 
     async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool: ...
+
+
+class NoAuth:
+    """Sends no credentials: for a local simulator or proxy that needs none."""
+
+    __slots__ = ()
+
+    async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        return None
+
+    async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NoAuth()"
 
 
 class TokenAuth:

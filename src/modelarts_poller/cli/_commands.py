@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from .._auth import NoAuth
 from .._errors import InvalidArgumentError
 from .._policy import PollPolicy
 from ._watch import run_watch
 
 Env = Callable[[argparse.Namespace, str, str], "str | None"]
-
-
-class NoAuth:
-    """Sends no credentials: for a local simulator started with authentication off."""
-
-    async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
-        return None
-
-    async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "NoAuth()"
 
 
 def build_auth(args: argparse.Namespace, env: Env) -> Any:
