@@ -77,10 +77,10 @@ class HardSample(enum.Enum):
 
 
 class ExportStatusValue(enum.Enum):
-    """Export ``status`` values. The seed leaves them open; the ModelArts export-task
-    pages and SDK use INIT / RUNNING / SUCCESSED / FAILED, and other ModelArts dataset
-    APIs spell success and waiting differently, so every spelling is accepted (see
-    ``STATUS_PHASES["export"]``)."""
+    """Export ``status`` values. The seed leaves them open (its example: RUNNING); the
+    reference's export-task list page shows SUCCESSED (sic). The spellings other ModelArts
+    dataset APIs use for the same phases are accepted too; sources and reasons are in
+    ``STATUS_PHASES["export"]`` and docs/models.md."""
 
     INIT = "INIT"
     QUEUING = "QUEUING"
@@ -98,8 +98,8 @@ class SearchProp:
     """Table 7: attribute search criteria."""
 
     op: SearchOp | str | None = None
-    props: Mapping[str, tuple[str, ...] | None] | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    props: Mapping[str, tuple[str, ...] | None] | None = attrs.field(default=None, hash=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -108,9 +108,9 @@ class SearchLabel:
 
     name: str | None = None
     op: SearchOp | str | None = None
-    property: Mapping[str, tuple[str, ...] | None] | None = None
+    property: Mapping[str, tuple[str, ...] | None] | None = attrs.field(default=None, hash=False)
     type: LabelType | int | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -119,7 +119,7 @@ class SearchLabels:
 
     labels: tuple[SearchLabel, ...] | None = None
     op: SearchOp | str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -142,7 +142,7 @@ class SearchCondition:
     slice_thickness: str | None = None
     study_date: str | None = None
     time_in_video: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -164,7 +164,7 @@ class ExportParams:
     samples: tuple[str, ...] | None = None
     search_conditions: tuple[SearchCondition, ...] | None = None
     train_sample_ratio: float | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -191,7 +191,7 @@ class ExportTaskStatus(p.StatusMixin[ExportStatusValue]):
     update_time: int | None = None
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
     _kind: ClassVar[str] = "export"
     _values: ClassVar[type[Any]] = ExportStatusValue
 

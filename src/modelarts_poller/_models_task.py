@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
@@ -32,7 +33,7 @@ class CreateDatasetSuccess:
     dataset_name: str | None = None
     file_count: int | None = None
     create_time: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -43,7 +44,7 @@ class CreateVersionSuccess:
     version_name: str | None = None
     file_count: int | None = None
     create_time: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -52,7 +53,7 @@ class TaskFailure:
 
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 @attrs.frozen
@@ -64,9 +65,11 @@ class DatasetTaskResult:
 
     create_dataset_success: tuple[CreateDatasetSuccess, ...] | None = None
     create_version_success: tuple[CreateVersionSuccess, ...] | None = None
-    sync_or_checkout_success: tuple[Mapping[str, object], ...] | None = None
+    sync_or_checkout_success: tuple[Mapping[str, object], ...] | None = attrs.field(
+        default=None, hash=False
+    )
     failed: tuple[TaskFailure, ...] | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
 
 
 _KNOWN = frozenset({"status", "result", "error_code", "error_msg"})
@@ -86,7 +89,7 @@ class DatasetTaskStatus(p.StatusMixin[DatasetTaskStatusValue]):
     result: DatasetTaskResult | None = None
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, eq=False, repr=False)
+    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
     _kind: ClassVar[str] = "dataset_task"
     _values: ClassVar[type[Any]] = DatasetTaskStatusValue
 
@@ -141,8 +144,6 @@ def _failure(v: object, path: str) -> TaskFailure:
 
 
 def _plain(v: object, path: str) -> Mapping[str, object]:
-    from types import MappingProxyType
-
     return MappingProxyType(dict(p.obj(v, path)))
 
 

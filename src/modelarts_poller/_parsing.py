@@ -54,8 +54,12 @@ def _int(v: object, path: str) -> int:
         return int(v)
     if type(v) is str:
         text = v.strip()
-        if text.lstrip("+-").isdigit() and text.isascii():
-            return int(text)
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        if digits.isascii() and digits.isdigit():
+            try:
+                return int(text)
+            except ValueError:  # more digits than the interpreter's int_max_str_digits
+                pass
     raise ParseError(path, v, "integer")
 
 

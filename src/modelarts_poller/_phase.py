@@ -33,9 +33,13 @@ STATUS_PHASES: dict[str, dict[str, Phase]] = {
         "FAILED": Phase.FAILED,
         "NOT_EXIST": Phase.FAILED,
     },
-    # The seed leaves export statuses open. The export-task pages and SDK use INIT,
-    # RUNNING, SUCCESSED and FAILED; other ModelArts dataset APIs spell the same phases
-    # QUEUING, SUCCESS, SUCCEEDED, COMPLETED and NOT_EXIST, so all are accepted.
+    # The seed leaves export statuses open and its example shows RUNNING. The ModelArts
+    # reference's export-task list page ("Querying the Dataset Export Task List",
+    # GetExportTasksStatusOfDataset) shows finished tasks as SUCCESSED (sic), at progress 100:
+    # https://gitea1.eco.tsi-dev.otc-service.com/vpruthi/doc-exports/src/branch/lts_api/docs/modelarts/api-ref/GetExportTasksStatusOfDataset.html
+    # No page found enumerates the set, so the other spellings ModelArts dataset APIs use for
+    # the same phases (INIT, QUEUING, SUCCEEDED, SUCCESS, COMPLETED, FAILED, NOT_EXIST) are
+    # accepted too: a real value missing here would leave a finished task UNKNOWN forever.
     "export": {
         "INIT": Phase.PENDING,
         "QUEUING": Phase.PENDING,
