@@ -150,10 +150,9 @@ def opt_enum(d: dict[str, Any], key: str, path: str, cls: type[E], raw: type) ->
             v = _int(v, at(path, key))
     elif type(v) is not raw:
         raise ParseError(at(path, key), v, raw.__name__ if raw is not str else "string")
-    try:
-        return cls(v)
-    except ValueError:
-        return v
+    # A dict lookup, not cls(v): enum construction is the slowest part of a parse.
+    member = cls._value2member_map_.get(v)
+    return v if member is None else member
 
 
 def extra(d: dict[str, Any], known: frozenset[str]) -> Mapping[str, object]:
