@@ -144,7 +144,10 @@ class ParseError(ProtocolError):
     """Decoded JSON had a wrong type. ``path`` names the field, ``value`` is what was found."""
 
     def __init__(self, path: str, value: object, expected: str) -> None:
-        shown = repr(value)
+        try:
+            shown = repr(value)
+        except ValueError:  # an int longer than sys.get_int_max_str_digits()
+            shown = f"<{type(value).__name__} too long to show>"
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{path or '<root>'}: expected {expected}, got {shown}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -42,6 +43,11 @@ def opt_str(d: dict[str, Any], key: str, path: str) -> str | None:
     raise ParseError(at(path, key), v, "string")
 
 
+# Numbers in strings: ASCII digits around ASCII whitespace only, as a JSON writer makes them.
+_ASCII_SPACE = " \t\n\r\f\v"
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def opt_int(d: dict[str, Any], key: str, path: str) -> int | None:
     v = d.get(key)
     if v is None or type(v) is int:
@@ -53,7 +59,7 @@ def _int(v: object, path: str) -> int:
     if type(v) is float and math.isfinite(v) and v.is_integer():
         return int(v)
     if type(v) is str:
-        text = v.strip()
+        text = v.strip(_ASCII_SPACE)
         digits = text[1:] if text[:1] in ("+", "-") else text
         if digits.isascii() and digits.isdigit():
             try:
@@ -77,11 +83,10 @@ def opt_float(d: dict[str, Any], key: str, path: str) -> float | None:
         except OverflowError:
             pass
     elif t is str:
-        try:
-            f = float(v.strip())
-        except ValueError:
-            pass
-        else:
+        text = v.strip(_ASCII_SPACE)
+        # float() alone would also take "1_0", "inf" and non-ASCII digits.
+        if _DECIMAL.fullmatch(text):
+            f = float(text)
             if math.isfinite(f):
                 return f
     raise ParseError(at(path, key), v, "finite number")
