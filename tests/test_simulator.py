@@ -20,6 +20,7 @@ from modelarts_poller import (
     ConnectionFailed,
     Forbidden,
     IamTokenAuth,
+    InvalidArgumentError,
     ModelArtsClient,
     NotFound,
     ParseError,
@@ -36,7 +37,8 @@ from modelarts_poller._models_sync import parse_sync_status
 from modelarts_poller._models_task import parse_dataset_task_status
 from modelarts_poller._phase import phase_of
 from modelarts_poller.simulator import Faults, Script, Simulator, SimulatorConfig, body_at
-from modelarts_poller.simulator._lifecycle import stage
+from modelarts_poller.simulator._app import SimState
+from modelarts_poller.simulator._lifecycle import FAIL_AT, stage
 
 PARSERS: dict[str, Callable[[object], Any]] = {
     "sync": parse_sync_status,
@@ -130,8 +132,9 @@ def test_lifecycle_moves_forward_and_ends_as_scripted(
         if kind == "export":
             assert model.export_params is not None
             assert model.export_params.extra == {}
-            if model.phase is not Phase.FAILED:
-                assert model.progress == pytest.approx(100.0 * fraction, abs=0.051)
+            # A failing task stops at FAIL_AT of its work: its progress never goes back.
+            share = fraction * (FAIL_AT if outcome == "failed" else 1.0)
+            assert model.progress == pytest.approx(100.0 * share, abs=0.051)
         if kind != "dataset_task":
             assert model.total_sample_count == total
 
@@ -161,6 +164,60 @@ def test_status_values_are_the_documented_ones(kind: str, statuses: list[str]) -
     assert [phase_of(kind, s) for s in seen][-1] is Phase.SUCCEEDED
 
 
+def test_generate_makes_valid_reachable_reproducible_scripts() -> None:
+    def make(seed: int) -> tuple[SimState, list[Script]]:
+        state = SimState(SimulatorConfig(seed=seed), clock=lambda: 5.0, wall=lambda: WALL0)
+        return state, state.generate(
+            300, project_id="p", durations="uniform:0:9", queue="fixed:1", failure_rate=0.3
+        )
+
+    state, scripts = make(7)
+    assert len(state.tasks) == 300
+    assert {s.kind for s in scripts} == {"sync", "export", "dataset_task"}
+    assert 0.15 < sum(s.outcome == "failed" for s in scripts) / 300 < 0.45
+    for s in scripts:
+        assert state.tasks[s.key()] is s  # reachable by the key its endpoint looks up
+        # The unchecked bulk path makes exactly what the checked constructor would accept.
+        checked = Script(
+            s.kind,
+            project_id=s.project_id,
+            dataset_id=s.dataset_id,
+            task_id=s.task_id,
+            created=s.created,
+            created_ms=s.created_ms,
+            queue=s.queue,
+            run=s.run,
+            outcome=s.outcome,
+            total=s.total,
+            failure=s.failure,
+        )
+        assert checked.describe() == s.describe()
+        assert s.queue == 1.0
+        assert 0.0 <= s.run <= 9.0
+        assert 100 <= s.total < 50_000
+    _, again = make(7)
+    assert [s.describe() for s in again] == [s.describe() for s in scripts]
+
+
+@pytest.mark.parametrize(
+    ("kw", "names"),
+    [
+        ({"kinds": ["sync", "nope"]}, "kinds"),
+        ({"kinds": []}, "kinds"),
+        ({"count": -1}, "count"),
+        ({"count": True}, "count"),
+        ({"failure_rate": 1.5}, "failure_rate"),
+        ({"durations": "gauss:1"}, "gauss"),
+    ],
+)
+def test_generate_names_its_bad_argument(kw: dict[str, Any], names: str) -> None:
+    state = SimState(SimulatorConfig(), clock=lambda: 0.0, wall=lambda: WALL0)
+    args: dict[str, Any] = {"count": 3, "project_id": "p", **kw}
+    with pytest.raises(InvalidArgumentError, match=names):
+        state.generate(args.pop("count"), **args)
+    assert not state.tasks  # nothing half-made
+
+
 # -- every endpoint over HTTP -----------------------------------------------------------
 
 
@@ -176,7 +233,7 @@ async def test_status_endpoints_follow_the_script_in_simulator_time(
         clk.t = 6.0
         exp = await client.get_export_task_status(export.dataset_id or "", export.task_id or "")
         assert exp.status == "RUNNING"
-        assert exp.progress == pytest.approx(50.0)
+        assert exp.progress == pytest.approx(50.0 * FAIL_AT)  # scripted to fail
         assert exp.task_id == export.task_id
         clk.t = 11.5
         done = await client.get_sync_status(sync.dataset_id or "")
@@ -515,8 +572,6 @@ async def test_counters_see_the_most_requests_in_flight() -> None:
 
 
 def test_simulator_binds_loopback_only() -> None:
-    from modelarts_poller import InvalidArgumentError
-
     with pytest.raises(InvalidArgumentError, match="loopback"):
         Simulator(host="0.0.0.0")
     assert "tokens" not in repr(SimulatorConfig(tokens=frozenset({"secret-token"})))

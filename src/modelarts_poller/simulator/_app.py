@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import _paths
+from .._errors import InvalidArgumentError
 from .._ratelimit import TokenBucket
 from .._signer import check_signature
 from ._config import Faults, SimulatorConfig
@@ -75,11 +76,18 @@ class SimState:
         self.bucket = TokenBucket(config.rate_limit, now=clock()) if config.rate_limit else None
         self.closing = asyncio.Event()
         self._ids = itertools.count(1)
+        # One suffix per simulator, not per ID: bulk creation must not pay a urandom call
+        # per task. Seeded simulators hand out the same IDs every run.
+        self._salt = (
+            secrets.token_hex(3)
+            if config.seed is None
+            else f"{random.Random(config.seed).getrandbits(24):06x}"
+        )
 
     # -- tasks ------------------------------------------------------------------------
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids):08d}{secrets.token_hex(3)}"
+        return f"{prefix}{next(self._ids):08d}{self._salt}"
 
     def add(
         self,
@@ -132,18 +140,36 @@ class SimState:
         rng = random.Random(seed) if seed is not None else self.rng
         run_dist, queue_dist = parse_durations(durations), parse_durations(queue)
         kinds = tuple(kinds)
-        out = []
+        if not kinds or any(k not in KINDS for k in kinds):
+            raise InvalidArgumentError(f"kinds must be some of {', '.join(KINDS)}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidArgumentError(f"count must be an int >= 0, got {count!r}")
+        if not (isinstance(failure_rate, int | float) and 0 <= failure_rate <= 1):
+            raise InvalidArgumentError(f"failure_rate must be in [0, 1], got {failure_rate!r}")
+        # Checked once above; the loop builds unchecked scripts (100k in well under 1 s).
+        created, created_ms = self.clock(), int(self.wall() * 1000)
+        tasks, ids, salt, out = self.tasks, self._ids, self._salt, []
+        random_, draw, own_rng = rng.random, draw_duration, self.rng.random
+        prefixes = {"sync": "sync", "export": "exp", "dataset_task": "task"}
         for i in range(count):
-            out.append(
-                self.add(
-                    kinds[i % len(kinds)],
-                    project_id=project_id,
-                    queue=draw_duration(queue_dist, rng),
-                    run=draw_duration(run_dist, rng),
-                    outcome="failed" if rng.random() < failure_rate else "completed",
-                    total=rng.randrange(100, 50_000),
-                )
+            kind = kinds[i % len(kinds)]
+            n = next(ids)
+            dataset_id = None if kind == "dataset_task" else f"ds{n:08d}{salt}"
+            script = Script.unchecked(
+                kind,
+                project_id,
+                dataset_id,
+                f"{prefixes[kind]}{n:08d}{salt}",
+                created,
+                created_ms,
+                draw(queue_dist, rng),
+                draw(run_dist, rng),
+                "failed" if random_() < failure_rate else "completed",
+                100 + int(random_() * 49_900),
+                int(own_rng() * 3),
             )
+            tasks[script.key()] = script
+            out.append(script)
         return out
 
     def truth(self) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """Scripted task lifecycles: a pure function from (script, elapsed time) to a response body.
 
 A task waits ``queue`` seconds, runs ``run`` seconds with progress and counts rising
-linearly, then ends as its ``outcome`` says. Bodies have the exact field names and
-status values of the seed documents.
+linearly, then ends as its ``outcome`` says. A task scripted to fail rises only to
+``FAIL_AT`` of its work and stops there, so progress never goes backwards. Bodies have
+the exact field names and status values of the seed documents.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from .._errors import InvalidArgumentError
 
 KINDS = ("sync", "export", "dataset_task")
 OUTCOMES = ("completed", "failed")
+# The share of its work a failing task gets through before it fails.
+FAIL_AT = 0.6
 
 # Status values per kind and stage: queued, starting, running, completed, failed.
 _STATUS = {
@@ -94,6 +97,36 @@ class Script:
         self.total = total
         self.failure = failure % 3
 
+    @classmethod
+    def unchecked(
+        cls,
+        kind: str,
+        project_id: str,
+        dataset_id: str | None,
+        task_id: str | None,
+        created: float,
+        created_ms: int,
+        queue: float,
+        run: float,
+        outcome: str,
+        total: int,
+        failure: int,
+    ) -> Script:
+        """A script from values the caller has already checked (bulk creation is hot)."""
+        self = cls.__new__(cls)
+        self.kind = kind
+        self.project_id = project_id
+        self.dataset_id = dataset_id
+        self.task_id = task_id
+        self.created = created
+        self.created_ms = created_ms
+        self.queue = queue
+        self.run = run
+        self.outcome = outcome
+        self.total = total
+        self.failure = failure
+        return self
+
     @property
     def finishes(self) -> float:
         """When (simulator clock) the task reaches its outcome."""
@@ -132,8 +165,8 @@ def body_at(script: Script, elapsed: float) -> dict[str, Any]:
     st, fraction = stage(script, elapsed)
     status = _STATUS[script.kind][st]
     failed = st == 4
-    if failed:
-        fraction = 0.6  # failures happen part-way through
+    if script.outcome == "failed":
+        fraction *= FAIL_AT
     done = int(script.total * fraction)
     running_ms = int(max(0.0, min(elapsed, script.queue + script.run) - script.queue) * 1000)
     kind = script.kind
