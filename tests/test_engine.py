@@ -269,6 +269,26 @@ async def test_progress_aware_polling_aims_at_the_estimated_finish(
     assert done_smart - 300 < 5
 
 
+async def test_time_queued_at_zero_progress_does_not_skew_the_estimate(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    # Queued at 0% for 200 s, then 0% -> 100% linearly over the next 400 s.
+    steps = [(0.0, "QUEUED", 0.0)]
+    steps += [(200.0 + 4 * i, "RUNNING", i / 100) for i in range(100)]
+    steps.append((600.0, "DONE", 1.0))
+    job = jobs.add("queued", *steps)
+    policy = PollPolicy(interval=Backoff(initial=1, maximum=3600, jitter="none"))
+    async with Engine(client=jobs, clock=clock) as engine:
+        handle = engine.watch(job, policy=policy)
+        await clock.run(engine.wait([handle]))
+        done = handle.outcome.at  # type: ignore[union-attr]
+    running = [t for t in jobs.polls["queued"] if t >= 200]
+    # A rate measured from the queued 0% would count the 200 s queue as running time and
+    # aim far past 600 s; measured from the first progress it aims 3% past the finish.
+    assert 600 <= done <= 600 + 0.03 * 400 + 1
+    assert len(running) <= 4
+
+
 async def test_watch_outside_the_engine_is_refused(jobs: Jobs) -> None:
     engine = Engine(client=jobs)
     with pytest.raises(EngineClosedError, match="not running"):

@@ -552,7 +552,13 @@ class Engine:
         latest = None
         if completion is not None:
             latest = (now, completion)
-            if handle._first is None:
+            # The rate is measured from the first observation past the starting value, so
+            # time spent queued at 0% (or stuck) before the watch saw progress is not in it.
+            base, first = handle._base, handle._first
+            if base is None or completion < base or (first is not None and completion < first[1]):
+                handle._base = completion  # first seen, or progress went back: start over
+                handle._first = None
+            elif first is None and completion > base:
                 handle._first = latest
         delay = next_poll_delay(
             policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest

@@ -29,6 +29,7 @@ class TaskHandle:
 
     __slots__ = (
         "_attempt",
+        "_base",
         "_callbacks",
         "_deadline",
         "_done_event",
@@ -57,7 +58,8 @@ class TaskHandle:
         self._errors = 0  # consecutive transient errors
         self._snapshot: Any = None
         self._obs: Observation | None = None
-        self._first: tuple[float, float] | None = None  # (time, completion) first seen
+        self._base: float | None = None  # completion when first seen (or after a restart)
+        self._first: tuple[float, float] | None = None  # (time, completion) first past _base
         self._outcome: TaskCompleted | TaskFailed | None = None
         self._done_event: anyio.Event | None = None
         self._waiters: list[Callable[[TaskHandle], None]] | None = None
