@@ -235,6 +235,38 @@ async def test_max_in_flight_bounds_concurrent_polls(clock: FakeClock) -> None:
     assert engine.stats().workers <= 7
 
 
+async def test_saturated_workers_take_new_work_without_waking_the_dispatcher(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = Jobs(clock, latency=0.5)
+    wakes = 0
+    wake = Engine._wake_dispatcher
+
+    def counting(self: Engine) -> None:
+        nonlocal wakes
+        wakes += 1
+        wake(self)
+
+    monkeypatch.setattr(Engine, "_wake_dispatcher", counting)
+    back_to_back = PollPolicy(interval=Backoff(initial=0, maximum=0, jitter="none"))
+    async with Engine(client=jobs, clock=clock, max_in_flight=2, policy=back_to_back) as engine:
+        busy = [jobs.add(f"busy{i}", (0, "RUNNING", None), (50, "DONE", None)) for i in range(4)]
+        first = engine.watch_many(busy)
+        await clock.advance(10)  # saturated: 2 workers polling 4 tasks back to back
+        late = engine.watch(jobs.add("late", (0, "DONE", None)))  # pushed while saturated
+        await clock.run(engine.wait([*first, late]))
+        polls = engine.stats().polls
+        # Every poll pushes a due task; a wake-up per push would make wakes ~ polls.
+        assert polls > 150
+        assert wakes < polls / 10
+        # Idle workers and an empty heap: a new watch must still be dispatched.
+        again = engine.watch(jobs.add("again", (0, "DONE", None)))
+        await clock.run(engine.wait([again]))
+    assert late.outcome is not None
+    assert again.outcome is not None
+    assert jobs.max_in_flight == 2
+
+
 async def test_max_rate_holds_in_every_one_second_window(clock: FakeClock, jobs: Jobs) -> None:
     specs = [jobs.add(str(i), (0, "RUNNING", None), (2, "DONE", None)) for i in range(300)]
     async with Engine(client=jobs, clock=clock, max_rate=40) as engine:

@@ -173,6 +173,7 @@ class Engine:
         self._idle: list[_Worker] = []
         self._workers = 0
         self._dispatch_target = _INF
+        self._saturated = False  # the dispatcher sleeps until a busy worker goes idle
         self._dispatch_scope: anyio.CancelScope | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._core_tg: anyio.abc.TaskGroup | None = None
@@ -399,6 +400,7 @@ class Engine:
     def _wake_dispatcher(self) -> None:
         scope = self._dispatch_scope
         self._dispatch_target = -_INF  # one wake-up is enough until it sleeps again
+        self._saturated = False
         if scope is not None:
             self._dispatch_scope = None
             scope.cancel()
@@ -430,7 +432,11 @@ class Engine:
             target = _INF
             while True:
                 if not idle and self._workers >= self._max_in_flight:
-                    break  # busy workers take due tasks themselves when they finish
+                    # Busy workers take due tasks themselves when they finish, and the
+                    # first to find nothing due wakes us: no push needs to, so none does
+                    # (a wake-up per poll would cost more than the poll's own scheduling).
+                    target = -_INF
+                    break
                 got = self._pop_due(clock.now())
                 if not isinstance(got, TaskHandle):
                     target = got
@@ -445,9 +451,10 @@ class Engine:
                     assert self._core_tg is not None
                     self._core_tg.start_soon(self._worker, _Worker(got))
             self._dispatch_target = target
+            self._saturated = target == -_INF
             with anyio.CancelScope() as scope:
                 self._dispatch_scope = scope
-                if target == _INF:
+                if target == _INF or target == -_INF:
                     await anyio.sleep_forever()
                 else:
                     await clock.sleep_until(target)
@@ -464,7 +471,8 @@ class Engine:
                 event = worker.event = anyio.Event()
                 idle.append(worker)
                 heap = self._heap
-                if heap and heap[0][0] < self._dispatch_target:
+                # Once one worker is idle the dispatcher must hear of every push again.
+                if self._saturated or (heap and heap[0][0] < self._dispatch_target):
                     self._wake_dispatcher()
                 await event.wait()
                 continue
