@@ -349,6 +349,24 @@ async def test_bad_specs_are_rejected_before_any_poll(clock: FakeClock, jobs: Jo
     assert jobs.starts == []
 
 
+async def test_a_refused_spec_refuses_the_whole_batch(clock: FakeClock, jobs: Jobs) -> None:
+    ok = [jobs.add(f"ok{i}", (0, "DONE", None)) for i in range(3)]
+    async with Engine(client=jobs, clock=clock) as engine:
+        kept = engine.watch(jobs.add("kept", (5, "DONE", None)))
+        with pytest.raises(InvalidArgumentError, match="TaskSpec"):
+            engine.watch_many([*ok, kept.spec, "ds-1"])  # type: ignore[list-item]
+        assert all(engine.get(spec) is None for spec in ok)
+        assert engine.get(kept.spec) is kept  # watched before the batch: untouched
+        await clock.run(engine.wait([kept]))
+        # The same specs can be watched afterwards, once each.
+        handles = engine.watch_many([*ok, ok[0]])
+        assert handles[0] is handles[3]
+        await clock.run(engine.wait(handles))
+        assert engine.stats().polls == len(jobs.starts)
+    assert sorted(set(jobs.polls)) == ["kept", "ok0", "ok1", "ok2"]
+    assert [len(jobs.polls[f"ok{i}"]) for i in range(3)] == [1, 1, 1]
+
+
 async def test_builtin_kinds_need_a_client(clock: FakeClock) -> None:
     from modelarts_poller import SyncTask
 

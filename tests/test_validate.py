@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,3 +30,23 @@ def test_invalid_argument_is_a_value_error() -> None:
 @given(st.text(alphabet=st.characters(categories=["Lu", "Ll", "Nd"]), min_size=1))
 def test_plain_ids_pass_unchanged(value: str) -> None:
     assert check_id("x", value) == value
+
+
+def test_every_whitespace_and_control_code_point_is_refused_and_no_other() -> None:
+    refused = []
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        try:
+            check_id("task_id", f"a{ch}b")
+        except InvalidArgumentError:
+            refused.append(ch)
+    expected = [
+        chr(cp)
+        for cp in range(sys.maxunicode + 1)
+        if chr(cp).isspace()
+        or cp < 0x20
+        or cp == 0x7F
+        or not chr(cp).isprintable()
+        or chr(cp) in "/\\"
+    ]
+    assert refused == expected
