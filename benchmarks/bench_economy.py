@@ -42,16 +42,14 @@ from _common import SMOKE, header, percentile, summary, verdict
 from _sim import SimProcess
 from modelarts_poller import (
     Backoff,
-    DatasetTask,
     Engine,
-    ExportTask,
     ModelArtsClient,
     NoAuth,
     PollPolicy,
-    SyncTask,
     TransientError,
 )
 from modelarts_poller._phase import Phase
+from modelarts_poller.simulator import spec_of
 
 _parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
 _parser.add_argument("--smoke", action="store_true", help="small sizes, no targets")
@@ -106,14 +104,6 @@ def task_set() -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def spec_of(t: dict[str, Any]) -> Any:
-    if t["kind"] == "sync":
-        return SyncTask(t["dataset_id"])
-    if t["kind"] == "export":
-        return ExportTask(t["dataset_id"], t["task_id"])
-    return DatasetTask(t["task_id"])
 
 
 @attrs.frozen

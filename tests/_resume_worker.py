@@ -17,27 +17,17 @@ from typing import Any
 from modelarts_poller import (
     Backoff,
     Checkpoint,
-    DatasetTask,
     Engine,
-    ExportTask,
     ModelArtsClient,
     PollPolicy,
-    SyncTask,
     TaskCompleted,
     TaskEvent,
     TaskFailed,
     TokenAuth,
 )
+from modelarts_poller.simulator import spec_of
 
 POLICY = PollPolicy(interval=Backoff(initial=0.1, maximum=0.3), progress_aware=False)
-
-
-def spec_of(t: dict[str, Any]) -> Any:
-    if t["kind"] == "sync":
-        return SyncTask(t["dataset_id"])
-    if t["kind"] == "export":
-        return ExportTask(t["dataset_id"], t["task_id"])
-    return DatasetTask(t["task_id"])
 
 
 def report(event: TaskEvent) -> None:

@@ -18,19 +18,16 @@ import pytest
 
 from modelarts_poller import (
     Backoff,
-    DatasetTask,
     Engine,
-    ExportTask,
     FailureReason,
     ModelArtsClient,
     PollPolicy,
-    SyncTask,
     TaskCompleted,
     TaskEvent,
     TaskFailed,
     TokenAuth,
 )
-from modelarts_poller.simulator import Faults, Simulator, SimulatorConfig
+from modelarts_poller.simulator import Faults, Simulator, SimulatorConfig, spec_of
 
 DEFAULT_TASKS = 10_000
 FAULT_RATE = 0.3
@@ -66,14 +63,6 @@ def _task_count(config: pytest.Config) -> int:
     return int(os.environ.get("CHAOS_TASKS", DEFAULT_TASKS))
 
 
-def _spec(t: dict[str, Any]) -> Any:
-    if t["kind"] == "sync":
-        return SyncTask(t["dataset_id"])
-    if t["kind"] == "export":
-        return ExportTask(t["dataset_id"], t["task_id"])
-    return DatasetTask(t["task_id"])
-
-
 async def test_chaos_every_task_ends_once_as_the_simulator_says(
     pytestconfig: pytest.Config,
 ) -> None:
@@ -102,7 +91,7 @@ async def test_chaos_every_task_ends_once_as_the_simulator_says(
             failure_rate=0.2,
             seed=7,
         )
-        truth = {_spec(t): t["outcome"] for t in sim.truth()}
+        truth = {spec_of(t): t["outcome"] for t in sim.truth()}
         assert len(truth) == n
         async with (
             ModelArtsClient(

@@ -10,9 +10,7 @@ import pytest
 from modelarts_poller import (
     AkSkAuth,
     Backoff,
-    DatasetTask,
     Engine,
-    ExportTask,
     ExportTaskStatus,
     FailureReason,
     IamTokenAuth,
@@ -25,19 +23,11 @@ from modelarts_poller import (
     TaskProgress,
     TokenAuth,
 )
-from modelarts_poller.simulator import Simulator, SimulatorConfig
+from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 
 FAST = PollPolicy(
     interval=Backoff(initial=0.05, maximum=0.2), retry=Backoff(initial=0.05, maximum=0.1)
 )
-
-
-def _spec(script: Any) -> Any:
-    if script.kind == "sync":
-        return SyncTask(script.dataset_id)
-    if script.kind == "export":
-        return ExportTask(script.dataset_id, script.task_id)
-    return DatasetTask(script.task_id)
 
 
 @pytest.mark.parametrize("auth_kind", ["token", "aksk", "iam"])
@@ -72,7 +62,7 @@ async def test_mixed_tasks_end_as_the_simulator_says(auth_kind: str) -> None:
             Engine(client=client, policy=FAST, max_in_flight=8) as engine,
         ):
             engine.subscribe(progress.append, types=TaskProgress)
-            specs = {_spec(s): s for s in scripts}
+            specs = {spec_of(s): s for s in scripts}
             result = await engine.wait(engine.watch_many(specs))
     assert not result.pending
     for event in (*result.completed, *result.failed):
@@ -143,7 +133,7 @@ async def test_one_engine_watches_modelarts_tasks_and_a_custom_kind_together() -
                 },
             ) as engine,
         ):
-            handles = engine.watch_many([*map(_spec, scripts), Countdown("a"), Countdown("b")])
+            handles = engine.watch_many([*map(spec_of, scripts), Countdown("a"), Countdown("b")])
             result = await engine.wait(handles)
     assert len(result.completed) == 202
     assert left == {"a": 0, "b": 0}

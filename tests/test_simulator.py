@@ -36,7 +36,14 @@ from modelarts_poller._models_export import parse_export_task_status
 from modelarts_poller._models_sync import parse_sync_status
 from modelarts_poller._models_task import parse_dataset_task_status
 from modelarts_poller._phase import phase_of
-from modelarts_poller.simulator import Faults, Script, Simulator, SimulatorConfig, body_at
+from modelarts_poller.simulator import (
+    Faults,
+    Script,
+    Simulator,
+    SimulatorConfig,
+    body_at,
+    spec_of,
+)
 from modelarts_poller.simulator._app import SimState
 from modelarts_poller.simulator._lifecycle import FAIL_AT, stage
 
@@ -216,6 +223,29 @@ def test_generate_names_its_bad_argument(kw: dict[str, Any], names: str) -> None
     with pytest.raises(InvalidArgumentError, match=names):
         state.generate(args.pop("count"), **args)
     assert not state.tasks  # nothing half-made
+
+
+def test_spec_of_watches_each_kind_from_a_script_or_its_description() -> None:
+    state = SimState(SimulatorConfig(seed=3), clock=lambda: 0.0, wall=lambda: WALL0)
+    for script in state.generate(3, project_id="p"):
+        spec = spec_of(script)
+        assert spec == spec_of(script.describe())
+        assert spec.kind == script.kind
+        assert str(spec).endswith(script.task_id if script.kind != "sync" else script.dataset_id)
+
+
+@pytest.mark.parametrize(
+    ("task", "names"),
+    [
+        ({"kind": "training", "task_id": "t"}, "kind"),
+        ({"kind": "sync"}, "dataset_id"),
+        ({"kind": "export", "dataset_id": "d"}, "task_id"),
+        (["sync", "d"], "Script or a mapping"),
+    ],
+)
+def test_spec_of_names_what_is_missing(task: Any, names: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=names):
+        spec_of(task)
 
 
 # -- every endpoint over HTTP -----------------------------------------------------------

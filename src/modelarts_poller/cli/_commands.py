@@ -108,8 +108,8 @@ def demo_command(args: argparse.Namespace) -> int:
     Some tasks fail on purpose (that is part of the show): the demo exits 0 unless it
     is interrupted or cannot run.
     """
-    from .. import Backoff, DatasetTask, ExportTask, ModelArtsClient, SyncTask
-    from ..simulator import Faults, Simulator, SimulatorConfig
+    from .. import Backoff, ModelArtsClient
+    from ..simulator import Faults, Simulator, SimulatorConfig, spec_of
 
     config = SimulatorConfig(
         seed=args.seed, faults=Faults.uniform(0.04, stall_seconds=2.0, retry_after=0.5)
@@ -129,15 +129,7 @@ def demo_command(args: argparse.Namespace) -> int:
                 failure_rate=0.08,
                 seed=args.seed,
             )
-            specs: list[Any] = []
-            for s in scripts:
-                dataset, task = s.dataset_id or "", s.task_id or ""
-                if s.kind == "sync":
-                    specs.append(SyncTask(dataset))
-                elif s.kind == "export":
-                    specs.append(ExportTask(dataset, task))
-                else:
-                    specs.append(DatasetTask(task))
+            specs = [spec_of(s) for s in scripts]
 
             def client() -> Any:
                 return ModelArtsClient(

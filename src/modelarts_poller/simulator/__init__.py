@@ -8,7 +8,7 @@ checks, fault injection and a request-rate limit, and counts what clients really
 from ._app import Counters
 from ._cli import add_simulate_arguments, config_from_args, run_simulate
 from ._config import Faults, SimulatorConfig
-from ._lifecycle import Script, body_at
+from ._lifecycle import Script, body_at, spec_of
 from ._server import Simulator, serve
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "config_from_args",
     "run_simulate",
     "serve",
+    "spec_of",
 ]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from .._errors import InvalidArgumentError
+from .._specs import DatasetTask, ExportTask, SyncTask
 
 KINDS = ("sync", "export", "dataset_task")
 OUTCOMES = ("completed", "failed")
@@ -85,17 +87,8 @@ class Script:
                 raise InvalidArgumentError(f"{name} must be a number of seconds >= 0")
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             raise InvalidArgumentError(f"total must be an int >= 0, got {total!r}")
-        self.kind = kind
-        self.project_id = project_id
-        self.dataset_id = dataset_id
-        self.task_id = task_id
-        self.created = created
-        self.created_ms = created_ms
-        self.queue = float(queue)
-        self.run = float(run)
-        self.outcome = outcome
-        self.total = total
-        self.failure = failure % 3
+        self._fill(kind, project_id, dataset_id, task_id, created, created_ms)
+        self._fill_run(float(queue), float(run), outcome, total, failure % 3)
 
     @classmethod
     def unchecked(
@@ -114,18 +107,26 @@ class Script:
     ) -> Script:
         """A script from values the caller has already checked (bulk creation is hot)."""
         self = cls.__new__(cls)
-        self.kind = kind
-        self.project_id = project_id
-        self.dataset_id = dataset_id
-        self.task_id = task_id
-        self.created = created
-        self.created_ms = created_ms
-        self.queue = queue
-        self.run = run
-        self.outcome = outcome
-        self.total = total
-        self.failure = failure
+        self._fill(kind, project_id, dataset_id, task_id, created, created_ms)
+        self._fill_run(queue, run, outcome, total, failure)
         return self
+
+    def _fill(
+        self,
+        kind: str,
+        project_id: str,
+        dataset_id: str | None,
+        task_id: str | None,
+        created: float,
+        created_ms: int,
+    ) -> None:
+        self.kind, self.project_id = kind, project_id
+        self.dataset_id, self.task_id = dataset_id, task_id
+        self.created, self.created_ms = created, created_ms
+
+    def _fill_run(self, queue: float, run: float, outcome: str, total: int, failure: int) -> None:
+        self.queue, self.run, self.outcome = queue, run, outcome
+        self.total, self.failure = total, failure
 
     @property
     def finishes(self) -> float:
@@ -147,6 +148,27 @@ class Script:
             out["task_id"] = self.task_id
         out.update(outcome=self.outcome, finishes=self.finishes, total=self.total)
         return out
+
+
+def spec_of(task: Script | Mapping[str, Any]) -> SyncTask | ExportTask | DatasetTask:
+    """The spec that watches a scripted task, from its :class:`Script` or its description
+    (``sim.truth()``, the admin endpoints). It polls the client's own project."""
+    kind: object
+    dataset_id: object
+    task_id: object
+    if isinstance(task, Script):
+        kind, dataset_id, task_id = task.kind, task.dataset_id, task.task_id
+    elif isinstance(task, Mapping):
+        kind, dataset_id, task_id = task.get("kind"), task.get("dataset_id"), task.get("task_id")
+    else:
+        raise InvalidArgumentError(f"task must be a Script or a mapping, got {task!r}")
+    if kind == "sync":
+        return SyncTask(dataset_id)  # type: ignore[arg-type]
+    if kind == "export":
+        return ExportTask(dataset_id, task_id)  # type: ignore[arg-type]
+    if kind == "dataset_task":
+        return DatasetTask(task_id)  # type: ignore[arg-type]
+    raise InvalidArgumentError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
 def stage(script: Script, elapsed: float) -> tuple[int, float]:
