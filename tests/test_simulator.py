@@ -184,7 +184,7 @@ def test_generate_makes_valid_reachable_reproducible_scripts() -> None:
     assert 0.15 < sum(s.outcome == "failed" for s in scripts) / 300 < 0.45
     for s in scripts:
         assert state.tasks[s.key()] is s  # reachable by the key its endpoint looks up
-        # The unchecked bulk path makes exactly what the checked constructor would accept.
+        # The trusted bulk path makes exactly what the checked constructor would accept.
         checked = Script(
             s.kind,
             project_id=s.project_id,

@@ -77,56 +77,21 @@ class Script:
         outcome: str,
         total: int,
         failure: int = 0,
+        _trusted: bool = False,
     ) -> None:
-        if kind not in KINDS:
-            raise InvalidArgumentError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-        if outcome not in OUTCOMES:
-            raise InvalidArgumentError(f"outcome must be 'completed' or 'failed', got {outcome!r}")
-        for name, value in (("queue", queue), ("run", run)):
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise InvalidArgumentError(f"{name} must be a number of seconds >= 0")
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise InvalidArgumentError(f"total must be an int >= 0, got {total!r}")
-        self._fill(kind, project_id, dataset_id, task_id, created, created_ms)
-        self._fill_run(float(queue), float(run), outcome, total, failure % 3)
-
-    @classmethod
-    def unchecked(
-        cls,
-        kind: str,
-        project_id: str,
-        dataset_id: str | None,
-        task_id: str | None,
-        created: float,
-        created_ms: int,
-        queue: float,
-        run: float,
-        outcome: str,
-        total: int,
-        failure: int,
-    ) -> Script:
-        """A script from values the caller has already checked (bulk creation is hot)."""
-        self = cls.__new__(cls)
-        self._fill(kind, project_id, dataset_id, task_id, created, created_ms)
-        self._fill_run(queue, run, outcome, total, failure)
-        return self
-
-    def _fill(
-        self,
-        kind: str,
-        project_id: str,
-        dataset_id: str | None,
-        task_id: str | None,
-        created: float,
-        created_ms: int,
-    ) -> None:
-        self.kind, self.project_id = kind, project_id
-        self.dataset_id, self.task_id = dataset_id, task_id
-        self.created, self.created_ms = created, created_ms
-
-    def _fill_run(self, queue: float, run: float, outcome: str, total: int, failure: int) -> None:
-        self.queue, self.run, self.outcome = queue, run, outcome
-        self.total, self.failure = total, failure
+        if not _trusted:  # bulk creation checks its arguments once, not per script
+            _check(kind, outcome, queue, run, total)
+        self.kind = kind
+        self.project_id = project_id
+        self.dataset_id = dataset_id
+        self.task_id = task_id
+        self.created = created
+        self.created_ms = created_ms
+        self.queue = float(queue)
+        self.run = float(run)
+        self.outcome = outcome
+        self.total = total
+        self.failure = failure % 3
 
     @property
     def finishes(self) -> float:
@@ -148,6 +113,18 @@ class Script:
             out["task_id"] = self.task_id
         out.update(outcome=self.outcome, finishes=self.finishes, total=self.total)
         return out
+
+
+def _check(kind: str, outcome: str, queue: float, run: float, total: int) -> None:
+    if kind not in KINDS:
+        raise InvalidArgumentError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if outcome not in OUTCOMES:
+        raise InvalidArgumentError(f"outcome must be 'completed' or 'failed', got {outcome!r}")
+    for name, value in (("queue", queue), ("run", run)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise InvalidArgumentError(f"{name} must be a number of seconds >= 0")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise InvalidArgumentError(f"total must be an int >= 0, got {total!r}")
 
 
 def spec_of(task: Script | Mapping[str, Any]) -> SyncTask | ExportTask | DatasetTask:
