@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -17,10 +16,7 @@ from modelarts_poller import (
     CreateVersionSuccess,
     DatasetTaskStatusValue,
     ExportDest,
-    ExportFormat,
-    ExportParams,
     ExportTaskStatus,
-    ExportType,
     LabelType,
     ParseError,
     Phase,
@@ -29,67 +25,11 @@ from modelarts_poller import (
     SyncStatus,
     SyncStatusValue,
     TaskFailure,
-    VersionFormat,
     parse_dataset_task_status,
     parse_export_task_status,
     parse_sync_status,
 )
 from modelarts_poller._phase import STATUS_PHASES
-
-# The example responses, verbatim from the seed documents.
-SYNC_EXAMPLE = '{\n  "status" : "COMPLETED",\n  "dataset_id" : "gfghHSokody6AJigS5A"\n}'
-EXPORT_EXAMPLE = """{
-  "task_id" : "TZMuy7OKbClkGCAc3gb",
-  "path" : "/test-obs/daoChu/",
-  "export_type" : 3,
-  "version_format" : "Default",
-  "export_format" : 2,
-  "export_params" : {
-    "sample_state" : "",
-    "export_dest" : "DIR",
-    "clear_hard_property" : true,
-    "train_sample_ratio" : 1.0,
-    "ratio_sample_usage" : false
-  },
-  "status" : "RUNNING",
-  "progress" : 0.0,
-  "create_time" : 1606103424662,
-  "update_time" : 1606103494124
-}"""
-
-
-def test_sync_seed_example() -> None:
-    s = parse_sync_status(json.loads(SYNC_EXAMPLE))
-    assert s == SyncStatus(status="COMPLETED", dataset_id="gfghHSokody6AJigS5A")
-    assert s.phase is Phase.SUCCEEDED
-    assert s.status_value is SyncStatusValue.COMPLETED
-    assert s.completion == 1.0
-    assert s.task_id is None
-    assert s.extra == {}
-
-
-def test_export_seed_example() -> None:
-    e = parse_export_task_status(json.loads(EXPORT_EXAMPLE))
-    assert e.task_id == "TZMuy7OKbClkGCAc3gb"
-    assert e.path == "/test-obs/daoChu/"
-    assert e.export_type is ExportType.CONDITIONAL_SEARCH
-    assert e.export_format is ExportFormat.TILE
-    assert e.version_format is VersionFormat.DEFAULT
-    assert e.status == "RUNNING"
-    assert e.phase is Phase.RUNNING
-    assert e.progress == 0.0
-    assert e.completion == 0.0
-    assert e.create_time == 1606103424662
-    assert e.created_at == datetime(2020, 11, 23, 3, 50, 24, 662000, tzinfo=UTC)
-    assert e.updated_at is not None
-    assert e.updated_at > e.created_at
-    assert e.export_params == ExportParams(
-        sample_state="",  # not a documented state: kept verbatim
-        export_dest=ExportDest.DIR,
-        clear_hard_property=True,
-        train_sample_ratio=1.0,
-        ratio_sample_usage=False,
-    )
 
 
 def test_train_sample_ratio_as_the_table_types_it() -> None:

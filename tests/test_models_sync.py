@@ -31,6 +31,7 @@ FULL = {
 def test_seed_example_parses_to_exactly_its_two_fields() -> None:
     s = parse_sync_status(json.loads(SEED))
     assert s == SyncStatus(status="COMPLETED", dataset_id="gfghHSokody6AJigS5A")
+    assert s.status_value is SyncStatusValue.COMPLETED
     assert (s.task_id, s.add_sample_count, s.create_time, s.duration_time) == (None,) * 4
     assert s.phase is Phase.SUCCEEDED
     assert s.phase.is_terminal
