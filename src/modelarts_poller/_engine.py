@@ -584,20 +584,11 @@ class Engine:
             return
         if phase is Phase.FAILED:
             message = obs.message or f"the task reported {obs.status}"
-            await self._finish(
-                handle,
-                TaskFailed(spec, now, FailureReason.REMOTE_FAILED, message, None, snapshot),
-            )
+            await self._fail(handle, FailureReason.REMOTE_FAILED, message, None, now)
             return
         policy = handle._policy
         if policy.max_polls is not None and handle._polls >= policy.max_polls:
-            await self._fail(
-                handle,
-                FailureReason.MAX_POLLS,
-                f"not finished after {handle._polls} polls",
-                None,
-                now,
-            )
+            await self._fail_max_polls(handle, None, now)
             return
         completion = obs.completion
         latest = None
@@ -668,13 +659,7 @@ class Engine:
                 )
                 return
             if policy.max_polls is not None and handle._polls >= policy.max_polls:
-                await self._fail(
-                    handle,
-                    FailureReason.MAX_POLLS,
-                    f"not finished after {handle._polls} polls",
-                    exc,
-                    now,
-                )
+                await self._fail_max_polls(handle, exc, now)
                 return
             retry_after = exc.retry_after if isinstance(exc, TransientError) else None
             delay = retry_delay(policy, errors, self._draw(), retry_after)
@@ -696,6 +681,12 @@ class Engine:
         self._rate_polls = 0
 
     # -- endings ----------------------------------------------------------------------
+
+    async def _fail_max_polls(
+        self, handle: TaskHandle, error: BaseException | None, now: float
+    ) -> None:
+        message = f"not finished after {handle._polls} polls"
+        await self._fail(handle, FailureReason.MAX_POLLS, message, error, now)
 
     async def _fail(
         self,
