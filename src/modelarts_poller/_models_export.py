@@ -99,7 +99,7 @@ class SearchProp:
 
     op: SearchOp | str | None = None
     props: Mapping[str, tuple[str, ...] | None] | None = attrs.field(default=None, hash=False)
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -110,7 +110,7 @@ class SearchLabel:
     op: SearchOp | str | None = None
     property: Mapping[str, tuple[str, ...] | None] | None = attrs.field(default=None, hash=False)
     type: LabelType | int | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -119,7 +119,7 @@ class SearchLabels:
 
     labels: tuple[SearchLabel, ...] | None = None
     op: SearchOp | str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -142,7 +142,7 @@ class SearchCondition:
     slice_thickness: str | None = None
     study_date: str | None = None
     time_in_video: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -164,7 +164,7 @@ class ExportParams:
     samples: tuple[str, ...] | None = None
     search_conditions: tuple[SearchCondition, ...] | None = None
     train_sample_ratio: float | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -191,7 +191,7 @@ class ExportTaskStatus(p.StatusMixin[ExportStatusValue]):
     update_time: int | None = None
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
     _kind: ClassVar[str] = "export"
     _values: ClassVar[type[Any]] = ExportStatusValue
 

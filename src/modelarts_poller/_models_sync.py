@@ -59,7 +59,7 @@ class SyncStatus(p.StatusMixin[SyncStatusValue]):
     duration_time: int | None = None
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
     _kind: ClassVar[str] = "sync"
     _values: ClassVar[type[Any]] = SyncStatusValue
 

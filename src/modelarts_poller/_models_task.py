@@ -33,7 +33,7 @@ class CreateDatasetSuccess:
     dataset_name: str | None = None
     file_count: int | None = None
     create_time: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -44,7 +44,7 @@ class CreateVersionSuccess:
     version_name: str | None = None
     file_count: int | None = None
     create_time: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -53,7 +53,7 @@ class TaskFailure:
 
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 @attrs.frozen
@@ -69,7 +69,7 @@ class DatasetTaskResult:
         default=None, hash=False
     )
     failed: tuple[TaskFailure, ...] | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
 
 
 _KNOWN = frozenset({"status", "result", "error_code", "error_msg"})
@@ -89,7 +89,7 @@ class DatasetTaskStatus(p.StatusMixin[DatasetTaskStatusValue]):
     result: DatasetTaskResult | None = None
     error_code: str | None = None
     error_msg: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=p.EMPTY, hash=False, repr=False)
+    extra: Mapping[str, object] = p.extra_field()
     _kind: ClassVar[str] = "dataset_task"
     _values: ClassVar[type[Any]] = DatasetTaskStatusValue
 

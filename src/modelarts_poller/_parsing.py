@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 
+import attrs
+
 from ._errors import ParseError
 from ._phase import Phase, phase_of
 
@@ -24,6 +26,12 @@ V = TypeVar("V", bound=enum.Enum)
 T = TypeVar("T")
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+def extra_field() -> Any:
+    """The ``extra`` attribute of every model: unknown fields, kept and compared, but left
+    out of the hash (a mapping is not hashable) and the repr (it may be large)."""
+    return attrs.field(default=EMPTY, hash=False, repr=False)
 
 
 def at(path: str, key: str) -> str:
