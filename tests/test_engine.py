@@ -185,6 +185,19 @@ async def test_watching_the_same_spec_twice_shares_one_poller(clock: FakeClock, 
     assert sum(isinstance(e, TaskCompleted) for e in first) == 1
 
 
+async def test_rewatching_with_another_policy_is_refused(clock: FakeClock, jobs: Jobs) -> None:
+    job = jobs.add("a", (0, "RUNNING", None), (5, "DONE", None))
+    async with Engine(client=jobs, clock=clock, policy=EXACT) as engine:
+        handle = engine.watch(job, policy=EXACT)
+        assert engine.watch(job, policy=EXACT) is handle  # the same policy is fine
+        with pytest.raises(InvalidArgumentError, match="already watched with a different"):
+            engine.watch(job, policy=PollPolicy(max_polls=2))
+        with pytest.raises(InvalidArgumentError, match="policy must be a PollPolicy"):
+            engine.watch(job, policy="fast")  # type: ignore[arg-type]
+        assert handle.policy is EXACT
+        await clock.run(handle)
+
+
 async def test_cancel_ends_once_and_discards_the_in_flight_answer(clock: FakeClock) -> None:
     jobs = Jobs(clock, latency=5.0)
     job = jobs.add("a", (0, "DONE", None))

@@ -286,20 +286,7 @@ class Engine:
         Watching a spec that is already being watched returns the same handle (one
         poller); ``on_event`` is then added to it and ``policy`` must not differ.
         """
-        if not self._running:
-            raise EngineClosedError(
-                "the engine is not running: watch inside 'async with Engine(...)'"
-            )
-        try:
-            handle = self._tasks.get(spec)
-        except TypeError as exc:
-            raise InvalidArgumentError(f"spec must be hashable: {spec!r}") from exc
-        if handle is None:
-            handle = self._new_handle(spec, policy)
-            if self._checkpoint is not None:
-                self._checkpoint.record_watches([(spec, self.token(handle))])
-        elif policy is not None and policy != handle._policy:
-            raise InvalidArgumentError(f"{spec} is already watched with a different policy")
+        handle = self.watch_many((spec,), policy=policy)[0]
         if on_event is not None:
             handle.add_callback(on_event, types=types)
         return handle
@@ -317,8 +304,8 @@ class Engine:
             )
         if policy is not None and not isinstance(policy, PollPolicy):
             raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
-        # The loop is watch() and _new_handle() inlined, with one clock read for the
-        # batch: submitting 100k tasks is dominated by per-task call overhead.
+        # Everything inline, with one clock read for the batch: submitting 100k tasks is
+        # dominated by per-task call overhead. watch() comes through here too.
         tasks, heap, counter = self._tasks, self._heap, self._counter
         kind_policies, default = self._kind_policies, self._policy
         now = self._clock.now()
@@ -416,20 +403,6 @@ class Engine:
                 _CHECKED_TYPES.add(spec_type)
         elif self._client is None:
             raise InvalidArgumentError(f"{spec} needs a ModelArts client: pass Engine(client=...)")
-
-    def _new_handle(self, spec: TaskSpec[Any], policy: PollPolicy | None) -> TaskHandle:
-        self._check_spec(spec)
-        if policy is None:
-            policy = self._kind_policies.get(spec.kind, self._policy)
-        elif not isinstance(policy, PollPolicy):
-            raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
-        handle = TaskHandle(self, spec, policy)
-        now = self._clock.now()
-        if policy.deadline is not None:
-            handle._deadline = now + policy.deadline
-        self._tasks[spec] = handle  # raises TypeError for an unhashable spec, before queueing
-        self._push(handle, now + policy.first_delay)
-        return handle
 
     # -- scheduling -------------------------------------------------------------------
 
