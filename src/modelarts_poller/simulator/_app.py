@@ -24,6 +24,8 @@ from ._config import Faults, SimulatorConfig
 from ._lifecycle import KINDS, Script, body_at, draw_duration, parse_durations
 
 _JSON = "application/json"
+# Generated task IDs start with these; dataset IDs with "ds".
+_ID_PREFIX = {"sync": "sync", "export": "exp", "dataset_task": "task"}
 
 
 def _error(status: int, code: str, msg: str, **headers: str) -> web.Response:
@@ -101,14 +103,9 @@ class SimState:
         outcome: str = "completed",
         total: int = 1000,
     ) -> Script:
-        if kind == "sync":
+        if kind in ("sync", "export"):
             dataset_id = dataset_id or self.new_id("ds")
-            task_id = task_id or self.new_id("sync")
-        elif kind == "export":
-            dataset_id = dataset_id or self.new_id("ds")
-            task_id = task_id or self.new_id("exp")
-        else:
-            task_id = task_id or self.new_id("task")
+        task_id = task_id or self.new_id(_ID_PREFIX.get(kind, "task"))
         script = Script(
             kind,
             project_id=project_id,
@@ -150,7 +147,6 @@ class SimState:
         created, created_ms = self.clock(), int(self.wall() * 1000)
         tasks, ids, salt, out = self.tasks, self._ids, self._salt, []
         random_, draw, own_rng = rng.random, draw_duration, self.rng.random
-        prefixes = {"sync": "sync", "export": "exp", "dataset_task": "task"}
         for i in range(count):
             kind = kinds[i % len(kinds)]
             n = next(ids)
@@ -159,7 +155,7 @@ class SimState:
                 kind,
                 project_id=project_id,
                 dataset_id=dataset_id,
-                task_id=f"{prefixes[kind]}{n:08d}{salt}",
+                task_id=f"{_ID_PREFIX[kind]}{n:08d}{salt}",
                 created=created,
                 created_ms=created_ms,
                 queue=draw(queue_dist, rng),
