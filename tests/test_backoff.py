@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from modelarts_poller import Backoff, InvalidArgumentError, PollPolicy
 from modelarts_poller._policy import ETA_MARGIN, next_poll_delay, retry_delay
-from modelarts_poller._ratelimit import TokenBucket
 
 seconds = st.floats(min_value=0.001, max_value=1000, allow_nan=False)
 draws = st.floats(min_value=0.0, max_value=1.0, exclude_max=True)
@@ -141,28 +140,3 @@ def test_retry_after_is_a_floor(errors: int, draw: float, after: float | None) -
     assert d >= policy.retry.delay(errors - 1, draw)
     if after is not None:
         assert d >= after
-
-
-@given(rate=st.integers(1, 500), gaps=st.lists(st.floats(0, 0.2), min_size=1, max_size=400))
-def test_token_bucket_never_exceeds_the_rate_in_any_second(rate: int, gaps: list[float]) -> None:
-    bucket = TokenBucket(rate, now=0.0)
-    now = 0.0
-    granted: list[float] = []
-    for gap in gaps:
-        now += gap
-        wait = bucket.take(now)
-        while wait > 0:
-            now += wait
-            wait = bucket.take(now)
-        granted.append(now)
-    j = 0
-    for i, t in enumerate(granted):
-        while granted[j] <= t - 1.0:
-            j += 1
-        assert i - j + 1 <= rate
-
-
-@pytest.mark.parametrize("bad", [0, 0.5, math.inf, math.nan, "10", True])
-def test_bad_rates_are_refused(bad: object) -> None:
-    with pytest.raises(InvalidArgumentError, match="max_rate"):
-        TokenBucket(bad, now=0.0)  # type: ignore[arg-type]

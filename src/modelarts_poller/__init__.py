@@ -21,6 +21,7 @@ from ._errors import (
     ProtocolError,
     RateLimited,
     RequestTimeout,
+    ResponseTooLarge,
     ServerError,
     TaskFailedError,
     TransientError,
@@ -65,6 +66,7 @@ from ._models_task import (
 )
 from ._phase import Phase
 from ._policy import PollPolicy
+from ._ratelimit import LocalRateLimiter, RateLimiter
 from ._specs import DatasetTask, ExportTask, ModelArtsAPI, Observation, SyncTask, TaskSpec
 from ._streams import EventStream
 
@@ -102,6 +104,7 @@ __all__ = [
     "IamTokenAuth",
     "InvalidArgumentError",
     "LabelType",
+    "LocalRateLimiter",
     "ModelArtsAPI",
     "ModelArtsClient",
     "NoAuth",
@@ -114,7 +117,9 @@ __all__ = [
     "PollerError",
     "ProtocolError",
     "RateLimited",
+    "RateLimiter",
     "RequestTimeout",
+    "ResponseTooLarge",
     "SampleState",
     "SearchCondition",
     "SearchLabel",

@@ -29,11 +29,13 @@ from ._errors import (
     ParseError,
     ProtocolError,
     RequestTimeout,
+    ResponseTooLarge,
 )
 from ._http import decode_response, raise_for_status
 from ._models_export import ExportTaskStatus, parse_export_task_status
 from ._models_sync import SyncStatus, parse_sync_status
 from ._models_task import DatasetTaskStatus, parse_dataset_task_status
+from ._ratelimit import CURRENT_GATE
 from ._validate import check_id
 
 __all__ = ["ModelArtsClient"]
@@ -44,6 +46,9 @@ _log = logging.getLogger("modelarts_poller.client")
 _DEBUG: Final = logging.DEBUG
 
 DEFAULT_USER_AGENT = "modelarts-poller/0.1"
+# Far above any status or list page (a 100-task export list is ~200 KiB); a body this large
+# is a fault, and reading it whole first would be the harm.
+DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
 _EXPORT_TYPES = frozenset({0, 1, 2, 3})
 _JSON_HEADERS_KEY = "Content-Type"
 _JSON_TYPE = "application/json"
@@ -104,6 +109,7 @@ class ModelArtsClient:
         verify_ssl: bool = True,
         user_agent: str = DEFAULT_USER_AGENT,
         session: aiohttp.ClientSession | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._project_id = check_id("project_id", project_id)
@@ -137,6 +143,14 @@ class ModelArtsClient:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._user_agent = user_agent
+        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
+            raise InvalidArgumentError(f"max_body_size must be an int, got {max_body_size!r}")
+        if max_body_size < 1:
+            raise InvalidArgumentError(f"max_body_size must be >= 1, got {max_body_size}")
+        self._max_body = max_body_size
+        # A borrowed session keeps its own middlewares; ours runs after them, next to the wire.
+        own = tuple(getattr(session, "_middlewares", ()) or ()) if session is not None else ()
+        self._gated: tuple[aiohttp.ClientMiddlewareType, ...] = (*own, _gate_middleware)
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
@@ -326,6 +340,9 @@ class ModelArtsClient:
         headers["User-Agent"] = self._user_agent
         debug = _log.isEnabledFor(_DEBUG)
         started = time.perf_counter() if debug else 0.0
+        # With an engine's limiter in force, a middleware takes one grant as each attempt
+        # is written: aiohttp's own re-send on a dropped keep-alive connection counts too.
+        middlewares = self._gated if CURRENT_GATE.get() is not None else None
         try:
             async with session.request(
                 method,
@@ -335,9 +352,10 @@ class ModelArtsClient:
                 timeout=self._timeout,
                 ssl=self._ssl,
                 allow_redirects=False,
+                middlewares=middlewares,
             ) as resp:
                 status = resp.status
-                data = await resp.read()
+                data = await _read_capped(resp, self._max_body, method, path)
                 resp_headers = resp.headers
         except TimeoutError as exc:
             if debug:
@@ -363,6 +381,45 @@ class ModelArtsClient:
         if debug:
             _log.debug("%s %s -> %d in %.1f ms", method, path, status, _ms(started))
         return status, resp_headers, data, headers
+
+
+async def _gate_middleware(
+    req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    gate = CURRENT_GATE.get()
+    if gate is not None:
+        await gate.pass_()
+    return await handler(req)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, path: str) -> bytes:
+    """The body, refused as soon as it is known to exceed ``cap`` bytes (before it is all
+    read when the server declares its length)."""
+    length = resp.content_length
+    if length is not None:
+        if length <= cap:
+            return await resp.read()
+        resp.close()
+        raise ResponseTooLarge(
+            f"{method} {path}: response body of {length} bytes exceeds max_body_size={cap}",
+            status=resp.status,
+        )
+    chunks: list[bytes] = []
+    size = 0
+    content = resp.content
+    while True:
+        chunk = await content.read(65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > cap:
+            resp.close()
+            raise ResponseTooLarge(
+                f"{method} {path}: response body exceeds max_body_size={cap} bytes",
+                status=resp.status,
+            )
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _ms(started: float) -> float:

@@ -16,15 +16,13 @@ polling instead of losing events.
 from __future__ import annotations
 
 import heapq
-import inspect
 import itertools
 import logging
 import math
 import random
 import time
-import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -34,6 +32,7 @@ import attrs
 
 from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
 from ._clock import Clock, SystemClock
+from ._delivery import Callback, Delivery
 from ._errors import (
     EngineClosedError,
     InvalidArgumentError,
@@ -50,18 +49,22 @@ from ._events import (
     TaskProgress,
     TaskRetrying,
 )
-from ._handle import Callback, TaskHandle
+from ._handle import TaskHandle
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
-from ._ratelimit import TokenBucket
+from ._ratelimit import CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
 from ._specs import DatasetTask, ExportTask, SyncTask, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
 
 _BUILTIN_SPECS = (SyncTask, ExportTask, DatasetTask)
+# Spec types whose every request goes through ModelArtsClient, which takes a rate grant at
+# the wire; for any other spec the engine takes one grant per poll, just before fetch().
+_WIRE_LIMITED: set[type] = set(_BUILTIN_SPECS)
 _CHECKED_TYPES: set[type] = set()
 _INF = math.inf
+_LAST_LOOK_LEAD = 0.5  # seconds before a deadline that the last poll starts
 
 
 @attrs.frozen
@@ -92,6 +95,10 @@ class BatchResult:
     def ok(self) -> bool:
         """Every task in the batch completed."""
         return not self.failed and not self.pending
+
+
+class _DeadlineHit(Exception):
+    """A poll's request was cut off by the task's deadline."""
 
 
 class _Worker:
@@ -129,6 +136,7 @@ class Engine:
         kind_policies: Mapping[str, PollPolicy] | None = None,
         max_in_flight: int = 64,
         max_rate: float | None = None,
+        rate_limiter: RateLimiter | None = None,
         clock: Clock | None = None,
         seed: int | None = None,
         on_exit: Literal["cancel", "drain"] = "cancel",
@@ -155,17 +163,21 @@ class Engine:
         self._policy = policy
         self._kind_policies = kind_policies
         self._max_in_flight = max_in_flight
-        self._max_rate = max_rate
         self._clock: Clock = SystemClock() if clock is None else clock
         self._now = self._clock.now
         # Tokens carry deadlines as wall-clock time; a test clock may supply its own.
         self._wall: Callable[[], float] = getattr(self._clock, "wall", time.time)
         self._draw = random.Random(seed).random
         self._on_exit = on_exit
-        self._on_callback_error = on_callback_error or _default_callback_error
-        self._bucket: TokenBucket | None = None
-        if max_rate is not None:  # validate now, not at start
-            self._bucket = TokenBucket(max_rate, now=0.0)
+        if max_rate is not None and rate_limiter is not None:
+            raise InvalidArgumentError("pass max_rate or rate_limiter, not both")
+        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise InvalidArgumentError(
+                f"rate_limiter must have an async acquire() method, got {rate_limiter!r}"
+            )
+        self._limiter: RateLimiter | None = rate_limiter
+        if max_rate is not None:
+            self._limiter = LocalRateLimiter(max_rate, clock=self._clock)
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         self._heap: list[tuple[float, int, TaskHandle]] = []
@@ -182,16 +194,13 @@ class Engine:
         self._closed = False
         self._drained: anyio.Event | None = None
 
-        self._callbacks: list[tuple[frozenset[type], Callback]] = []
-        self._streams: list[weakref.ref[EventStream]] = []
+        self._delivery = Delivery(on_callback_error or _default_callback_error, self._spawn)
 
         self._in_flight = 0
         self._polls = 0
         self._transient = 0
         self._completed = 0
         self._failed = 0
-        self._events = 0
-        self._callback_errors = 0
         self._rate_start = 0.0
         self._rate_polls = 0
         self._rate = 0.0
@@ -202,8 +211,6 @@ class Engine:
         if self._running or self._closed:
             raise EngineClosedError("an Engine can be entered only once")
         now = self._clock.now()
-        if self._max_rate is not None:
-            self._bucket = TokenBucket(self._max_rate, now=now)
         if self._checkpoint is not None:
             self._checkpoint.open()
         self._rate_start = now
@@ -211,6 +218,7 @@ class Engine:
         await tg.__aenter__()
         self._tg = tg
         self._core_scope = anyio.CancelScope()
+        self._core_done = anyio.Event()
         started = anyio.Event()
         tg.start_soon(self._run_core, started)
         await started.wait()
@@ -238,12 +246,12 @@ class Engine:
                 self._checkpoint.record_watches((h.spec, self.token(h)) for h in unfinished)
             for handle in unfinished:
                 self._cancel(handle, "the engine was closed", record=False)
-            for ref in self._streams:
-                stream = ref()
-                if stream is not None:
-                    stream._end()
-            self._streams.clear()
             self._core_scope.cancel()
+            # Pollers cut off mid-delivery finish it without waiting (streams take the
+            # events past their bound); only then do the streams end, after those events.
+            with anyio.CancelScope(shield=True):
+                await self._core_done.wait()
+            self._delivery.end_streams()
         try:
             # The body's own exception is not handed to the task group: it would come
             # back wrapped in an ExceptionGroup. The group only waits for the (cancelled)
@@ -257,12 +265,15 @@ class Engine:
 
     async def _run_core(self, started: anyio.Event) -> None:
         assert self._core_scope is not None
-        with self._core_scope:
-            async with anyio.create_task_group() as core:
-                self._core_tg = core
-                core.start_soon(self._dispatcher)
-                started.set()
-        self._core_tg = None
+        try:
+            with self._core_scope:
+                async with anyio.create_task_group() as core:
+                    self._core_tg = core
+                    core.start_soon(self._dispatcher)
+                    started.set()
+        finally:
+            self._core_tg = None
+            self._core_done.set()
 
     async def drain(self) -> None:
         """Wait until every watched task has finished (new watches extend the wait)."""
@@ -422,7 +433,7 @@ class Engine:
             scope.cancel()
 
     def _pop_due(self, now: float) -> TaskHandle | float:
-        """The next due task (taking a rate token), or the time to look again."""
+        """The next due task, or the time to look again."""
         heap = self._heap
         while heap:
             due, seq, handle = heap[0]
@@ -431,11 +442,6 @@ class Engine:
                 continue
             if due > now:
                 return due
-            bucket = self._bucket
-            if bucket is not None:
-                wait = bucket.take(now)
-                if wait > 0.0:
-                    return now + wait
             heapq.heappop(heap)
             handle._seq = 0
             return handle
@@ -477,30 +483,38 @@ class Engine:
             self._dispatch_scope = None
 
     async def _worker(self, worker: _Worker) -> None:
+        if self._limiter is not None:
+            # Seen by ModelArtsClient in this worker's context: its requests take grants.
+            CURRENT_GATE.set(Gate(self._limiter))
         clock = self._clock
         idle = self._idle
         poll = self._poll
         pop_due = self._pop_due
-        while True:
-            handle = worker.item
-            if handle is None:
-                event = worker.event = anyio.Event()
-                idle.append(worker)
-                heap = self._heap
-                # Once one worker is idle the dispatcher must hear of every push again.
-                if self._saturated or (heap and heap[0][0] < self._dispatch_target):
-                    self._wake_dispatcher()
-                await event.wait()
-                continue
-            worker.item = None
+        try:
             while True:
-                await poll(handle)
-                got = pop_due(clock.now())
-                if not isinstance(got, TaskHandle):
-                    if got < self._dispatch_target:
+                handle = worker.item
+                if handle is None:
+                    event = worker.event = anyio.Event()
+                    idle.append(worker)
+                    heap = self._heap
+                    # Once one worker is idle the dispatcher must hear of every push again.
+                    if self._saturated or (heap and heap[0][0] < self._dispatch_target):
                         self._wake_dispatcher()
-                    break
-                handle = got
+                    await event.wait()
+                    continue
+                worker.item = None
+                while True:
+                    await poll(handle)
+                    got = pop_due(clock.now())
+                    if not isinstance(got, TaskHandle):
+                        if got < self._dispatch_target:
+                            self._wake_dispatcher()
+                        break
+                    handle = got
+        finally:
+            self._workers -= 1
+            if worker in idle:
+                idle.remove(worker)
 
     # -- one poll ---------------------------------------------------------------------
 
@@ -508,15 +522,47 @@ class Engine:
         if handle._outcome is not None:
             return
         spec = handle.spec
+        deadline = handle._deadline
+        if deadline is not None and self._now() >= deadline:
+            await self._fail(
+                handle,
+                FailureReason.DEADLINE,
+                "the deadline passed before the task finished",
+                None,
+                self._now(),
+            )
+            return
         handle._polls += 1
         self._polls += 1
         self._in_flight += 1
         try:
-            snapshot = await spec.fetch(self._client)
+            if self._limiter is not None and type(spec) not in _WIRE_LIMITED:
+                await self._prepay()
+            if deadline is None:
+                snapshot = await spec.fetch(self._client)
+            else:
+                snapshot = await self._fetch_by(spec, deadline)
+        except _DeadlineHit:
+            self._in_flight -= 1
+            await self._fail(
+                handle,
+                FailureReason.DEADLINE,
+                "the deadline passed while a request was in flight",
+                None,
+                self._now(),
+            )
+            return
         except Exception as exc:
             self._in_flight -= 1
             await self._poll_failed(handle, exc)
             return
+        except BaseException:  # cancelled (the engine is closing): the counters stay true
+            self._in_flight -= 1
+            raise
+        finally:
+            gate = CURRENT_GATE.get()
+            if gate is not None:
+                gate.prepaid = False  # a grant this poll's own I/O did not use is not kept
         self._in_flight -= 1
         if handle._outcome is not None:  # cancelled while the request was in flight
             return
@@ -543,12 +589,13 @@ class Engine:
             handle._snapshot = snapshot
             handle._obs = obs
             event = TaskProgress(spec, now, snapshot, previous, obs)
-            if self._callbacks or self._streams or handle._callbacks or handle._streams:
-                await self._emit(handle, event)
+            delivery = self._delivery
+            if delivery.wanted(handle):
+                await delivery.emit(handle, event)
                 if handle._outcome is not None:
                     return
             else:
-                self._events += 1
+                delivery.events += 1
         else:
             handle._snapshot = snapshot
         phase = obs.phase
@@ -591,6 +638,44 @@ class Engine:
         if due < self._dispatch_target:
             self._wake_dispatcher()
 
+    async def _prepay(self) -> None:
+        """One grant for a poll whose requests may bypass ModelArtsClient's gate."""
+        assert self._limiter is not None
+        await self._limiter.acquire()
+        gate = CURRENT_GATE.get()
+        if gate is not None:
+            gate.prepaid = True
+
+    async def _fetch_by(self, spec: TaskSpec[Any], deadline: float) -> Any:
+        """``spec.fetch`` cut off at ``deadline`` (engine clock); raises _DeadlineHit."""
+        clock = self._clock
+        if type(clock) is SystemClock:
+            # The loop's clock is the same monotonic clock: a plain cancel scope will do.
+            with anyio.move_on_after(deadline - clock.now()) as scope:
+                return await spec.fetch(self._client)
+            assert scope.cancelled_caught
+            raise _DeadlineHit
+        outcome: list[Any] = []
+        error: list[Exception] = []
+        async with anyio.create_task_group() as tg:
+
+            async def cut_off() -> None:
+                await clock.sleep_until(deadline)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(cut_off)
+            try:
+                outcome.append(await spec.fetch(self._client))
+            except Exception as exc:
+                error.append(exc)
+            finally:
+                tg.cancel_scope.cancel()
+        if error:
+            raise error[0]
+        if not outcome:
+            raise _DeadlineHit
+        return outcome[0]
+
     async def _reschedule(
         self, handle: TaskHandle, now: float, due: float, *, honour: bool
     ) -> None:
@@ -607,7 +692,10 @@ class Engine:
                     now,
                 )
                 return
-            due = deadline  # one last look at the deadline
+            # One last look, early enough to be answered before the deadline cuts it off;
+            # after it, the task waits for the deadline itself and fails there unpolled.
+            last = deadline - _LAST_LOOK_LEAD
+            due = last if now < last else deadline
         self._push(handle, due)
 
     async def _poll_failed(self, handle: TaskHandle, exc: Exception) -> None:
@@ -639,7 +727,7 @@ class Engine:
             logger.debug(
                 "%s: transient error %s; retry %d in %.3fs", handle.spec, exc, errors, delay
             )
-            await self._emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
+            await self._delivery.emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
             if handle._outcome is None:
                 await self._reschedule(handle, now, now + delay, honour=retry_after is not None)
         elif isinstance(exc, PermanentError):
@@ -694,13 +782,8 @@ class Engine:
             )
         return True
 
-    def _resolve(self, handle: TaskHandle) -> None:
+    def _release(self, handle: TaskHandle) -> None:
         """Release everything waiting on a finished task."""
-        streams = handle._streams
-        if streams is not None:
-            handle._streams = None
-            for stream in streams:
-                stream._end()
         if handle._done_event is not None:
             handle._done_event.set()
         waiters = handle._waiters
@@ -717,8 +800,10 @@ class Engine:
             if self._checkpoint is not None:
                 # Committed before anyone is told, so a crash never repeats an outcome.
                 self._checkpoint.record_outcome(event)
-            await self._emit(handle, event)
-            self._resolve(handle)
+            try:
+                await self._delivery.emit(handle, event)
+            finally:
+                self._release(handle)
 
     def _cancel(self, handle: TaskHandle, message: str, *, record: bool = True) -> None:
         event = TaskFailed(
@@ -732,78 +817,12 @@ class Engine:
         if self._settle(handle, event):
             if record and self._checkpoint is not None:
                 self._checkpoint.record_outcome(event)
-            self._emit_nowait(handle, event)
-            self._resolve(handle)
+            self._delivery.seal(handle, event)
+            self._release(handle)
 
-    # -- delivery ---------------------------------------------------------------------
-
-    def _callback_failed(self, exc: BaseException, event: TaskEvent, callback: object) -> None:
-        self._callback_errors += 1
-        try:
-            self._on_callback_error(exc, event, callback)
-        except Exception:  # the reporter itself failed: still not swallowed
-            logger.exception("on_callback_error raised while reporting %r", exc)
-
-    def _call_callbacks(
-        self, handle: TaskHandle, event: TaskEvent
-    ) -> list[Coroutine[Any, Any, None]]:
-        """Call every matching callback; return what async ones gave back, in order."""
-        self._events += 1
-        kind = type(event)
-        pending: list[Coroutine[Any, Any, None]] = []
-        for callbacks in (self._callbacks, handle._callbacks):
-            if not callbacks:
-                continue
-            for types, fn in callbacks:
-                if kind in types:
-                    try:
-                        result = fn(event)
-                    except Exception as exc:
-                        self._callback_failed(exc, event, fn)
-                        continue
-                    if inspect.isawaitable(result):
-                        pending.append(self._await_callback(result, event, fn))
-        return pending
-
-    async def _emit(self, handle: TaskHandle, event: TaskEvent) -> None:
-        pending = self._call_callbacks(handle, event)
-        try:
-            for waiting in pending:
-                await waiting
-        finally:
-            for waiting in pending:  # if cancelled part-way, none is left un-awaited
-                waiting.close()
-        if self._streams:
-            for ref in self._streams:
-                await _offer(ref, event)
-        streams = handle._streams
-        if streams:
-            for stream in streams:
-                await _offer(weakref.ref(stream), event)
-
-    def _emit_nowait(self, handle: TaskHandle, event: TaskEvent) -> None:
-        """Deliver where nothing may wait (cancel, close): async callbacks run as tasks
-        and streams take the event past their bound."""
-        for waiting in self._call_callbacks(handle, event):
-            assert self._tg is not None
-            self._tg.start_soon(_run, waiting)
-        kind = type(event)
-        for ref in self._streams:
-            stream = ref()
-            if stream is not None and kind in stream.types:
-                stream._force(event)
-        if handle._streams:
-            for stream in handle._streams:
-                if kind in stream.types:
-                    stream._force(event)
-
-    async def _await_callback(
-        self, result: Awaitable[object], event: TaskEvent, fn: object
-    ) -> None:
-        try:
-            await result
-        except Exception as exc:
-            self._callback_failed(exc, event, fn)
+    def _spawn(self, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        assert self._tg is not None
+        self._tg.start_soon(run)
 
     # -- subscriptions ----------------------------------------------------------------
 
@@ -820,14 +839,7 @@ class Engine:
         """
         if not callable(callback):
             raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
-        entry = (concrete_types(types), callback)
-        self._callbacks.append(entry)
-
-        def unsubscribe() -> None:
-            if entry in self._callbacks:
-                self._callbacks.remove(entry)
-
-        return unsubscribe
+        return self._delivery.subscribe(concrete_types(types), callback)
 
     def events(
         self,
@@ -839,15 +851,7 @@ class Engine:
         """A stream of every task's events from now on; it ends when the engine closes."""
         if self._closed:
             raise EngineClosedError("the engine is closed")
-        stream = EventStream(concrete_types(types), buffer=buffer, overflow=overflow)
-        streams = self._streams
-
-        def forget(ref: weakref.ref[EventStream]) -> None:
-            if ref in streams:
-                streams.remove(ref)
-
-        streams.append(weakref.ref(stream, forget))
-        return stream
+        return self._delivery.open_stream(concrete_types(types), buffer, overflow)
 
     # -- waiting on many --------------------------------------------------------------
 
@@ -965,8 +969,8 @@ class Engine:
             transient_errors=self._transient,
             completed=self._completed,
             failed=self._failed,
-            events=self._events,
-            callback_errors=self._callback_errors,
+            events=self._delivery.events,
+            callback_errors=self._delivery.callback_errors,
             rate=self._rate,
         )
 
@@ -977,23 +981,3 @@ class Engine:
     def __repr__(self) -> str:
         state = "running" if self._running else "closed" if self._closed else "new"
         return f"<Engine {state} tracked={len(self._tasks)} in_flight={self._in_flight}>"
-
-
-async def _run(waiting: Coroutine[Any, Any, None]) -> None:
-    await waiting
-
-
-async def _offer(ref: weakref.ref[EventStream], event: TaskEvent) -> None:
-    """Put ``event`` in the stream, waiting for space if it blocks; never holds the
-    stream strongly while waiting, so an abandoned stream can be collected."""
-    stream = ref()
-    if stream is None or type(event) not in stream.types:
-        return
-    space = stream._offer(event)
-    while space is not None:
-        del stream
-        await space.wait()
-        stream = ref()
-        if stream is None:
-            return
-        space = stream._offer(event)

@@ -140,6 +140,10 @@ class ProtocolError(ApiError):
     """The response could not be understood: not JSON, or JSON of an unexpected shape."""
 
 
+class ResponseTooLarge(ProtocolError):
+    """The response body exceeded the client's ``max_body_size``; reading stopped there."""
+
+
 class ParseError(ProtocolError):
     """Decoded JSON had a wrong type. ``path`` names the field, ``value`` is what was found."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +33,13 @@ class TaskHandle:
         "_base",
         "_callbacks",
         "_deadline",
+        "_delivering",
         "_done_event",
         "_engine",
         "_errors",
         "_first",
         "_obs",
+        "_outbox",
         "_outcome",
         "_policy",
         "_polls",
@@ -63,8 +66,11 @@ class TaskHandle:
         self._outcome: TaskCompleted | TaskFailed | None = None
         self._done_event: anyio.Event | None = None
         self._waiters: list[Callable[[TaskHandle], None]] | None = None
-        self._callbacks: list[tuple[frozenset[type], Callback]] | None = None
-        self._streams: list[EventStream] | None = None
+        # Replaced, never changed in place: delivery iterates them while callbacks run.
+        self._callbacks: tuple[tuple[frozenset[type], Callback], ...] | None = None
+        self._streams: tuple[EventStream, ...] | None = None
+        self._delivering = False  # a poller is delivering one of this task's events
+        self._outbox: deque[TaskCompleted | TaskFailed] | None = None  # sealed, queued behind it
 
     # -- state ------------------------------------------------------------------------
 
@@ -129,9 +135,7 @@ class TaskHandle:
         """Call ``callback(event)`` (sync or async) for this task's events of ``types``."""
         if not callable(callback):
             raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
-        if self._callbacks is None:
-            self._callbacks = []
-        self._callbacks.append((concrete_types(types), callback))
+        self._callbacks = (*(self._callbacks or ()), (concrete_types(types), callback))
 
     def events(
         self,
@@ -148,9 +152,7 @@ class TaskHandle:
                 stream._force(outcome)
             stream._end()
             return stream
-        if self._streams is None:
-            self._streams = []
-        self._streams.append(stream)
+        self._streams = (*(self._streams or ()), stream)
         return stream
 
     def _add_waiter(self, fn: Callable[[TaskHandle], None]) -> None:

@@ -1,49 +1,148 @@
-"""A token bucket that keeps request starts within a rate over any one-second window.
+"""Request-rate limiting: a pure grant rule, and the limiter the request path awaits.
 
-Pure: the caller passes the time in. A bucket of capacity ``b`` refilled at ``r``
-tokens/s grants at most ``b`` at once and then one every ``1/r`` s, so a half-open
-one-second window holds at most ``b - 1 + r`` grants; refilling at
-``max_rate - b + 1`` (a hair less, for float drift) keeps every window at or under
-``max_rate``.
+The rule (:class:`RateWindow`) is a sliding log of the last ``n`` grants: a grant at ``t``
+is allowed only if the ``n``-th grant before it is at least ``window`` seconds old, so no
+half-open window of that length ever holds more than ``n``. For ``max_rate >= 1`` the
+window is one second and ``n = floor(max_rate)``: a fractional part buys no extra request
+in any second, so a quota given per minute (``450/60 = 7.5``) is never breached in any
+minute either. Below 1 the window is ``1 / max_rate`` seconds and ``n = 1``. A token
+bucket on top spreads the grants out instead of letting ``n`` leave at once.
+
+The limiter is applied where requests leave: ``ModelArtsClient`` takes one grant for
+every request it writes, including a re-send after a 401 and aiohttp's own re-send on a
+dropped keep-alive connection.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
+from collections import deque
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import anyio
 
 from ._errors import InvalidArgumentError
 
+if TYPE_CHECKING:
+    from ._clock import Clock
 
-class TokenBucket:
-    """Grants request starts at no more than ``max_rate`` in any one-second window."""
 
-    __slots__ = ("_stamp", "_tokens", "burst", "refill")
+def check_rate(max_rate: object) -> float:
+    if isinstance(max_rate, bool) or not isinstance(max_rate, int | float):
+        raise InvalidArgumentError(f"max_rate must be a number, got {max_rate!r}")
+    if not math.isfinite(max_rate) or max_rate <= 0:
+        raise InvalidArgumentError(f"max_rate must be a finite number > 0, got {max_rate!r}")
+    return float(max_rate)
 
-    def __init__(self, max_rate: float, *, now: float, burst: int | None = None) -> None:
-        if isinstance(max_rate, bool) or not isinstance(max_rate, int | float):
-            raise InvalidArgumentError(f"max_rate must be a number, got {max_rate!r}")
-        if not math.isfinite(max_rate) or max_rate < 1:
-            raise InvalidArgumentError(f"max_rate must be a finite number >= 1, got {max_rate!r}")
-        if burst is None:
-            # A small burst lets one wake-up of the dispatcher start several polls.
-            burst = max(1, int(max_rate * 0.05))
-        if burst < 1 or burst > max_rate:
-            raise InvalidArgumentError(f"burst must be >= 1 and <= max_rate, got {burst!r}")
-        self.burst = burst
-        self.refill = (max_rate - burst + 1) * (1.0 - 1e-6)
-        self._tokens = float(burst)
+
+class RateWindow:
+    """The pure grant rule: ``take(now)`` grants (``0.0``) or says how long to wait."""
+
+    __slots__ = ("_log", "_stamp", "_tokens", "burst", "count", "refill", "window")
+
+    def __init__(self, max_rate: float, *, now: float) -> None:
+        max_rate = check_rate(max_rate)
+        if max_rate >= 1:
+            self.count, self.window = int(max_rate), 1.0
+        else:
+            self.count, self.window = 1, 1.0 / max_rate
+        self._log: deque[float] = deque(maxlen=self.count)
+        # The bucket only smooths; the log is what bounds every window.
+        self.burst = max(1, int(self.count * 0.05))
+        self.refill = self.count / self.window
+        self._tokens = float(self.burst)
         self._stamp = now
 
     def take(self, now: float) -> float:
-        """Take one token and return 0.0, or return how long to wait before one is free."""
         tokens = self._tokens
         if now > self._stamp:
             tokens = min(self.burst, tokens + (now - self._stamp) * self.refill)
             self._stamp = now
-        # The tolerance absorbs float drift: 0.9999999999999998 tokens is a whole one,
-        # and a wait shorter than the clock's resolution would spin.
-        if tokens >= 1.0 - 1e-9:
-            self._tokens = max(0.0, tokens - 1.0)
-            return 0.0
         self._tokens = tokens
-        return (1.0 - tokens) / self.refill
+        wait = 0.0
+        # The tolerance absorbs float drift: 0.9999999999999998 tokens is a whole one.
+        if tokens < 1.0 - 1e-9:
+            wait = (1.0 - tokens) / self.refill
+        log = self._log
+        if len(log) == self.count:
+            # A hair past the window: clocks and float sums must not put two grants
+            # exactly one window apart into the same window.
+            free_at = log[0] + self.window + 1e-6
+            if free_at > now:
+                wait = max(wait, free_at - now)
+        if wait > 0.0:
+            return wait
+        self._tokens = max(0.0, tokens - 1.0)
+        log.append(now)
+        return 0.0
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What paces requests: ``acquire()`` returns when one request may be sent now.
+
+    The engine's default is :class:`LocalRateLimiter`; implement this to share one quota
+    between processes. ``acquire`` must be cancellable.
+    """
+
+    async def acquire(self) -> None: ...
+
+
+class LocalRateLimiter:
+    """An in-process :class:`RateLimiter`: at most ``max_rate`` requests in any one-second
+    window (see the module notes for fractional rates), granted in arrival order."""
+
+    __slots__ = ("_clock", "_lock", "_window", "max_rate")
+
+    def __init__(self, max_rate: float, *, clock: Clock | None = None) -> None:
+        from ._clock import SystemClock
+
+        self.max_rate = check_rate(max_rate)
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._window = RateWindow(self.max_rate, now=self._clock.now())
+        self._lock: anyio.Lock | None = None
+
+    async def acquire(self) -> None:
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = anyio.Lock()
+        # Fast path: nobody queued and a grant is free. Otherwise queue (FIFO) behind the lock.
+        if not lock.locked() and self._window.take(self._clock.now()) == 0.0:
+            return
+        async with lock:
+            clock = self._clock
+            while True:
+                now = clock.now()
+                wait = self._window.take(now)
+                if wait == 0.0:
+                    return
+                await clock.sleep_until(now + wait)
+
+    def __repr__(self) -> str:
+        return f"LocalRateLimiter(max_rate={self.max_rate:g})"
+
+
+class Gate:
+    """How the engine hands its limiter to the request path of the poll it runs.
+
+    ``prepaid`` is set when the engine already took a grant for this poll (specs whose
+    requests may not go through ``ModelArtsClient``): the first request uses it.
+    """
+
+    __slots__ = ("limiter", "prepaid")
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+        self.prepaid = False
+
+    async def pass_(self) -> None:
+        if self.prepaid:
+            self.prepaid = False
+            return
+        await self.limiter.acquire()
+
+
+CURRENT_GATE: contextvars.ContextVar[Gate | None] = contextvars.ContextVar(
+    "modelarts_poller_gate", default=None
+)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .. import _paths
 from .._errors import InvalidArgumentError
-from .._ratelimit import TokenBucket
+from .._ratelimit import RateWindow
 from .._signer import check_signature
 from ._config import Faults, SimulatorConfig
 from ._lifecycle import KINDS, Script, body_at, draw_duration, parse_durations
@@ -75,7 +75,7 @@ class SimState:
         self.rng = random.Random(config.seed)
         self.faults = config.faults
         self.tokens: dict[str, float] = dict.fromkeys(config.tokens, float("inf"))
-        self.bucket = TokenBucket(config.rate_limit, now=clock()) if config.rate_limit else None
+        self.bucket = RateWindow(config.rate_limit, now=clock()) if config.rate_limit else None
         self.closing = asyncio.Event()
         self._ids = itertools.count(1)
         # One suffix per simulator, not per ID: bulk creation must not pay a urandom call
