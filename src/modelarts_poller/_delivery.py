@@ -8,7 +8,8 @@ closing) is queued behind it, never delivered before or beside it, and nothing f
 
 Where nothing may wait (``cancel()`` is synchronous; a poller interrupted by the engine
 closing), the rest is delivered at once: sync callbacks are called, streams take the
-event past their bound, and async callbacks run, in order, in one background task.
+event past their bound, and async callbacks run, in order, in one background task. An
+async callback that is running is never interrupted: the engine's close waits for it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from ._events import TaskCompleted, TaskEvent, TaskFailed
 from ._streams import EventStream, Overflow
@@ -140,8 +143,10 @@ class Delivery:
         try:
             while called < len(pending):
                 waiting = pending[called]
-                called += 1  # counted first: cancelled inside, it was interrupted, not skipped
-                await waiting
+                called += 1
+                # A running callback is never interrupted: closing the engine waits for it.
+                with anyio.CancelScope(shield=True):
+                    await waiting
             while offered < len(refs):
                 await _offer(refs[offered], event)
                 offered += 1
