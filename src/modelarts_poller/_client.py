@@ -148,9 +148,6 @@ class ModelArtsClient:
         if max_body_size < 1:
             raise InvalidArgumentError(f"max_body_size must be >= 1, got {max_body_size}")
         self._max_body = max_body_size
-        # A borrowed session keeps its own middlewares; ours runs after them, next to the wire.
-        own = tuple(getattr(session, "_middlewares", ()) or ()) if session is not None else ()
-        self._gated: tuple[aiohttp.ClientMiddlewareType, ...] = (*own, _gate_middleware)
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
@@ -166,8 +163,14 @@ class ModelArtsClient:
                 limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, raise_for_status=False
+                connector=connector,
+                timeout=self._timeout,
+                raise_for_status=False,
+                trace_configs=[_GATE_TRACE],
             )
+        elif _GATE_TRACE not in self._session.trace_configs:
+            # A borrowed session learns the engine's rate grants too (a no-op elsewhere).
+            self._session.trace_configs.append(_GATE_TRACE)
         return self
 
     async def __aexit__(
@@ -340,9 +343,6 @@ class ModelArtsClient:
         headers["User-Agent"] = self._user_agent
         debug = _log.isEnabledFor(_DEBUG)
         started = time.perf_counter() if debug else 0.0
-        # With an engine's limiter in force, a middleware takes one grant as each attempt
-        # is written: aiohttp's own re-send on a dropped keep-alive connection counts too.
-        middlewares = self._gated if CURRENT_GATE.get() is not None else None
         try:
             async with session.request(
                 method,
@@ -352,7 +352,6 @@ class ModelArtsClient:
                 timeout=self._timeout,
                 ssl=self._ssl,
                 allow_redirects=False,
-                middlewares=middlewares,
             ) as resp:
                 status = resp.status
                 data = await _read_capped(resp, self._max_body, method, path)
@@ -383,13 +382,24 @@ class ModelArtsClient:
         return status, resp_headers, data, headers
 
 
-async def _gate_middleware(
-    req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-) -> aiohttp.ClientResponse:
+async def _take_grant(session: object, ctx: object, params: object) -> None:
     gate = CURRENT_GATE.get()
     if gate is not None:
         await gate.pass_()
-    return await handler(req)
+
+
+def _gate_trace() -> aiohttp.TraceConfig:
+    # The hooks run once a connection is in hand, new or reused, and just before the
+    # request is written: a grant taken there is as close to the wire as aiohttp lets us
+    # get, and every attempt (aiohttp re-sends a GET on a dropped keep-alive) takes one.
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(_take_grant)
+    trace.on_connection_reuseconn.append(_take_grant)
+    trace.freeze()
+    return trace
+
+
+_GATE_TRACE = _gate_trace()
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, path: str) -> bytes:
