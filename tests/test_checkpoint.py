@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelarts_poller import (
+    Backoff,
     Checkpoint,
     DatasetTask,
     Engine,
@@ -38,11 +39,13 @@ specs = st.one_of(
     polls=st.integers(0, 10**6),
     status=st.none() | st.text(max_size=20),
     deadline=st.none() | st.floats(0, 2e9),
+    attempt=st.integers(0, 10**6),
+    errors=st.integers(0, 1000),
 )
 def test_tokens_round_trip(
-    spec: object, polls: int, status: str | None, deadline: float | None
+    spec: object, polls: int, status: str | None, deadline: float | None, attempt: int, errors: int
 ) -> None:
-    state = TaskState(polls, status, deadline)
+    state = TaskState(polls, status, deadline, attempt, errors)
     token = encode_token(spec, state)  # type: ignore[arg-type]
     assert token.isascii()
     assert "=" not in token
@@ -123,3 +126,35 @@ async def test_resume_without_a_checkpoint_is_refused(clock: FakeClock, jobs: Jo
     async with Engine(client=jobs, clock=clock) as engine:
         with pytest.raises(InvalidArgumentError, match="checkpoint"):
             engine.resume()
+
+
+async def test_a_token_carries_the_backoff_position(clock: FakeClock, jobs: Jobs) -> None:
+    job = jobs.add("a", (0, "RUNNING", None))
+    growing = PollPolicy(
+        interval=Backoff(initial=1, maximum=64, factor=2, jitter="none"), progress_aware=False
+    )
+    async with Engine(client=jobs, clock=clock, policy=growing) as first:
+        handle = first.watch(job)
+        await clock.advance(15)  # polls at 0, 1, 3, 7, 15 (gaps 1, 2, 4, 8; then 16)
+        token = handle.token()
+    polls_before = len(jobs.polls["a"])
+    async with Engine(client=jobs, clock=clock, policy=growing) as second:
+        second.watch_token(token, kinds={"job": Job})
+        await clock.advance(40)
+    resumed = jobs.polls["a"][polls_before:]
+    # the resumed watch looks at once, then goes on where the backoff stood (32 after
+    # that extra look), not from 1 s again
+    assert resumed[1] - resumed[0] == 32
+
+
+def test_tokens_without_a_backoff_position_still_decode() -> None:
+    import base64
+    import json
+
+    payload = {"v": 1, "kind": "job", "spec": {"name": "x"}, "polls": 3, "status": None}
+    token = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    _, state = decode_token(token, {"job": Job})
+    assert (state.polls, state.attempt, state.errors) == (3, 0, 0)
+    bad = base64.urlsafe_b64encode(json.dumps({**payload, "attempt": -1}).encode()).decode()
+    with pytest.raises(InvalidArgumentError, match="backoff position"):
+        decode_token(bad, {"job": Job})

@@ -1,7 +1,9 @@
 """Saving a watch so that a new process can resume it after a crash.
 
 A *continuation token* is a short string that names one task and carries what the
-engine knew about it (polls so far, last status, the deadline as wall-clock time). A
+engine knew about it (polls so far, last status, the deadline as wall-clock time, and
+where its backoff stands: polls since the status last changed and transient errors in a
+row). A
 :class:`Checkpoint` is a SQLite file of tokens and outcomes: the engine records each
 watch, and commits each terminal outcome *before* it delivers the terminal event, so
 after a crash :meth:`Engine.resume` re-watches exactly the tasks whose end nobody was
@@ -52,6 +54,8 @@ class TaskState:
     polls: int = 0
     status: str | None = None
     deadline_at: float | None = None  # wall-clock (epoch) seconds
+    attempt: int = 0  # polls since the status last changed: where the backoff stands
+    errors: int = 0  # consecutive transient errors: where the retry backoff stands
 
 
 def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
@@ -63,6 +67,8 @@ def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
         "polls": state.polls,
         "status": state.status,
         "deadline_at": state.deadline_at,
+        "attempt": state.attempt,
+        "errors": state.errors,
     }
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -102,7 +108,13 @@ def decode_token(
         raise InvalidArgumentError("token has a bad status")
     if deadline_at is not None and not isinstance(deadline_at, int | float):
         raise InvalidArgumentError("token has a bad deadline")
-    return spec, TaskState(polls, status, None if deadline_at is None else float(deadline_at))
+    # Tokens made before the backoff position was carried have neither: start afresh.
+    attempt, errors = payload.get("attempt", 0), payload.get("errors", 0)
+    for name, value in (("backoff position", attempt), ("error count", errors)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidArgumentError(f"token has a bad {name}")
+    deadline = None if deadline_at is None else float(deadline_at)
+    return spec, TaskState(polls, status, deadline, attempt, errors)
 
 
 _SCHEMA = """

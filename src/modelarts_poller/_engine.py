@@ -53,7 +53,7 @@ from ._handle import TaskHandle
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
 from ._ratelimit import CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
-from ._specs import DatasetTask, ExportTask, SyncTask, TaskSpec
+from ._specs import DatasetTask, ExportTask, Observation, SyncTask, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
@@ -366,7 +366,8 @@ class Engine:
         if handle._deadline is not None:
             deadline_at = self._wall() + (handle._deadline - self._clock.now())
         status = handle._obs.status if handle._obs is not None else None
-        return encode_token(handle.spec, TaskState(handle._polls, status, deadline_at))
+        state = TaskState(handle._polls, status, deadline_at, handle._attempt, handle._errors)
+        return encode_token(handle.spec, state)
 
     def watch_token(
         self,
@@ -393,6 +394,11 @@ class Engine:
         handle = self.watch(spec, policy=policy)
         if known is None:
             handle._polls = state.polls
+            handle._attempt = state.attempt
+            handle._errors = state.errors
+            if state.status is not None:
+                # The last status seen, so that seeing it again keeps the backoff position.
+                handle._obs = Observation(Phase.UNKNOWN, None, state.status)
             if state.deadline_at is not None:
                 handle._deadline = self._clock.now() + (state.deadline_at - self._wall())
         return handle
@@ -916,8 +922,16 @@ class Engine:
         if timeout is None:
             await event.wait()
             return
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0:
+        if (
+            not isinstance(timeout, int | float)
+            or isinstance(timeout, bool)
+            or math.isnan(timeout)
+            or timeout < 0
+        ):
             raise InvalidArgumentError(f"timeout must be a number >= 0, got {timeout!r}")
+        if math.isinf(timeout):
+            await event.wait()
+            return
         deadline = self._clock.now() + timeout
         async with anyio.create_task_group() as tg:
 
