@@ -1,4 +1,5 @@
-"""Timer accuracy: how late polls start, at about 20k scheduled polls per second.
+"""Timer accuracy: how late polls start, at about 20k scheduled polls per second,
+with a million tasks tracked.
 
 A fake transport answers at once, so only scheduling is measured. Each task polls at
 its own constant interval, drawn once from 0.5-1.5 s (no jitter, so every due time is
@@ -7,7 +8,12 @@ a poll = its start minus (previous poll + the task's interval). Identical interv
 for all tasks would be a pathological case: any pause bunches tasks, and with no
 jitter the bunch repeats every period (see RESULTS.md). The baseline is the naive
 design at the same load: one asyncio task per poller sleeping for its interval.
-Target: engine p99 lateness within 5 ms.
+
+The engine run also tracks ``--idle`` tasks (default 1,000,000) whose first poll is a day
+away, submitted with ``watch_many`` before the ticking ones: the target is for a million
+tracked tasks, and a full garbage collection walking them is what threatens the tail.
+(The naive baseline runs without them: a million sleeping asyncio tasks take about 2 GB.)
+Targets: engine p99 lateness within 5 ms and p99.9 within 20 ms in 5 of 5 runs.
 """
 
 from __future__ import annotations
@@ -24,6 +30,16 @@ from _common import SMOKE, header, percentile, summary, verdict
 from modelarts_poller import Backoff, Engine, Observation, Phase, PollPolicy
 
 FREEZE = "--gc-freeze" in sys.argv
+NO_GC = "--no-gc" in sys.argv  # diagnosis: what the tail looks like without the collector
+IDLE_DAY = 86_400.0
+
+
+def arg(name: str, default: int) -> int:
+    if name in sys.argv:
+        return int(sys.argv[sys.argv.index(name) + 1])
+    return default
+
+
 RUNNING = Observation(Phase.RUNNING, None, "RUNNING")
 
 
@@ -54,6 +70,7 @@ class Recorder:
         self.late: list[float] = []
         self.until = until
         self.first = 0.0  # time of the first measured poll
+        self.submit_s = 0.0
 
     def hit(self, n: int) -> Observation:
         now = time.monotonic()
@@ -70,7 +87,7 @@ def rate(rec: Recorder) -> float:
     return len(rec.late) / (rec.until - rec.first)
 
 
-async def engine_run(n: int, seconds: float) -> Recorder:
+async def engine_run(n: int, seconds: float, idle: int = 0) -> Recorder:
     rec = Recorder(n, time.monotonic() + seconds + 2.0)
     policies = [
         PollPolicy(
@@ -80,7 +97,12 @@ async def engine_run(n: int, seconds: float) -> Recorder:
         )
         for i, p in enumerate(rec.period)
     ]
+    sleepy = PollPolicy(first_delay=IDLE_DAY)
     async with Engine(client=rec, max_in_flight=256) as engine:
+        started = time.monotonic()
+        engine.watch_many((Tick(n + i) for i in range(idle)), policy=sleepy)
+        rec.submit_s = time.monotonic() - started
+        rec.until += rec.submit_s
         for i in range(n):
             engine.watch(Tick(i), policy=policies[i])
         if FREEZE:
@@ -110,24 +132,53 @@ async def naive_run(n: int, seconds: float) -> Recorder:
 
 
 def main() -> None:
-    header("timer accuracy: poll lateness at ~20k scheduled polls/s (fake transport)")
+    header("timer accuracy: poll lateness at ~20k polls/s with 1M tracked (fake transport)")
     n = 2_000 if SMOKE else 18_000  # mean 1/interval is about 1.1/s: ~20k polls/s
+    idle = arg("--idle", 20_000 if SMOKE else 1_000_000)
     seconds = 2.0 if SMOKE else 6.0
-    repeats = 1 if SMOKE else 3
-    rows: dict[str, list[tuple[float, float, float]]] = {"engine": [], "naive": []}
+    repeats = 1 if SMOKE else arg("--repeats", 5)
+    if NO_GC:
+        gc.disable()
+    rows: dict[str, list[tuple[float, float, float, float]]] = {"engine": [], "naive": []}
+    submits: list[float] = []
     for _ in range(repeats):
-        for name, fn in (("engine", engine_run), ("naive", naive_run)):
-            rec = asyncio.run(fn(n, seconds))
+        for name in ("engine", "naive"):
+            if name == "engine":
+                rec = asyncio.run(engine_run(n, seconds, idle))
+                submits.append(rec.submit_s)
+            else:
+                rec = asyncio.run(naive_run(n, seconds))
             late = rec.late
-            rows[name].append((percentile(late, 50) * 1e3, percentile(late, 99) * 1e3, rate(rec)))
-    print(f"{'design':<8} {'p50 late ms':>28} {'p99 late ms':>28} {'polls/s':>26}")
+            rows[name].append(
+                (
+                    percentile(late, 50) * 1e3,
+                    percentile(late, 99) * 1e3,
+                    percentile(late, 99.9) * 1e3,
+                    rate(rec),
+                )
+            )
+            gc.collect()
+    print(f"# engine: {n} ticking + {idle} idle tracked; naive: {n} ticking")
+    print(
+        f"{'design':<8} {'p50 late ms':>24} {'p99 late ms':>24} {'p99.9 late ms':>24} "
+        f"{'polls/s':>24}"
+    )
     for name, r in rows.items():
         print(
-            f"{name:<8} {summary([x[0] for x in r]):>28} {summary([x[1] for x in r]):>28} "
-            f"{summary([x[2] for x in r], '{:.0f}'):>26}"
+            f"{name:<8} {summary([x[0] for x in r]):>24} {summary([x[1] for x in r]):>24} "
+            f"{summary([x[2] for x in r]):>24} {summary([x[3] for x in r], '{:.0f}'):>24}"
         )
-    p99 = sorted(x[1] for x in rows["engine"])[repeats // 2]
-    print("# " + verdict(p99 <= 5.0, f"engine p99 lateness {p99:.2f} ms (<= 5 ms)"))
+    print(f"# engine submit of {idle} idle tasks with watch_many: {summary(submits)} s")
+    p99s = [x[1] for x in rows["engine"]]
+    p999s = [x[2] for x in rows["engine"]]
+    print(
+        "# "
+        + verdict(
+            max(p99s) <= 5.0 and max(p999s) <= 20.0,
+            f"engine p99 <= 5 ms and p99.9 <= 20 ms in {repeats} of {repeats} runs "
+            f"(worst p99 {max(p99s):.2f} ms, worst p99.9 {max(p999s):.2f} ms)",
+        )
+    )
 
 
 if __name__ == "__main__":
