@@ -6,11 +6,10 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-
 from .._auth import NoAuth
 from .._errors import InvalidArgumentError
 from .._policy import PollPolicy
+from ._loop import run as run_loop
 from ._watch import run_watch
 
 Env = Callable[[argparse.Namespace, str, str], "str | None"]
@@ -83,7 +82,7 @@ def watch_command(
             limit=max(args.max_in_flight, 1),
         )
 
-    return anyio.run(
+    return run_loop(
         lambda: run_watch(
             specs,
             client=client,
@@ -147,4 +146,4 @@ def demo_command(args: argparse.Namespace) -> int:
             )
             return 0 if code == 1 else code
 
-    return anyio.run(main)
+    return run_loop(main)
