@@ -425,3 +425,22 @@ async def test_wait_with_an_infinite_timeout_waits_for_the_end(
     async with Engine(client=jobs, clock=clock) as engine:
         result = await clock.run(engine.wait([engine.watch(job)], timeout=math.inf))
     assert result.ok
+
+
+async def test_a_big_batch_leaves_the_collector_as_it_found_it(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    import gc
+
+    specs = [jobs.add(str(i), (0, "RUNNING", None)) for i in range(60_000)]
+    async with Engine(client=jobs, clock=clock, policy=PollPolicy(first_delay=3600)) as engine:
+        assert gc.isenabled()
+        engine.watch_many(specs)
+        assert gc.isenabled()  # switched off for the batch only
+        gc.disable()
+        try:
+            engine.watch_many([jobs.add("x", (0, "RUNNING", None))])
+            assert not gc.isenabled()  # a caller's choice is kept
+        finally:
+            gc.enable()
+        assert engine.stats().tracked == 60_001
