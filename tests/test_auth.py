@@ -377,7 +377,7 @@ async def test_iam_timeout_and_connection_errors() -> None:
         ({"domain_name": ""}, "domain_name"),
         ({"margin": -1.0}, "margin"),
         ({"timeout": 0.0}, "timeout"),
-        ({"password": ""}, "credential"),
+        ({"password": ""}, "password"),
     ],
 )
 def test_iam_auth_argument_checks(kw: dict[str, object], match: str) -> None:

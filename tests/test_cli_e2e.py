@@ -94,7 +94,7 @@ def test_a_malformed_task_file_names_its_line(tmp_path: Path) -> None:
         "p",
     )
     assert out.returncode == 2
-    assert f"{tasks}:3: a export task needs task_id" in out.stderr
+    assert f"{tasks}:3: an export task needs task_id" in out.stderr
 
 
 def test_a_missing_task_file_is_named(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def test_jsonl_file() -> None:
         ("kind,dataset\nsync,a\n", "t.csv", r"t.csv:1: unknown CSV column"),
         ("kind,dataset_id\nsync,a,extra\n", "t.csv", r"t.csv:2: more fields than columns"),
         ("dataset_id\nds1\n", "t.csv", r"t.csv:2: no kind given"),
-        ("kind,dataset_id\nexport,ds1\n", "t.csv", r"t.csv:2: a export task needs task_id"),
+        ("kind,dataset_id\nexport,ds1\n", "t.csv", r"t.csv:2: an export task needs task_id"),
         ("kind,dataset_id\nsync,a/b\n", "t.csv", r"t.csv:2: .*'/'"),
     ],
 )

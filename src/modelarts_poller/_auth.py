@@ -32,6 +32,7 @@ from ._errors import (
 from ._http import decode_response
 from ._paths import IAM_TOKENS
 from ._signer import sign_request
+from ._validate import check_number, check_text
 
 __all__ = [
     "AkSkAuth",
@@ -58,12 +59,11 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, name: str = "a credential") -> None:
         if isinstance(value, Secret):
             value = value.reveal()
-        if not isinstance(value, str) or not value:
-            raise InvalidArgumentError("a credential must be a non-empty str")
-        self._value = value
+        # Spaces at the ends may belong to a password; control characters never do.
+        self._value = check_text(name, value, secret=True, edges=False)
 
     def reveal(self) -> str:
         """The raw value."""
@@ -91,8 +91,8 @@ class Secret:
         raise TypeError("Secret cannot be pickled")
 
 
-def _secret(value: str | Secret) -> Secret:
-    return value if isinstance(value, Secret) else Secret(value)
+def _secret(value: str | Secret, name: str) -> Secret:
+    return value if isinstance(value, Secret) else Secret(value, name=name)
 
 
 @runtime_checkable
@@ -132,7 +132,9 @@ class TokenAuth:
     __slots__ = ("_token",)
 
     def __init__(self, token: str | Secret) -> None:
-        self._token = _secret(token)
+        self._token = _secret(token, "token")
+        # A header value: unlike a password, a token has no business ending in a space.
+        check_text("token", self._token.reveal(), secret=True)
 
     async def apply(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
         headers[AUTH_TOKEN_HEADER] = self._token.reveal()
@@ -161,11 +163,13 @@ class AkSkAuth:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if not isinstance(access_key, str) or not access_key:
-            raise InvalidArgumentError("access_key must be a non-empty str")
-        self._access_key = access_key
-        self._secret_key = _secret(secret_key)
-        self._security_token = None if security_token is None else _secret(security_token)
+        self._access_key = check_text("access_key", access_key)
+        self._secret_key = _secret(secret_key, "secret_key")
+        self._security_token = (
+            None if security_token is None else _secret(security_token, "security_token")
+        )
+        if self._security_token is not None:
+            check_text("security_token", self._security_token.reveal(), secret=True)
         self._clock = clock or _utcnow
 
     @property
@@ -306,13 +310,13 @@ class IamTokenAuth:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         for name, value in (("user_name", user_name), ("domain_name", domain_name)):
-            if not isinstance(value, str) or not value:
-                raise InvalidArgumentError(f"{name} must be a non-empty str")
-        if margin < 0:
-            raise InvalidArgumentError(f"margin must be >= 0, got {margin!r}")
-        if timeout <= 0:
-            raise InvalidArgumentError(f"timeout must be > 0, got {timeout!r}")
-        password = _secret(password)
+            check_text(name, value)
+        for name, scope in (("project_id", project_id), ("project_name", project_name)):
+            if scope is not None:
+                check_text(name, scope)
+        check_number("margin", margin, inclusive=True)
+        check_number("timeout", timeout)
+        password = _secret(password, "password")
         # Built once: the body never changes, and holding it avoids re-serialising secrets.
         self._body = iam_password_request(
             user_name=user_name,

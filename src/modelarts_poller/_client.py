@@ -36,7 +36,7 @@ from ._models_export import ExportTaskStatus, parse_export_task_status
 from ._models_sync import SyncStatus, parse_sync_status
 from ._models_task import DatasetTaskStatus, parse_dataset_task_status
 from ._ratelimit import CURRENT_GATE
-from ._validate import check_id
+from ._validate import check_count, check_id, check_number, check_text
 
 __all__ = ["ModelArtsClient"]
 
@@ -120,14 +120,12 @@ class ModelArtsClient:
             )
         self._auth = auth
         self._endpoint = _endpoint(region, endpoint)
-        if not timeout > 0:
-            raise InvalidArgumentError(f"timeout must be > 0, got {timeout!r}")
-        if connect_timeout is not None and not connect_timeout > 0:
-            raise InvalidArgumentError(f"connect_timeout must be > 0, got {connect_timeout!r}")
-        if limit < 0 or limit_per_host < 0:
-            raise InvalidArgumentError("limit and limit_per_host must be >= 0 (0: no limit)")
-        if not isinstance(user_agent, str) or not user_agent or not user_agent.isprintable():
-            raise InvalidArgumentError("user_agent must be a non-empty printable str")
+        timeout = check_number("timeout", timeout)
+        if connect_timeout is not None:
+            connect_timeout = check_number("connect_timeout", connect_timeout)
+        check_count("limit", limit)  # 0: no limit
+        check_count("limit_per_host", limit_per_host)
+        check_text("user_agent", user_agent)
         if not verify_ssl:
             warnings.warn(
                 f"ModelArtsClient(verify_ssl=False): TLS certificates of {self._endpoint} "
@@ -143,11 +141,7 @@ class ModelArtsClient:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._user_agent = user_agent
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-            raise InvalidArgumentError(f"max_body_size must be an int, got {max_body_size!r}")
-        if max_body_size < 1:
-            raise InvalidArgumentError(f"max_body_size must be >= 1, got {max_body_size}")
-        self._max_body = max_body_size
+        self._max_body = check_count("max_body_size", max_body_size, minimum=1)
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._closed = False

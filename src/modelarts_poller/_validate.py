@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ._errors import InvalidArgumentError
 
 
@@ -25,4 +27,50 @@ def check_id(name: str, value: object) -> str:
         raise InvalidArgumentError(
             f"{name} must not contain whitespace or control characters: {value!r}"
         )
+    return value
+
+
+def check_text(name: str, value: object, *, secret: bool = False, edges: bool = True) -> str:
+    """Return ``value`` if it can go into a header or credential field as it is.
+
+    A str, non-empty, with no control characters and no whitespace at either end: a
+    token read from a file with its newline would otherwise fail every request with a
+    bare error from the HTTP library. ``edges=False`` allows spaces at the ends (a
+    password may have them). A secret is never shown in the message.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name} must be a str, got {type(value).__name__}")
+    if not value:
+        raise InvalidArgumentError(f"{name} must not be empty")
+    shown = "" if secret else f": {value!r}"
+    if not value.replace(" ", "x").isprintable():
+        raise InvalidArgumentError(
+            f"{name} must not contain control characters (a newline read from a file?){shown}"
+        )
+    if edges and value != value.strip():
+        raise InvalidArgumentError(f"{name} must not start or end with whitespace{shown}")
+    return value
+
+
+def check_number(
+    name: str, value: object, *, minimum: float = 0.0, inclusive: bool = False
+) -> float:
+    """A finite int or float above ``minimum`` (or at it, with ``inclusive``); bools are
+    not numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+        relation = ">=" if inclusive else ">"
+        raise InvalidArgumentError(
+            f"{name} must be a finite number {relation} {minimum:g}, got {value!r}"
+        )
+    return float(value)
+
+
+def check_count(name: str, value: object, *, minimum: int = 0) -> int:
+    """An int (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise InvalidArgumentError(f"{name} must be >= {minimum}, got {value}")
     return value

@@ -240,7 +240,7 @@ def _read_specs(args: argparse.Namespace) -> list[Any]:
             text, name = sys.stdin.read(), "<stdin>"
         else:
             try:
-                text = path.read_text(encoding="utf-8")
+                text = path.read_text(encoding="utf-8-sig")
             except OSError as exc:
                 raise InvalidArgumentError(f"cannot read {path}: {exc.strerror}") from None
             except UnicodeDecodeError:

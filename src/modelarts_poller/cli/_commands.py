@@ -17,10 +17,36 @@ Env = Callable[[argparse.Namespace, str, str], "str | None"]
 
 def build_auth(args: argparse.Namespace, env: Env) -> Any:
     """Credentials from flags or the environment; a one-line error when there are none."""
-    from .. import AkSkAuth, IamTokenAuth, TokenAuth
 
     if args.no_auth:
         return NoAuth()
+    try:
+        return _auth_from(args, env)
+    except InvalidArgumentError as exc:
+        # Name where the bad value came from (the value itself is never shown).
+        message = str(exc)
+        name, _, rest = message.partition(" ")
+        source = _SOURCES.get(name)
+        if source is not None:
+            message = f"{source} {rest}"
+        raise InvalidArgumentError(message) from None
+
+
+_SOURCES = {
+    "token": "MODELARTS_TOKEN (or --token)",
+    "access_key": "MODELARTS_AK (or --ak)",
+    "secret_key": "MODELARTS_SK (or --sk)",
+    "security_token": "MODELARTS_SECURITY_TOKEN",
+    "user_name": "MODELARTS_USERNAME",
+    "password": "MODELARTS_PASSWORD",
+    "domain_name": "MODELARTS_DOMAIN",
+    "project_id": "MODELARTS_PROJECT_ID (or --project-id)",
+}
+
+
+def _auth_from(args: argparse.Namespace, env: Env) -> Any:
+    from .. import AkSkAuth, IamTokenAuth, TokenAuth
+
     token = env(args, "token", "MODELARTS_TOKEN")
     if token:
         return TokenAuth(token)

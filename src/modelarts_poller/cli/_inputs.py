@@ -39,17 +39,18 @@ def spec_from_fields(
     kind = normalise_kind(kind, where)
 
     def field(name: str, required: bool) -> str | None:
+        # Raised bare: the one handler below says where, once.
         value = fields.get(name)
         if value in (None, ""):
             if required:
-                raise InvalidArgumentError(f"{where}: a {kind} task needs {name}")
+                raise InvalidArgumentError(f"{_article(kind)} {kind} task needs {name}")
             return None
         if not isinstance(value, str):
-            raise InvalidArgumentError(f"{where}: {name} must be a string, got {value!r}")
+            raise InvalidArgumentError(f"{name} must be a string, got {value!r}")
         return value
 
-    project = field("project_id", False) or project_id
     try:
+        project = field("project_id", False) or project_id
         if kind == "sync":
             return SyncTask(field("dataset_id", True), project_id=project)  # type: ignore[arg-type]
         if kind == "export":
@@ -61,6 +62,10 @@ def spec_from_fields(
         return DatasetTask(field("task_id", True), project_id=project)  # type: ignore[arg-type]
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"{where}: {exc}") from None
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def spec_from_ref(kind: str, ref: str) -> Spec:
@@ -82,6 +87,8 @@ def specs_from_text(text: str, *, name: str, default_kind: str | None = None) ->
     Each entry has ``kind`` (or the ``--kind`` default) and the IDs its kind needs.
     Blank lines and lines starting with ``#`` are skipped. Errors name the line.
     """
+    # Spreadsheet programs save UTF-8 with a byte-order mark; it is not part of the header.
+    text = text.removeprefix("\ufeff")
     stripped = text.lstrip()
     if name.endswith((".jsonl", ".ndjson", ".json")) or stripped.startswith("{"):
         return list(_jsonl(text, name, default_kind))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -20,6 +21,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 async def run_watch(
@@ -39,9 +41,23 @@ async def run_watch(
     display = LiveDisplay(specs, max_bars=max_bars)
     console = make_console(stderr=json_lines)
     interrupted = False
+    pipe_closed = False
+    stop: list[Callable[[], None]] = []
 
     def write_line(event: TaskEvent) -> None:
-        out.write(event_to_line(event) + "\n")
+        # Flushed per line: a reader that leaves (`| head -1`) is noticed at once, and the
+        # watch then ends quietly, as Unix tools do, instead of polling on for nobody.
+        nonlocal pipe_closed
+        if pipe_closed:
+            return
+        try:
+            out.write(event_to_line(event) + "\n")
+            out.flush()
+        except BrokenPipeError:
+            pipe_closed = True
+            _silence(out)
+            for fn in stop:
+                fn()
 
     async with (
         client() as api,
@@ -52,6 +68,7 @@ async def run_watch(
             engine.subscribe(write_line)
         handles = engine.watch_many(specs)
         async with anyio.create_task_group() as tg:
+            stop.append(tg.cancel_scope.cancel)
 
             async def on_signal() -> None:
                 nonlocal interrupted
@@ -80,9 +97,25 @@ async def run_watch(
             await engine.wait(handles)
             tg.cancel_scope.cancel()
         # Leaving the engine cancels what is left (after Ctrl-C): each gets its event.
+    if pipe_closed:
+        return EXIT_PIPE_CLOSED
     if json_lines:
         out.flush()
     console.print(summary_table(display, interrupted=interrupted))
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if display.tally["failed"] else EXIT_OK
+
+
+def _silence(out: TextIO) -> None:
+    """Point a stream whose reader is gone at /dev/null, so that nothing written later
+    and no flush at exit raises again."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (tests pass a StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
