@@ -41,7 +41,7 @@ import aiohttp
 from _common import SMOKE, header, summary, verdict
 from _sim import SimProcess
 from modelarts_poller import Backoff, DatasetTask, Engine, ModelArtsClient, NoAuth, PollPolicy
-from modelarts_poller._models_task import parse_dataset_task_status
+from modelarts_poller._op_dataset_task import parse_dataset_task_status
 from modelarts_poller._phase import Phase
 
 try:

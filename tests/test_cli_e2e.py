@@ -59,7 +59,7 @@ def test_help_exits_zero_and_lists_the_commands() -> None:
             "missing credentials",
         ),
         (["watch", "--kind", "sync", "ds1"], {"MODELARTS_TOKEN": "t"}, "missing project ID"),
-        (["watch", "--kind", "job", "x"], {}, "invalid choice: 'job'"),
+        (["watch", "--kind", "job", "x"], {}, "unknown kind 'job'"),
         (["watch", "ds1"], {}, "need --kind"),
         (["watch", "--kind", "export", "ds1"], {}, "DATASET_ID/TASK_ID"),
         (["watch", "--kind", "sync", "ds1", "--max-rate", "-3"], {}, "must be a positive"),

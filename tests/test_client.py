@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from modelarts_poller import ExportTask, SyncTask
 from modelarts_poller._auth import AkSkAuth, IamTokenAuth, TokenAuth
 from modelarts_poller._errors import (
     BadRequest,
@@ -33,7 +34,7 @@ from modelarts_poller._signer import check_signature
 from tests.aioresponses_compat import Result, mock_http
 
 # The models are written alongside; until they land, skip rather than break collection.
-for _models in ("_models_sync", "_models_export", "_models_task"):
+for _models in ("_op_sync", "_op_export", "_op_dataset_task"):
     pytest.importorskip(f"modelarts_poller.{_models}")
 
 from modelarts_poller._client import ModelArtsClient  # noqa: E402
@@ -144,13 +145,15 @@ async def test_error_statuses(
     client: ModelArtsClient, mocked: Any, status: int, cls: type[Exception]
 ) -> None:
     mocked.get(
-        SYNC, status=status, payload={"error_code": "ModelArts.4352", "error_msg": "Dataset gone."}
+        SYNC,
+        status=status,
+        payload={"error_code": "ModelArts.0104", "error_msg": "Bad."},
     )
     with pytest.raises(cls) as info:
         await client.get_sync_status("ds1")
     err = info.value
     assert err.status == status  # type: ignore[attr-defined]
-    assert err.error_code == "ModelArts.4352"  # type: ignore[attr-defined]
+    assert err.error_code == "ModelArts.0104"  # type: ignore[attr-defined]
     assert "/v2/p1/datasets/ds1/sync-data/status" in str(err)
     assert TOKEN not in str(err)
     assert len(_calls(mocked)) == 1  # a static token cannot be renewed: no retry
@@ -392,7 +395,7 @@ async def test_export_task_arguments_checked_before_request(
 async def test_start_sync(client: ModelArtsClient, mocked: Any) -> None:
     url = f"{BASE}/v2/p1/datasets/ds1/sync-data"
     mocked.post(url, status=200, body=b"")
-    assert await client.start_sync("ds1") is None
+    assert await client.start_sync("ds1") == SyncTask("ds1")
     [(method, sent_url, headers)] = _calls(mocked)
     assert (method, sent_url) == ("POST", url)
     assert "Content-Type" not in headers
@@ -407,10 +410,10 @@ async def test_start_sync_not_found(client: ModelArtsClient, mocked: Any) -> Non
 async def test_create_export_task(client: ModelArtsClient, mocked: Any) -> None:
     url = f"{BASE}/v2/p1/datasets/ds1/export-tasks"
     mocked.post(url, payload={"task_id": "new-task"})
-    task_id = await client.create_export_task(
+    spec = await client.create_export_task(
         "ds1", path="/bucket/out/", export_type=2, extra={"export_params": {"export_dest": "DIR"}}
     )
-    assert task_id == "new-task"
+    assert spec == ExportTask("ds1", "new-task")
     [call] = mocked.requests[("POST", URL(url))]
     assert json.loads(call.kwargs["data"]) == {
         "path": "/bucket/out/",
@@ -586,7 +589,7 @@ async def test_real_http_signed_requests_verify(
     assert odd.status == "RUNNING"
     assert export.status == "RUNNING"
     assert dtask.status == "RUNNING"
-    assert new_task == "exp-1"
+    assert new_task == ExportTask("ds-1", "exp-1")
     assert server.seen == [
         ("GET", "/v2/proj-1/datasets/ds-1/sync-data/status", None),
         ("GET", "/v2/proj-1/datasets/ds%3F1%25x/sync-data/status", None),

@@ -29,7 +29,7 @@ from modelarts_poller import (
     VersionFormat,
     parse_export_task_status,
 )
-from modelarts_poller._phase import STATUS_PHASES
+from modelarts_poller._op_export import PHASES as EXPORT_PHASES
 
 # Verbatim from export-task-status.rst ("Example Responses").
 SEED = """{
@@ -123,7 +123,7 @@ def test_list_page_entry_is_a_finished_export_with_its_extra_field_kept() -> Non
     assert dict(params.extra) == {"clear_difficult": False}
 
 
-@pytest.mark.parametrize(("status", "phase"), sorted(STATUS_PHASES["export"].items()))
+@pytest.mark.parametrize(("status", "phase"), sorted(EXPORT_PHASES.items()))
 def test_each_accepted_export_status_has_its_phase(status: str, phase: Phase) -> None:
     e = parse_export_task_status({"status": status})
     assert e.phase is phase
@@ -131,7 +131,7 @@ def test_each_accepted_export_status_has_its_phase(status: str, phase: Phase) ->
 
 
 def test_the_sourced_spellings_are_mapped() -> None:
-    table = STATUS_PHASES["export"]
+    table = EXPORT_PHASES
     assert table["RUNNING"] is Phase.RUNNING  # the seed's example
     assert table["SUCCESSED"] is Phase.SUCCEEDED  # the list page's example
     assert {m.value for m in ExportStatusValue} == set(table)

@@ -31,11 +31,11 @@ from modelarts_poller import (
     ServerError,
     TokenAuth,
     Unauthorized,
+    get_kind,
 )
-from modelarts_poller._models_export import parse_export_task_status
-from modelarts_poller._models_sync import parse_sync_status
-from modelarts_poller._models_task import parse_dataset_task_status
-from modelarts_poller._phase import phase_of
+from modelarts_poller._op_dataset_task import parse_dataset_task_status
+from modelarts_poller._op_export import parse_export_task_status
+from modelarts_poller._op_sync import parse_sync_status
 from modelarts_poller.simulator import (
     Faults,
     Script,
@@ -168,7 +168,9 @@ def test_status_values_are_the_documented_ones(kind: str, statuses: list[str]) -
     script = _script(kind, queue=10, run=100, outcome="completed")
     seen = [body_at(script, t)["status"] for t in (5, 11, 60, 200)]
     assert seen == statuses
-    assert [phase_of(kind, s) for s in seen][-1] is Phase.SUCCEEDED
+    assert [get_kind(kind).spec_type.PHASES.get(s, Phase.UNKNOWN) for s in seen][
+        -1
+    ] is Phase.SUCCEEDED
 
 
 def test_generate_makes_valid_reachable_reproducible_scripts() -> None:
@@ -300,10 +302,10 @@ async def test_start_calls_create_tasks_that_can_be_polled(
     async with _client(sim) as client:
         await client.start_sync("ds-new")
         assert (await client.get_sync_status("ds-new")).status == "QUEUING"
-        task_id = await client.create_export_task("ds-new", path="/bucket/out/", export_type=2)
-        assert task_id
+        spec = await client.create_export_task("ds-new", path="/bucket/out/", export_type=2)
+        assert spec.dataset_id == "ds-new"
         clk.t = 10_000.0  # long after any drawn duration
-        status = await client.get_export_task_status("ds-new", task_id)
+        status = await client.get_export_task_status("ds-new", spec.task_id)
         assert status.status == "SUCCESSED"
     assert {t["kind"] for t in sim.truth()} == {"sync", "export"}
 

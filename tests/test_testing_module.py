@@ -62,7 +62,9 @@ async def test_an_unknown_task_is_a_not_found_failure() -> None:
         outcome = await clock.run(engine.watch(DatasetTask("nope")).wait())
     assert isinstance(outcome, TaskFailed)
     assert outcome.error is not None
-    assert getattr(outcome.error, "status", None) == 404
+    # as the dataset APIs publish it: 400 with the not-found code
+    assert getattr(outcome.error, "status", None) == 400
+    assert getattr(outcome.error, "error_code", None) == "ModelArts.4612"
 
 
 async def test_advance_moves_time_by_the_given_amount() -> None:

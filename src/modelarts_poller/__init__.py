@@ -1,4 +1,4 @@
-"""Watch many long-running Huawei Cloud ModelArts dataset tasks at once from asyncio."""
+"""Watch many long-running Huawei Cloud ModelArts operations at once from asyncio."""
 
 from ._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, Secret, TokenAuth
 from ._backoff import Backoff
@@ -9,12 +9,14 @@ from ._engine import BatchResult, Engine, EngineStats
 from ._errors import (
     ApiError,
     BadRequest,
+    Conflict,
     ConnectionFailed,
     EngineClosedError,
     EventOverflowError,
     Forbidden,
     InvalidArgumentError,
     NotFound,
+    OperationFailed,
     ParseError,
     PermanentError,
     PollerError,
@@ -36,11 +38,25 @@ from ._events import (
     TaskRetrying,
 )
 from ._handle import TaskHandle
-from ._models_export import (
+from ._kind import Kind, ModelArtsTask, get_kind, kinds, register_kind
+from ._op_dataset import DatasetIdle, DatasetStatus, DatasetStatusValue, parse_dataset_status
+from ._op_dataset_task import (
+    CreateDatasetSuccess,
+    CreateVersionSuccess,
+    DatasetTask,
+    DatasetTaskResult,
+    DatasetTaskStatus,
+    DatasetTaskStatusValue,
+    TaskFailure,
+    parse_dataset_task_status,
+)
+from ._op_export import (
     ExportDest,
     ExportFormat,
     ExportParams,
     ExportStatusValue,
+    ExportTask,
+    ExportTaskPage,
     ExportTaskStatus,
     ExportType,
     HardSample,
@@ -52,22 +68,46 @@ from ._models_export import (
     SearchOp,
     SearchProp,
     VersionFormat,
+    parse_export_task_page,
     parse_export_task_status,
 )
-from ._models_sync import SyncStatus, SyncStatusValue, parse_sync_status
-from ._models_task import (
-    CreateDatasetSuccess,
-    CreateVersionSuccess,
-    DatasetTaskResult,
-    DatasetTaskStatus,
-    DatasetTaskStatusValue,
-    TaskFailure,
-    parse_dataset_task_status,
+from ._op_import import ImportStatusValue, ImportTask, ImportTaskStatus, parse_import_task_status
+from ._op_intelligent import (
+    IntelligentStatusValue,
+    IntelligentTask,
+    IntelligentTaskStatus,
+    parse_intelligent_task_status,
+)
+from ._op_model import ModelImport, ModelStatus, ModelStatusValue, parse_model_status
+from ._op_processing import (
+    ProcessingStatusValue,
+    ProcessingTask,
+    ProcessingTaskStatus,
+    parse_processing_task_status,
+)
+from ._op_service import (
+    ServiceDeployment,
+    ServiceStatus,
+    ServiceStatusValue,
+    parse_service_status,
+)
+from ._op_sync import SyncStatus, SyncStatusValue, SyncTask, parse_sync_status
+from ._op_training import (
+    TrainingJob,
+    TrainingJobStatus,
+    TrainingPhaseValue,
+    parse_training_job_status,
+)
+from ._op_version import (
+    DatasetVersionStatus,
+    DatasetVersionTask,
+    VersionStatusValue,
+    parse_dataset_version_status,
 )
 from ._phase import Phase
 from ._policy import PollPolicy
 from ._ratelimit import LocalRateLimiter, RateLimiter
-from ._specs import DatasetTask, ExportTask, ModelArtsAPI, Observation, SyncTask, TaskSpec
+from ._specs import ModelArtsAPI, Observation, TaskSpec
 from ._streams import EventStream
 
 __all__ = [
@@ -79,13 +119,19 @@ __all__ = [
     "BatchResult",
     "Checkpoint",
     "Clock",
+    "Conflict",
     "ConnectionFailed",
     "CreateDatasetSuccess",
     "CreateVersionSuccess",
+    "DatasetIdle",
+    "DatasetStatus",
+    "DatasetStatusValue",
     "DatasetTask",
     "DatasetTaskResult",
     "DatasetTaskStatus",
     "DatasetTaskStatusValue",
+    "DatasetVersionStatus",
+    "DatasetVersionTask",
     "Engine",
     "EngineClosedError",
     "EngineStats",
@@ -96,25 +142,41 @@ __all__ = [
     "ExportParams",
     "ExportStatusValue",
     "ExportTask",
+    "ExportTaskPage",
     "ExportTaskStatus",
     "ExportType",
     "FailureReason",
     "Forbidden",
     "HardSample",
     "IamTokenAuth",
+    "ImportStatusValue",
+    "ImportTask",
+    "ImportTaskStatus",
+    "IntelligentStatusValue",
+    "IntelligentTask",
+    "IntelligentTaskStatus",
     "InvalidArgumentError",
+    "Kind",
     "LabelType",
     "LocalRateLimiter",
     "ModelArtsAPI",
     "ModelArtsClient",
+    "ModelArtsTask",
+    "ModelImport",
+    "ModelStatus",
+    "ModelStatusValue",
     "NoAuth",
     "NotFound",
     "Observation",
+    "OperationFailed",
     "ParseError",
     "PermanentError",
     "Phase",
     "PollPolicy",
     "PollerError",
+    "ProcessingStatusValue",
+    "ProcessingTask",
+    "ProcessingTaskStatus",
     "ProtocolError",
     "RateLimited",
     "RateLimiter",
@@ -128,6 +190,9 @@ __all__ = [
     "SearchProp",
     "Secret",
     "ServerError",
+    "ServiceDeployment",
+    "ServiceStatus",
+    "ServiceStatusValue",
     "SyncStatus",
     "SyncStatusValue",
     "SyncTask",
@@ -142,10 +207,26 @@ __all__ = [
     "TaskRetrying",
     "TaskSpec",
     "TokenAuth",
+    "TrainingJob",
+    "TrainingJobStatus",
+    "TrainingPhaseValue",
     "TransientError",
     "Unauthorized",
     "VersionFormat",
+    "VersionStatusValue",
+    "get_kind",
+    "kinds",
+    "parse_dataset_status",
     "parse_dataset_task_status",
+    "parse_dataset_version_status",
+    "parse_export_task_page",
     "parse_export_task_status",
+    "parse_import_task_status",
+    "parse_intelligent_task_status",
+    "parse_model_status",
+    "parse_processing_task_status",
+    "parse_service_status",
     "parse_sync_status",
+    "parse_training_job_status",
+    "register_kind",
 ]

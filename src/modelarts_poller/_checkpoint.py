@@ -25,21 +25,23 @@ import attrs
 
 from ._errors import InvalidArgumentError
 from ._events import TaskCompleted, TaskFailed
-from ._specs import DatasetTask, ExportTask, SyncTask, TaskSpec
+from ._kind import kinds as registered_kinds
+from ._specs import TaskSpec
 
 TOKEN_VERSION = 1
 SpecFactory = Callable[..., TaskSpec[Any]]
-BUILTIN_FACTORIES: dict[str, SpecFactory] = {
-    "sync": SyncTask,
-    "export": ExportTask,
-    "dataset_task": DatasetTask,
-}
 
 
 def spec_fields(spec: TaskSpec[Any]) -> dict[str, Any]:
     """The constructor fields of an attrs or dataclass spec."""
     if attrs.has(type(spec)):
-        return attrs.asdict(spec, recurse=False)  # type: ignore[arg-type]
+        fields = attrs.asdict(spec, recurse=False)  # type: ignore[arg-type]
+        # Sets (an operation's success= override) as sorted lists: JSON, and one key.
+        return {
+            k: sorted(v, key=repr) if isinstance(v, frozenset | set) else v
+            for k, v in fields.items()
+            if not (k == "success" and v is None)
+        }
     if dataclasses.is_dataclass(spec) and not isinstance(spec, type):
         return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     raise InvalidArgumentError(
@@ -88,7 +90,8 @@ def decode_token(
     if not isinstance(payload, dict) or payload.get("v") != TOKEN_VERSION:
         raise InvalidArgumentError("token is not a version-1 continuation token")
     kind = payload.get("kind")
-    factories = {**BUILTIN_FACTORIES, **(kinds or {})}
+    factories: dict[str, SpecFactory] = {k.name: k.spec_type for k in registered_kinds()}
+    factories.update(kinds or {})
     factory = factories.get(kind) if isinstance(kind, str) else None
     if factory is None:
         raise InvalidArgumentError(

@@ -15,26 +15,26 @@ import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import TracebackType
-from typing import Final, Self, TypeVar
-from urllib.parse import quote, urlsplit
+from typing import Any, Final, Self, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 from yarl import URL
 
-from . import _paths
+from . import _op_dataset_task, _op_export, _op_import, _op_intelligent, _op_sync, _op_version
 from ._auth import Auth
 from ._errors import (
     ConnectionFailed,
     InvalidArgumentError,
-    ParseError,
     ProtocolError,
     RequestTimeout,
     ResponseTooLarge,
 )
-from ._http import decode_response, raise_for_status
-from ._models_export import ExportTaskStatus, parse_export_task_status
-from ._models_sync import SyncStatus, parse_sync_status
-from ._models_task import DatasetTaskStatus, parse_dataset_task_status
+from ._http import decode_response
+from ._kind import ModelArtsTask
+from ._op_dataset_task import DatasetTask, DatasetTaskStatus
+from ._op_export import ExportTask, ExportTaskStatus
+from ._op_sync import SyncStatus, SyncTask
 from ._ratelimit import CURRENT_GATE
 from ._validate import check_count, check_id, check_number, check_text
 
@@ -49,7 +49,6 @@ DEFAULT_USER_AGENT = "modelarts-poller/0.1"
 # Far above any status or list page (a 100-task export list is ~200 KiB); a body this large
 # is a fault, and reading it whole first would be the harm.
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
-_EXPORT_TYPES = frozenset({0, 1, 2, 3})
 _JSON_HEADERS_KEY = "Content-Type"
 _JSON_TYPE = "application/json"
 
@@ -73,13 +72,13 @@ def _url(url: str) -> URL:
     return URL(url, encoded=True)
 
 
-def _parse_task_id(data: object) -> str:
-    if not isinstance(data, dict):
-        raise ParseError("", data, "object")
-    task_id = data.get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise ParseError("task_id", task_id, "non-empty str")
-    return task_id
+@lru_cache(maxsize=8192)
+def _format(template: str, project: str, names: tuple[str, ...], ids: tuple[str, ...]) -> str:
+    # The path of a status poll repeats with the same IDs: built (and each ID checked
+    # and percent-encoded) once, then looked up.
+    return template.format(
+        project_id=project, **{n: _segment(n, v) for n, v in zip(names, ids, strict=True)}
+    )
 
 
 class ModelArtsClient:
@@ -204,95 +203,83 @@ class ModelArtsClient:
             return self._project_id, self._project_segment
         return project_id, _segment("project_id", project_id)
 
+    async def get_task(self, spec: ModelArtsTask) -> Any:
+        """The typed snapshot of any operation spec (``GET`` its ``PATH``)."""
+        pid, pseg = self._pid(spec.project_id)
+        path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
+        return await self._request_json("GET", path, pid, type(spec).PARSE)
+
     async def get_sync_status(
         self, dataset_id: str, *, project_id: str | None = None
     ) -> SyncStatus:
         """Status of the dataset's synchronization task (``GET .../sync-data/status``)."""
-        pid, pseg = self._pid(project_id)
-        path = _paths.SYNC_STATUS.format(
-            project_id=pseg, dataset_id=_segment("dataset_id", dataset_id)
-        )
-        return await self._request_json("GET", path, pid, parse_sync_status)
+        result: SyncStatus = await self.get_task(SyncTask(dataset_id, project_id=project_id))
+        return result
 
     async def get_export_task_status(
         self, dataset_id: str, task_id: str, *, project_id: str | None = None
     ) -> ExportTaskStatus:
         """Status of one export task of a dataset (``GET .../export-tasks/{task_id}``)."""
-        pid, pseg = self._pid(project_id)
-        path = _paths.EXPORT_TASK.format(
-            project_id=pseg,
-            resource_id=_segment("dataset_id", dataset_id),
-            task_id=_segment("task_id", task_id),
-        )
-        return await self._request_json("GET", path, pid, parse_export_task_status)
+        spec = ExportTask(dataset_id, task_id, project_id=project_id)
+        result: ExportTaskStatus = await self.get_task(spec)
+        return result
 
     async def get_dataset_task_status(
         self, task_id: str, *, project_id: str | None = None
     ) -> DatasetTaskStatus:
         """Status of a dataset asynchronous task, as the SDK's ``get_task_status`` reads it."""
-        pid, pseg = self._pid(project_id)
-        path = _paths.DATASET_TASK.format(project_id=pseg, task_id=_segment("task_id", task_id))
-        return await self._request_json("GET", path, pid, parse_dataset_task_status)
+        result: DatasetTaskStatus = await self.get_task(DatasetTask(task_id, project_id=project_id))
+        return result
 
-    # --- starting tasks -------------------------------------------------------------------
+    # --- start and list calls: each declared in its operation's module ----------------------
 
-    async def start_sync(self, dataset_id: str, *, project_id: str | None = None) -> None:
-        """Start synchronizing a dataset from its input location (``POST .../sync-data``).
+    start_sync = _op_sync.start_sync
+    start_sync_v1 = _op_dataset_task.start_sync_v1
+    create_dataset_version_v1 = _op_dataset_task.create_dataset_version_v1
+    create_export_task = _op_export.create_export_task
+    list_export_tasks = _op_export.list_export_tasks
+    create_import_task = _op_import.create_import_task
+    list_import_tasks = _op_import.list_import_tasks
+    create_dataset_version = _op_version.create_dataset_version
+    start_intelligent_task = _op_intelligent.start_intelligent_task
 
-        The API answers without a body; watch progress with :meth:`get_sync_status`.
-        """
-        pid, pseg = self._pid(project_id)
-        path = _paths.SYNC_START.format(
-            project_id=pseg, dataset_id=_segment("dataset_id", dataset_id)
-        )
-        status, headers, data = await self._exchange("POST", path, pid, b"")
-        raise_for_status(status, headers, data, path=path, method="POST", now=self._wall_clock)
+    # --- the transport every operation uses ------------------------------------------------
 
-    async def create_export_task(
+    async def request(
         self,
-        dataset_id: str,
+        method: str,
+        template: str,
+        parse: Callable[[object], T],
         *,
-        path: str,
-        export_type: int | None = None,
-        version_id: str | None = None,
-        export_format: int | None = None,
-        annotation_format: str | None = None,
-        extra: Mapping[str, object] | None = None,
+        ids: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | None = None,
+        query: Mapping[str, object] | None = None,
         project_id: str | None = None,
-    ) -> str:
-        """Create a dataset export task to OBS and return its ``task_id``.
-
-        ``path`` is the OBS output directory (e.g. ``/bucket/out/``). ``export_type``: 0
-        labeled, 1 unlabeled, 2 all, 3 conditional search. ``extra`` adds other request
-        body fields of the API (e.g. ``export_params``) verbatim.
-        """
+    ) -> T:
+        """Send one request to ``template`` (``str.format`` fields: ``project_id`` and
+        ``ids``, each checked and percent-encoded) and decode its JSON answer with
+        ``parse``; an answer without a body is decoded as ``{}``. Errors are the
+        library's typed exceptions."""
         pid, pseg = self._pid(project_id)
-        url_path = _paths.EXPORT_TASKS.format(
-            project_id=pseg, resource_id=_segment("dataset_id", dataset_id)
+        names = tuple(ids or ())
+        path = _format(template, pseg, names, tuple((ids or {})[n] for n in names))
+        if query:
+            pairs = (
+                (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items()
+            )
+            path += "?" + urlencode(sorted(pairs))
+        data = b""
+        if body is not None:
+            try:
+                data = json.dumps(body, separators=(",", ":")).encode()
+            except (TypeError, ValueError) as exc:
+                raise InvalidArgumentError(f"request body is not JSON-serialisable: {exc}") from exc
+        status, headers, raw = await self._exchange(method, path, pid, data)
+        if 200 <= status < 300 and not raw.strip():
+            raw = b"{}"
+        return decode_response(
+            status, headers, raw, parse, path=path, method=method, now=self._wall_clock
         )
-        if not isinstance(path, str) or not path.strip():
-            raise InvalidArgumentError("path must be a non-empty OBS path such as /bucket/dir/")
-        if export_type is not None and (
-            isinstance(export_type, bool) or export_type not in _EXPORT_TYPES
-        ):
-            raise InvalidArgumentError(f"export_type must be 0, 1, 2 or 3, got {export_type!r}")
-        if version_id is not None:
-            check_id("version_id", version_id)
-        body: dict[str, object] = dict(extra or {})
-        body["path"] = path
-        for key, value in (
-            ("export_type", export_type),
-            ("version_id", version_id),
-            ("export_format", export_format),
-            ("annotation_format", annotation_format),
-        ):
-            if value is not None:
-                body[key] = value
-        try:
-            data = json.dumps(body, separators=(",", ":")).encode()
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"export task body is not JSON-serialisable: {exc}") from exc
-        return await self._request_json("POST", url_path, pid, _parse_task_id, data)
 
     # --- the one request path -------------------------------------------------------------
 

@@ -51,18 +51,15 @@ from ._events import (
     TaskRetrying,
 )
 from ._handle import TaskHandle
+from ._kind import ModelArtsTask
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
 from ._ratelimit import CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
-from ._specs import DatasetTask, ExportTask, Observation, SyncTask, TaskSpec
+from ._specs import Observation, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
 
-_BUILTIN_SPECS = (SyncTask, ExportTask, DatasetTask)
-# Spec types whose every request goes through ModelArtsClient, which takes a rate grant at
-# the wire; for any other spec the engine takes one grant per poll, just before fetch().
-_WIRE_LIMITED: set[type] = set(_BUILTIN_SPECS)
 _CHECKED_TYPES: set[type] = set()
 _INF = math.inf
 _BIG_BATCH = 50_000  # watches in one watch_many() after which the collector runs at once
@@ -425,17 +422,19 @@ class Engine:
 
     def _check_spec(self, spec: object) -> None:
         spec_type = type(spec)
-        if spec_type not in _BUILTIN_SPECS:
+        if isinstance(spec, ModelArtsTask):
+            if self._client is None:
+                raise InvalidArgumentError(
+                    f"{spec} needs a ModelArts client: pass Engine(client=...)"
+                )
+        elif spec_type not in _CHECKED_TYPES:
             # A runtime Protocol isinstance() costs tens of microseconds: check each
             # custom spec type once, not each spec.
-            if spec_type not in _CHECKED_TYPES:
-                if not isinstance(spec, TaskSpec):
-                    raise InvalidArgumentError(
-                        f"spec must implement TaskSpec (kind, fetch, interpret), got {spec!r}"
-                    )
-                _CHECKED_TYPES.add(spec_type)
-        elif self._client is None:
-            raise InvalidArgumentError(f"{spec} needs a ModelArts client: pass Engine(client=...)")
+            if not isinstance(spec, TaskSpec):
+                raise InvalidArgumentError(
+                    f"spec must implement TaskSpec (kind, fetch, interpret), got {spec!r}"
+                )
+            _CHECKED_TYPES.add(spec_type)
 
     # -- scheduling -------------------------------------------------------------------
 
@@ -558,7 +557,9 @@ class Engine:
         self._polls += 1
         self._in_flight += 1
         try:
-            if self._limiter is not None and type(spec) not in _WIRE_LIMITED:
+            # Operation specs' requests go through ModelArtsClient, which takes a grant at
+            # the wire; for any other spec the engine takes one per poll, before fetch().
+            if self._limiter is not None and not getattr(spec, "_wire_limited", False):
                 await self._prepay()
             if deadline is None:
                 snapshot = await spec.fetch(self._client)

@@ -61,7 +61,8 @@ class PollerError(Exception):
 class ApiError(PollerError):
     """An error that came from (or instead of) a ModelArts response.
 
-    ``status`` is the HTTP status, or ``None`` when no response arrived.
+    ``status`` is the HTTP status, or ``None`` when no response arrived. ``request_id`` is
+    the response's ``X-Request-Id`` header: what a support ticket needs.
     """
 
     def __init__(
@@ -71,11 +72,13 @@ class ApiError(PollerError):
         status: int | None = None,
         error_code: str | None = None,
         error_msg: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.error_msg = error_msg
+        self.request_id = request_id
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.args, self.__dict__))
@@ -124,6 +127,19 @@ class BadRequest(PermanentError):
     """HTTP 400, or another 4xx status without a class of its own."""
 
 
+class Conflict(BadRequest):
+    """The resource is busy with something that excludes the request: a sync already
+    running (400 ``ModelArts.4355``), an import running (4356), the dataset publishing
+    (4343) or switching version (4349), or a version published less than a minute ago
+    (4370). Retry once that has finished."""
+
+
+class OperationFailed(PermanentError):
+    """The service reports a final failure with a server status (500 ``ModelArts.4360``
+    sync data source error, ``ModelArts.4614`` task failed, ``ModelArts.4354`` quota):
+    retrying the same request will not change it."""
+
+
 class Unauthorized(PermanentError):
     """HTTP 401: the credentials were refused (after one refresh, where the auth can refresh)."""
 
@@ -133,7 +149,9 @@ class Forbidden(PermanentError):
 
 
 class NotFound(PermanentError):
-    """HTTP 404: the project, dataset or task does not exist."""
+    """The project, dataset, version or task does not exist: HTTP 404, or a published
+    not-found code at any status (the dataset APIs answer 400 ``ModelArts.4352`` dataset,
+    ``4353`` version, ``4359`` export task, ``4612`` task, ``4338`` resource)."""
 
 
 class ProtocolError(ApiError):

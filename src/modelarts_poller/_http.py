@@ -16,8 +16,10 @@ from typing import TypeVar
 from ._errors import (
     ApiError,
     BadRequest,
+    Conflict,
     Forbidden,
     NotFound,
+    OperationFailed,
     ProtocolError,
     RateLimited,
     ServerError,
@@ -85,33 +87,87 @@ def decode_json(body: bytes, *, status: int, path: str) -> object:
         ) from exc
 
 
+# Published codes whose meaning decides the exception, whatever the HTTP status says.
+_NOT_FOUND = frozenset(
+    {
+        "ModelArts.4352",  # dataset does not exist (400)
+        "ModelArts.4353",  # dataset version does not exist (400)
+        "ModelArts.4359",  # export task does not exist (400)
+        "ModelArts.4612",  # task not found (400)
+        "ModelArts.4338",  # the resource not exists (400)
+        "ModelArts.0015",  # the resource you requested is not exist (404)
+        "ModelArts.3502",  # service does not exist (v1 services)
+        "ModelArts.6623",  # dataset not found (workspace API, 404)
+    }
+)
+_CONFLICT = frozenset(
+    {
+        "ModelArts.4355",  # a sync of this dataset is running
+        "ModelArts.4356",  # an import of this dataset is running
+        "ModelArts.4343",  # the dataset is publishing a version
+        "ModelArts.4349",  # the dataset is switching version
+        "ModelArts.4370",  # one dataset version can be released in a minute
+    }
+)
+_FINAL = frozenset(
+    {
+        "ModelArts.4360",  # sync data source error (500)
+        "ModelArts.4614",  # task failed (500)
+        "ModelArts.4354",  # quota (500)
+    }
+)
+# The shapes ModelArts and its gateway publish, in the order the official SDK reads them.
+_SHAPES = (
+    ("error_code", "error_msg"),
+    ("error_code", "error_message"),
+    ("errorCode", "errorMsg"),
+    ("code", "message"),
+)
+
+
+def _text(value: object, numbers: bool) -> str | None:
+    if isinstance(value, str):
+        return value
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _fields_of(data: object, depth: int = 0) -> tuple[str | None, str | None]:
+    if not isinstance(data, dict) or depth > 3:
+        return None, None
+    for code_key, msg_key in _SHAPES:
+        # Nested (Keystone-style) errors carry the HTTP status as a number for a code.
+        code, msg = _text(data.get(code_key), depth > 0), _text(data.get(msg_key), False)
+        if code is not None or msg is not None:
+            return code, msg
+    for value in data.values():  # nested, as IAM's {"error": {"code", "message"}}
+        if isinstance(value, dict):
+            code, msg = _fields_of(value, depth + 1)
+            if code is not None or msg is not None:
+                return code, msg
+    return None, None
+
+
 def _error_fields(body: bytes) -> tuple[str | None, str | None]:
     try:
         data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
         return None, None
-    if not isinstance(data, dict):
-        return None, None
-    code, msg = data.get("error_code"), data.get("error_msg")
-    nested = data.get("error")
-    if code is None and msg is None and isinstance(nested, dict):
-        # IAM (Keystone style) nests its errors: {"error": {"code": 401, "message": ...}}.
-        code, msg = nested.get("code"), nested.get("message")
-        if isinstance(code, int) and not isinstance(code, bool):
-            code = str(code)
-    return (
-        code if isinstance(code, str) else None,
-        msg if isinstance(msg, str) else None,
-    )
+    return _fields_of(data)
 
 
-def _message(status: int, method: str, path: str, code: str | None, msg: str | None) -> str:
+def _message(
+    status: int, method: str, path: str, code: str | None, msg: str | None, request_id: str | None
+) -> str:
     text = f"HTTP {status} for {method} {path}"
     if code:
         text += f": {code}"
     if msg:
         shown = msg if len(msg) <= _SHOWN_MSG else msg[: _SHOWN_MSG - 3] + "..."
         text += f": {shown}"
+    if request_id:
+        text += f" (X-Request-Id: {request_id[:80]})"
     return text
 
 
@@ -128,16 +184,39 @@ def raise_for_status(
     if 200 <= status < 300:
         return
     code, msg = _error_fields(body)
-    message = _message(status, method, path, code, msg)
+    _raise(status, headers, code, msg, path=path, method=method, now=now)
+
+
+def _raise(
+    status: int,
+    headers: Mapping[str, str],
+    code: str | None,
+    msg: str | None,
+    *,
+    path: str,
+    method: str,
+    now: Callable[[], float],
+) -> None:
+    request_id = _header(headers, "X-Request-Id")
+    message = _message(status, method, path, code, msg, request_id)
+
+    def error(cls: type[ApiError], text: str = message, **more: float | None) -> ApiError:
+        return cls(
+            text, status=status, error_code=code, error_msg=msg, request_id=request_id, **more
+        )
+
+    if code in _NOT_FOUND:
+        raise error(NotFound)
+    if code in _CONFLICT:
+        raise error(Conflict)
+    if code in _FINAL:
+        raise error(OperationFailed)
     if status == 429 or 500 <= status < 600:
         retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
-        cls = RateLimited if status == 429 else ServerError
-        raise cls(message, status=status, error_code=code, error_msg=msg, retry_after=retry_after)
+        raise error(RateLimited if status == 429 else ServerError, retry_after=retry_after)
     if 400 <= status < 500:
-        raise _PERMANENT.get(status, BadRequest)(
-            message, status=status, error_code=code, error_msg=msg
-        )
-    raise ProtocolError(f"unexpected {message}", status=status, error_code=code, error_msg=msg)
+        raise error(_PERMANENT.get(status, BadRequest))
+    raise error(ProtocolError, f"unexpected {message}")
 
 
 def decode_response(
@@ -153,14 +232,24 @@ def decode_response(
     """Turn one HTTP response into ``parse(json)`` or the matching library exception.
 
     2xx: the body must be UTF-8 JSON (else :class:`ProtocolError`); ``parse`` errors
-    (:class:`ParseError`) propagate. 401/403/404: :class:`Unauthorized`, :class:`Forbidden`,
+    (:class:`ParseError`) propagate; a v1 body with ``"is_success": false`` is an error.
+    Published codes decide first: not-found codes give :class:`NotFound`, busy-resource
+    codes :class:`Conflict`, final-failure 500 codes :class:`OperationFailed`, at any
+    status. Then 401/403/404: :class:`Unauthorized`, :class:`Forbidden`,
     :class:`NotFound`; 429: :class:`RateLimited`; other 4xx: :class:`BadRequest`; 5xx:
-    :class:`ServerError`. ``Retry-After`` fills ``retry_after`` on 429 and 5xx. Anything
+    :class:`ServerError`. Every error carries the ``X-Request-Id`` header.
+    ``Retry-After`` fills ``retry_after`` on 429 and 5xx. Anything
     else is a :class:`ProtocolError`. ``path`` names the request in messages; pass it
     without credentials (it never needs any). ``now`` (epoch seconds) is read only to
     turn a ``Retry-After`` HTTP-date into seconds.
     """
     if 200 <= status < 300:
-        return parse(decode_json(body, status=status, path=path))
+        data = decode_json(body, status=status, path=path)
+        if type(data) is dict and data.get("is_success") is False:
+            # The v1 APIs publish failures as {"is_success": false, "error_code": ...}
+            # without saying which status carries them: never a snapshot.
+            code, msg = _fields_of(data)
+            _raise(400, headers, code, msg, path=path, method=method, now=now)
+        return parse(data)
     raise_for_status(status, headers, body, path=path, method=method, now=now)
     raise AssertionError("unreachable: raise_for_status returned for a non-2xx status")

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import attrs
 
 from ._errors import ParseError
-from ._phase import Phase, phase_of
+from ._phase import Phase
 
 E = TypeVar("E", bound=enum.Enum)
 V = TypeVar("V", bound=enum.Enum)
@@ -188,17 +188,18 @@ def ms_datetime(ms: int | None) -> datetime | None:
 class StatusMixin(Generic[V]):
     """``phase``, ``status_value`` and ``completion`` for a model with a ``status``.
 
-    Subclasses name their kind (for the status table) and their status enum.
+    Subclasses give their kind's status table (value -> phase; anything else is
+    ``UNKNOWN``) and their status enum.
     """
 
     __slots__ = ()
-    _kind: ClassVar[str]
+    _phases: ClassVar[Mapping[Any, Phase]]
     _values: ClassVar[type[Any]]
-    status: str | None
+    status: Any
 
     @property
     def phase(self) -> Phase:
-        return phase_of(self._kind, self.status)
+        return self._phases.get(self.status, Phase.UNKNOWN)
 
     @property
     def status_value(self) -> V | None:

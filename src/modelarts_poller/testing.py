@@ -174,6 +174,19 @@ class FakeModelArts:
             raise InvalidArgumentError("timeline times must not decrease")
         self._timelines[key] = (self.clock.now(), timeline)
 
+    def add(self, kind: str, ids: str | Sequence[str], timeline: Timeline) -> None:
+        """Script a task of any registered kind: ``ids`` in the kind's path order (one ID
+        may be given as a plain str), e.g. ``add("import", ("ds-1", "t-1"), timeline)``."""
+        from ._kind import get_kind
+
+        k = get_kind(kind)
+        ids = (ids,) if isinstance(ids, str) else tuple(ids)
+        if len(ids) != len(k.id_names):
+            raise InvalidArgumentError(
+                f"a {k.name} task has {len(k.id_names)} ID(s) ({', '.join(k.id_names)})"
+            )
+        self._add((k.name, *ids), timeline)
+
     def add_sync(self, dataset_id: str, timeline: Timeline) -> None:
         self._add(("sync", dataset_id), timeline)
 
@@ -200,9 +213,9 @@ class FakeModelArts:
         if entry is None:
             raise NotFound(
                 f"no such task {'/'.join(key)}",
-                status=404,
-                error_code="ModelArts.4352",
-                error_msg="task not found",
+                status=400,
+                error_code="ModelArts.4612",
+                error_msg="Task not found.",
             )
         start, timeline = entry
         elapsed = self.clock.now() - start
@@ -214,22 +227,9 @@ class FakeModelArts:
                 break
         return body
 
-    async def get_sync_status(self, dataset_id: str, *, project_id: str | None = None) -> Any:
-        from ._models_sync import parse_sync_status
-
-        return parse_sync_status(await self._body(("sync", dataset_id)))
-
-    async def get_export_task_status(
-        self, dataset_id: str, task_id: str, *, project_id: str | None = None
-    ) -> Any:
-        from ._models_export import parse_export_task_status
-
-        return parse_export_task_status(await self._body(("export", dataset_id, task_id)))
-
-    async def get_dataset_task_status(self, task_id: str, *, project_id: str | None = None) -> Any:
-        from ._models_task import parse_dataset_task_status
-
-        return parse_dataset_task_status(await self._body(("dataset_task", task_id)))
+    async def get_task(self, spec: Any) -> Any:
+        """What ``ModelArtsClient.get_task`` returns, from the scripted timeline."""
+        return type(spec).PARSE(await self._body((spec.KIND, *spec.ids)))
 
 
 def scripted(

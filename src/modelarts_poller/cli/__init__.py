@@ -16,7 +16,7 @@ from typing import Any
 from .._backoff import Backoff
 from .._errors import InvalidArgumentError, PollerError
 from .._policy import PollPolicy
-from ._inputs import KINDS, spec_from_ref, specs_from_text
+from ._inputs import kind_names, spec_from_ref, specs_from_text
 from ._watch import EXIT_INTERRUPTED, EXIT_USAGE
 
 __all__ = ["main"]
@@ -142,13 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     watch.add_argument(
-        "--kind", choices=KINDS, help="kind of the TASK arguments (and default kind for --file)"
+        "--kind",
+        metavar="KIND",
+        help=f"kind of the TASK arguments (and default kind for --file): {', '.join(kind_names())}"
+        " (task: dataset_task)",
     )
     watch.add_argument(
         "tasks",
         nargs="*",
         metavar="TASK",
-        help="sync: DATASET_ID, export: DATASET_ID/TASK_ID, task: TASK_ID",
+        help="the kind's IDs in path order joined by '/': sync DATASET_ID, export "
+        "DATASET_ID/TASK_ID, version DATASET_ID/VERSION_ID, training_job JOB_ID, ...",
     )
     watch.add_argument(
         "--file",
@@ -232,7 +236,7 @@ def _policy(args: argparse.Namespace) -> PollPolicy:
 def _read_specs(args: argparse.Namespace) -> list[Any]:
     specs: list[Any] = []
     if args.tasks and not args.kind:
-        raise InvalidArgumentError("TASK arguments need --kind (sync, export or task)")
+        raise InvalidArgumentError(f"TASK arguments need --kind ({', '.join(kind_names())})")
     for ref in args.tasks:
         specs.append(spec_from_ref(args.kind, ref))
     for path in args.file:

@@ -1,4 +1,9 @@
-"""Turning command-line task references and task files into specs (pure)."""
+"""Turning command-line task references and task files into specs (pure).
+
+Every kind comes from the one registry (``get_kind``): a reference is the kind's IDs in
+path order joined with ``/`` (``export`` takes ``DATASET_ID/TASK_ID``), and a task file
+row names the IDs by their field names (``dataset_id``, ``task_id``, ``version_id``...).
+"""
 
 from __future__ import annotations
 
@@ -9,57 +14,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._errors import InvalidArgumentError
-from .._specs import DatasetTask, ExportTask, SyncTask
+from .._kind import Kind, get_kind, kinds
+from .._specs import TaskSpec
 
-Spec = SyncTask | ExportTask | DatasetTask
-
-KINDS = ("sync", "export", "task")
-_KIND_ALIASES = {
-    "sync": "sync",
-    "export": "export",
-    "task": "task",
-    "dataset_task": "task",
-    "generic": "task",
-}
+Spec = TaskSpec[Any]
 
 
-def normalise_kind(kind: str, where: str) -> str:
+def kind_names() -> list[str]:
+    return [k.name for k in kinds()]
+
+
+def find_kind(name: str, where: str) -> Kind:
     try:
-        return _KIND_ALIASES[kind.strip().lower()]
-    except KeyError:
-        raise InvalidArgumentError(
-            f"{where}: unknown kind {kind!r} (expected one of: sync, export, task)"
-        ) from None
-
-
-def spec_from_fields(
-    kind: str, fields: dict[str, Any], *, where: str, project_id: str | None = None
-) -> Spec:
-    """Build a spec from ``dataset_id``/``task_id``/``project_id`` fields."""
-    kind = normalise_kind(kind, where)
-
-    def field(name: str, required: bool) -> str | None:
-        # Raised bare: the one handler below says where, once.
-        value = fields.get(name)
-        if value in (None, ""):
-            if required:
-                raise InvalidArgumentError(f"{_article(kind)} {kind} task needs {name}")
-            return None
-        if not isinstance(value, str):
-            raise InvalidArgumentError(f"{name} must be a string, got {value!r}")
-        return value
-
-    try:
-        project = field("project_id", False) or project_id
-        if kind == "sync":
-            return SyncTask(field("dataset_id", True), project_id=project)  # type: ignore[arg-type]
-        if kind == "export":
-            return ExportTask(
-                field("dataset_id", True),  # type: ignore[arg-type]
-                field("task_id", True),  # type: ignore[arg-type]
-                project_id=project,
-            )
-        return DatasetTask(field("task_id", True), project_id=project)  # type: ignore[arg-type]
+        return get_kind(name)
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"{where}: {exc}") from None
 
@@ -68,17 +35,40 @@ def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
+def spec_from_fields(
+    kind: str, fields: dict[str, Any], *, where: str, project_id: str | None = None
+) -> Spec:
+    """Build a spec from the kind's ID fields (and ``project_id``), naming ``where`` once."""
+    k = find_kind(kind, where)
+
+    def field(name: str, required: bool) -> str | None:
+        # Raised bare: the one handler below says where, once.
+        value = fields.get(name)
+        if value in (None, ""):
+            if required:
+                raise InvalidArgumentError(f"{_article(k.name)} {k.name} task needs {name}")
+            return None
+        if not isinstance(value, str):
+            raise InvalidArgumentError(f"{name} must be a string, got {value!r}")
+        return value
+
+    try:
+        project = field("project_id", False) or project_id
+        ids = [field(name, True) or "" for name in k.id_names]
+        return k.spec(*ids, project_id=project)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"{where}: {exc}") from None
+
+
 def spec_from_ref(kind: str, ref: str) -> Spec:
-    """``sync DATASET``, ``export DATASET/TASK`` or ``task TASK`` from the command line."""
-    kind = normalise_kind(kind, "--kind")
+    """A task named on the command line: the kind's IDs in path order, joined by ``/``."""
+    k = find_kind(kind, "--kind")
     where = f"task {ref!r}"
-    if kind == "export":
-        dataset, sep, task = ref.partition("/")
-        if not sep:
-            raise InvalidArgumentError(f"{where}: an export task is DATASET_ID/TASK_ID")
-        return spec_from_fields(kind, {"dataset_id": dataset, "task_id": task}, where=where)
-    name = "dataset_id" if kind == "sync" else "task_id"
-    return spec_from_fields(kind, {name: ref}, where=where)
+    parts = ref.split("/")
+    if len(parts) != len(k.id_names):
+        shape = "/".join(n.upper() for n in k.id_names)
+        raise InvalidArgumentError(f"{where}: {_article(k.name)} {k.name} task is {shape}")
+    return spec_from_fields(k.name, dict(zip(k.id_names, parts, strict=True)), where=where)
 
 
 def specs_from_text(text: str, *, name: str, default_kind: str | None = None) -> list[Spec]:
@@ -126,12 +116,12 @@ def _csv(text: str, name: str, default_kind: str | None) -> Iterable[Spec]:
         return
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
     header = [h.strip() for h in reader.fieldnames or []]
-    known = {"kind", "dataset_id", "task_id", "project_id"}
+    known = {"kind", "project_id"} | {n for k in kinds() for n in k.id_names}
     unknown = [h for h in header if h not in known]
     if unknown or not header:
         raise InvalidArgumentError(
             f"{name}:1: unknown CSV column(s) {unknown or header}; "
-            "expected a header of kind, dataset_id, task_id, project_id"
+            f"expected a header of {', '.join(sorted(known))}"
         )
     reader.fieldnames = header
     for number, row in enumerate(reader, start=2):

@@ -14,9 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import InvalidArgumentError
-from .._specs import DatasetTask, ExportTask, SyncTask
+from .._kind import get_kind
+from .._specs import TaskSpec
 
 KINDS = ("sync", "export", "dataset_task")
+# Which IDs name a task of each kind, in the order of its path (the simulator's own copy).
+ID_FIELDS = {
+    "sync": ("dataset_id",),
+    "export": ("dataset_id", "task_id"),
+    "dataset_task": ("task_id",),
+}
 OUTCOMES = ("completed", "failed")
 # The share of its work a failing task gets through before it fails.
 FAIL_AT = 0.6
@@ -98,6 +105,11 @@ class Script:
         """When (simulator clock) the task reaches its outcome."""
         return self.created + self.queue + self.run
 
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The task's IDs in its kind's path order (a dataset's first, where it has one)."""
+        return tuple(getattr(self, name) or "" for name in ID_FIELDS[self.kind])
+
     def key(self) -> tuple[str, ...]:
         if self.kind == "sync":
             return ("sync", self.project_id, self.dataset_id or "")
@@ -127,25 +139,23 @@ def _check(kind: str, outcome: str, queue: float, run: float, total: int) -> Non
         raise InvalidArgumentError(f"total must be an int >= 0, got {total!r}")
 
 
-def spec_of(task: Script | Mapping[str, Any]) -> SyncTask | ExportTask | DatasetTask:
+def spec_of(task: Script | Mapping[str, Any]) -> TaskSpec[Any]:
     """The spec that watches a scripted task, from its :class:`Script` or its description
     (``sim.truth()``, the admin endpoints). It polls the client's own project."""
-    kind: object
-    dataset_id: object
-    task_id: object
     if isinstance(task, Script):
-        kind, dataset_id, task_id = task.kind, task.dataset_id, task.task_id
-    elif isinstance(task, Mapping):
-        kind, dataset_id, task_id = task.get("kind"), task.get("dataset_id"), task.get("task_id")
-    else:
+        return get_kind(task.kind).spec(*task.ids)
+    if not isinstance(task, Mapping):
         raise InvalidArgumentError(f"task must be a Script or a mapping, got {task!r}")
-    if kind == "sync":
-        return SyncTask(dataset_id)  # type: ignore[arg-type]
-    if kind == "export":
-        return ExportTask(dataset_id, task_id)  # type: ignore[arg-type]
-    if kind == "dataset_task":
-        return DatasetTask(task_id)  # type: ignore[arg-type]
-    raise InvalidArgumentError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    kind = task.get("kind")
+    if kind not in KINDS:
+        raise InvalidArgumentError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    ids = []
+    for name in ID_FIELDS[str(kind)]:
+        value = task.get(name)
+        if value is None:
+            raise InvalidArgumentError(f"a {kind} task needs {name}")
+        ids.append(value)
+    return get_kind(str(kind)).spec(*ids)
 
 
 def stage(script: Script, elapsed: float) -> tuple[int, float]:

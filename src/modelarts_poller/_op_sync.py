@@ -1,15 +1,45 @@
-"""The status of a dataset synchronization task (sync-data-status.rst)."""
+"""Dataset synchronization: ``sync``. Status, start, and what counts as finished.
+
+Source: sync-data-status.rst (the seed) and the API reference's "Synchronizing a
+Dataset". The v2 start call answers without a task ID: the sync is watched by dataset.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from . import _parsing as p
+from ._kind import (
+    Kind,
+    ModelArtsTask,
+    id_field,
+    no_answer,
+    project_field,
+    register_kind,
+    success_field,
+)
+from ._phase import Phase
+
+if TYPE_CHECKING:
+    from ._client import ModelArtsClient
+
+
+PHASES: Mapping[Any, Phase] = MappingProxyType(
+    {
+        "QUEUING": Phase.PENDING,
+        "STARTING": Phase.RUNNING,
+        "RUNNING": Phase.RUNNING,
+        "COMPLETED": Phase.SUCCEEDED,
+        "FAILED": Phase.FAILED,
+        "NOT_EXIST": Phase.FAILED,
+    }
+)
 
 
 class SyncStatusValue(enum.Enum):
@@ -60,7 +90,7 @@ class SyncStatus(p.StatusMixin[SyncStatusValue]):
     error_code: str | None = None
     error_msg: str | None = None
     extra: Mapping[str, object] = p.extra_field()
-    _kind: ClassVar[str] = "sync"
+    _phases: ClassVar[Mapping[Any, Phase]] = PHASES
     _values: ClassVar[type[Any]] = SyncStatusValue
 
     @property
@@ -84,3 +114,40 @@ def parse_sync_status(data: object) -> SyncStatus:
         error_msg=p.opt_str(d, "error_msg", ""),
         extra=p.extra(d, _KNOWN),
     )
+
+
+STATUS_PATH = "/v2/{project_id}/datasets/{dataset_id}/sync-data/status"
+START_PATH = "/v2/{project_id}/datasets/{dataset_id}/sync-data"
+
+
+@attrs.frozen(cache_hash=True)
+class SyncTask(ModelArtsTask):
+    """The synchronization task of one dataset. Succeeds on ``COMPLETED``; ``FAILED`` and
+    ``NOT_EXIST`` fail it."""
+
+    dataset_id: str = id_field("dataset_id")
+    project_id: str | None = project_field()
+    success: frozenset[Any] | None = success_field()
+    KIND: ClassVar[str] = "sync"
+    PATH: ClassVar[str] = STATUS_PATH
+    ID_NAMES: ClassVar[tuple[str, ...]] = ("dataset_id",)
+    PARSE: ClassVar[Any] = staticmethod(parse_sync_status)
+    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
+
+
+KIND = register_kind(
+    Kind("sync", SyncTask, ("dataset_id",), description="dataset synchronization (v2)")
+)
+
+
+async def start_sync(
+    client: ModelArtsClient, dataset_id: str, *, project_id: str | None = None
+) -> SyncTask:
+    """Start synchronizing a dataset from its input location (``POST .../sync-data``) and
+    return the spec that watches it. A sync already running answers 400
+    ``ModelArts.4355``, raised as :class:`Conflict`."""
+    spec = SyncTask(dataset_id, project_id=project_id)
+    # The API takes no request body and sends none back.
+    ids = {"dataset_id": dataset_id}
+    await client.request("POST", START_PATH, no_answer, ids=ids, project_id=project_id)
+    return spec

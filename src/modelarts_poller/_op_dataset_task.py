@@ -6,11 +6,40 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from . import _parsing as p
+from ._kind import (
+    Kind,
+    ModelArtsTask,
+    id_answer,
+    id_field,
+    json_body,
+    project_field,
+    register_kind,
+    success_field,
+)
+from ._phase import Phase
+from ._specs import Observation
+from ._validate import check_id
+
+if TYPE_CHECKING:
+    from ._client import ModelArtsClient
+
+
+PHASES: Mapping[Any, Phase] = MappingProxyType(
+    {
+        "PENDING": Phase.PENDING,
+        "WAITING": Phase.PENDING,
+        "RUNNING": Phase.RUNNING,
+        "STARTED": Phase.RUNNING,
+        "RETRY": Phase.RUNNING,
+        "FAILURE": Phase.FAILED,
+        "SUCCESS": Phase.SUCCEEDED,
+    }
+)
 
 
 class DatasetTaskStatusValue(enum.Enum):
@@ -90,7 +119,7 @@ class DatasetTaskStatus(p.StatusMixin[DatasetTaskStatusValue]):
     error_code: str | None = None
     error_msg: str | None = None
     extra: Mapping[str, object] = p.extra_field()
-    _kind: ClassVar[str] = "dataset_task"
+    _phases: ClassVar[Mapping[Any, Phase]] = PHASES
     _values: ClassVar[type[Any]] = DatasetTaskStatusValue
 
     @property
@@ -170,3 +199,80 @@ def parse_dataset_task_status(data: object) -> DatasetTaskStatus:
         error_msg=p.opt_str(d, "error_msg", ""),
         extra=p.extra(d, _KNOWN),
     )
+
+
+# The only published place of this path is the 2019 SDK's API mapping table (retired v1
+# dataset API): DatasetApi.get_task_status -> GET /v1/{project_id}/datasets/task/{task_id}.
+STATUS_PATH = "/v1/{project_id}/datasets/task/{task_id}"
+# v1 calls whose answer ({"task_id"}) is watched as a dataset task.
+V1_SYNC_PATH = "/v1/{project_id}/datasets/{dataset_id}/sync"
+V1_VERSIONS_PATH = "/v1/{project_id}/datasets/{dataset_id}/versions"
+
+
+@attrs.frozen(cache_hash=True)
+class DatasetTask(ModelArtsTask):
+    """A generic dataset asynchronous task of the legacy v1 API (``get_task_status``).
+    Succeeds on ``SUCCESS``; ``FAILURE`` fails it."""
+
+    task_id: str = id_field("task_id")
+    project_id: str | None = project_field()
+    success: frozenset[Any] | None = success_field()
+    KIND: ClassVar[str] = "dataset_task"
+    PATH: ClassVar[str] = STATUS_PATH
+    ID_NAMES: ClassVar[tuple[str, ...]] = ("task_id",)
+    PARSE: ClassVar[Any] = staticmethod(parse_dataset_task_status)
+    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
+
+    def interpret(self, snapshot: DatasetTaskStatus) -> Observation:
+        obs = super().interpret(snapshot)
+        failure = snapshot.failure
+        if obs.message is None and failure is not None:
+            # The reason may sit only in result.failed (table 6), not at the top level.
+            message = failure.error_msg or failure.error_code
+            return Observation(obs.phase, obs.completion, obs.status, message)
+        return obs
+
+
+KIND = register_kind(
+    Kind(
+        "dataset_task",
+        DatasetTask,
+        ("task_id",),
+        aliases=("task", "generic"),
+        description="dataset task of the legacy v1 API",
+    )
+)
+
+_TASK_ID = id_answer("task_id")
+
+
+async def start_sync_v1(
+    client: ModelArtsClient, dataset_id: str, *, project_id: str | None = None
+) -> DatasetTask:
+    """Synchronize a dataset through the legacy v1 API (``POST /v1/.../sync``); its answer
+    names a dataset task, and the returned spec watches it."""
+    task_id = await client.request(
+        "POST", V1_SYNC_PATH, _TASK_ID, ids={"dataset_id": dataset_id}, body={},
+        project_id=project_id,
+    )  # fmt: skip
+    return DatasetTask(task_id, project_id=project_id)
+
+
+async def create_dataset_version_v1(
+    client: ModelArtsClient,
+    dataset_id: str,
+    *,
+    version_name: str | None = None,
+    description: str | None = None,
+    project_id: str | None = None,
+) -> DatasetTask:
+    """Publish a dataset version through the legacy v1 API (``POST /v1/.../versions``);
+    the returned spec watches the dataset task that creates it."""
+    if version_name is not None:
+        check_id("version_name", version_name)
+    body = json_body(version_name=version_name, description=description)
+    task_id = await client.request(
+        "POST", V1_VERSIONS_PATH, _TASK_ID, ids={"dataset_id": dataset_id}, body=body,
+        project_id=project_id,
+    )  # fmt: skip
+    return DatasetTask(task_id, project_id=project_id)

@@ -1,0 +1,228 @@
+"""What a ModelArts operation is, as data: the base of every operation's spec, and the
+one registry the CLI, continuation tokens and the simulator's ``spec_of`` find kinds in.
+
+An operation module (``_op_*.py``) declares everything about one operation: its path,
+typed model and parser, status table, spec class and start and list calls, and ends by
+registering a :class:`Kind`. A user declares their own ModelArts kind the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from ._errors import InvalidArgumentError, ParseError
+from ._phase import Phase
+from ._specs import Observation, TaskSpec
+from ._validate import check_id
+
+
+def _success(value: object) -> frozenset[Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidArgumentError(f"success must be a set of status values, got {value!r}")
+    out = frozenset(value)
+    if not out:
+        raise InvalidArgumentError("success must name at least one status value")
+    return out
+
+
+def success_field() -> Any:
+    """The ``success`` option of every operation spec: the remote status values that end
+    the watch as completed, instead of the kind's documented choice."""
+    return attrs.field(default=None, kw_only=True, converter=_success)
+
+
+def project_field() -> Any:
+    return attrs.field(
+        default=None,
+        kw_only=True,
+        validator=lambda _i, _a, v: v is None or check_id("project_id", v),
+    )
+
+
+def id_field(name: str) -> Any:
+    return attrs.field(validator=lambda _i, _a, v: check_id(name, v))
+
+
+class ModelArtsTask:
+    """The base of an operation's spec: one remote resource read with one GET.
+
+    A subclass is a frozen attrs class whose first fields are its IDs in path order
+    (``ID_NAMES``), then ``project_id`` and ``success`` (see :func:`success_field`); it
+    sets ``KIND``, ``PATH`` (a ``str.format`` template over ``project_id`` and the IDs),
+    ``PARSE`` (JSON -> typed snapshot, raising ``ParseError``) and ``PHASES`` (status
+    value -> :class:`Phase`). The snapshot needs ``status``, ``completion`` (or ``None``)
+    and, for failures, ``error_msg``/``error_code``.
+    """
+
+    __slots__ = ()
+    # ModelArtsClient takes a rate grant for each of these requests at the wire.
+    _wire_limited: ClassVar[bool] = True
+    KIND: ClassVar[str]
+    PATH: ClassVar[str]
+    ID_NAMES: ClassVar[tuple[str, ...]]
+    PARSE: ClassVar[Callable[[object], Any]]
+    PHASES: ClassVar[Mapping[Any, Phase]]
+    project_id: str | None
+    success: frozenset[Any] | None
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(getattr(self, name) for name in self.ID_NAMES)
+
+    async def fetch(self, api: Any) -> Any:
+        return await api.get_task(self)
+
+    def phase_of(self, status: object) -> Phase:
+        """The phase of a status value, with the ``success`` override applied: a value
+        in it completes; one the kind counts as success but that is not in it is not
+        finished yet (a service that is ``running`` while you wait for ``finished``)."""
+        phase = self.PHASES.get(status, Phase.UNKNOWN)
+        success = self.success
+        if success is None or status is None:
+            return phase
+        if status in success:
+            return Phase.SUCCEEDED
+        return Phase.RUNNING if phase is Phase.SUCCEEDED else phase
+
+    def interpret(self, snapshot: Any) -> Observation:
+        obs = Observation.of(snapshot)
+        if self.success is None:
+            return obs
+        phase = self.phase_of(snapshot.status)
+        if phase is obs.phase:
+            return obs
+        completion = 1.0 if phase is Phase.SUCCEEDED else None
+        if phase is not Phase.SUCCEEDED and obs.phase is not Phase.SUCCEEDED:
+            completion = obs.completion
+        return Observation(phase, completion, obs.status, obs.message)
+
+    def __str__(self) -> str:
+        return f"{self.KIND}:{'/'.join(self.ids)}"
+
+
+@attrs.frozen
+class Kind:
+    """One watchable kind: its name (also the CLI's ``--kind``), its spec class, the
+    names of its IDs in path order, and other names the CLI accepts."""
+
+    name: str
+    spec_type: type[Any]
+    id_names: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+    def spec(self, *ids: str, project_id: str | None = None) -> TaskSpec[Any]:
+        """The spec for these IDs (in path order)."""
+        if len(ids) != len(self.id_names):
+            raise InvalidArgumentError(
+                f"a {self.name} task is {'/'.join(n.upper() for n in self.id_names)}, "
+                f"got {len(ids)} ID(s)"
+            )
+        spec: TaskSpec[Any] = self.spec_type(*ids, project_id=project_id)
+        return spec
+
+
+_KINDS: dict[str, Kind] = {}
+_NAMES: dict[str, str] = {}
+
+
+def register_kind(kind: Kind, *, replace: bool = False) -> Kind:
+    """Make ``kind`` known to the CLI, continuation tokens and ``get_kind``."""
+    if not isinstance(kind, Kind):
+        raise InvalidArgumentError(f"register_kind takes a Kind, got {kind!r}")
+    names = (kind.name, *kind.aliases)
+    for name in names:
+        owner = _NAMES.get(name)
+        if owner is not None and owner != kind.name and not replace:
+            raise InvalidArgumentError(f"kind name {name!r} is taken by {owner!r}")
+    if kind.name in _KINDS and not replace and _KINDS[kind.name] != kind:
+        raise InvalidArgumentError(f"kind {kind.name!r} is already registered")
+    _KINDS[kind.name] = kind
+    for name in names:
+        _NAMES[name] = kind.name
+    return kind
+
+
+def get_kind(name: str) -> Kind:
+    """The kind called ``name`` (or one of its aliases)."""
+    key = _NAMES.get(name.strip().lower()) if isinstance(name, str) else None
+    if key is None:
+        raise InvalidArgumentError(
+            f"unknown kind {name!r}; known kinds: {', '.join(sorted(_KINDS))}"
+        )
+    return _KINDS[key]
+
+
+def kinds() -> tuple[Kind, ...]:
+    """Every registered kind, in registration order."""
+    return tuple(_KINDS.values())
+
+
+# --- pieces the operation modules share -----------------------------------------------------
+
+
+def id_answer(name: str) -> Callable[[object], str]:
+    """A parser for a start call's answer that names what it started: ``{name: "..."}``."""
+
+    def parse(data: object) -> str:
+        if not isinstance(data, dict):
+            raise ParseError("", data, "object")
+        value = data.get(name)
+        if not isinstance(value, str) or not value:
+            raise ParseError(name, value, "non-empty string")
+        return value
+
+    return parse
+
+
+def no_answer(data: object) -> None:
+    """For start calls whose answer carries nothing (any JSON, or no body)."""
+    return
+
+
+def check_page_size(page_size: object) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 100:
+        raise InvalidArgumentError(f"page_size must be an int from 1 to 100, got {page_size!r}")
+    return page_size
+
+
+async def pages(
+    client: Any,
+    template: str,
+    ids: Mapping[str, str],
+    parse_page: Callable[[object], tuple[int, tuple[Any, ...]]],
+    *,
+    page_size: int,
+    query: Mapping[str, object] | None = None,
+    project_id: str | None = None,
+) -> AsyncIterator[Any]:
+    """Every item of a paged list call. ``offset`` is a page index (the API says "start
+    page"), ``limit`` the page size; it stops at ``total_count`` or a short page."""
+    check_page_size(page_size)
+    seen = 0
+    page = 0
+    while True:
+        q = {**(query or {}), "limit": page_size, "offset": page}
+        total, items = await client.request(
+            "GET", template, parse_page, ids=ids, query=q, project_id=project_id
+        )
+        for item in items:
+            yield item
+        seen += len(items)
+        if len(items) < page_size or seen >= total:
+            return
+        page += 1
+
+
+def json_body(**fields: object) -> dict[str, object]:
+    """A request body of the fields given, leaving out those that are ``None``."""
+    return {k: v for k, v in fields.items() if v is not None}
