@@ -30,7 +30,6 @@ from ._errors import (
     RequestTimeout,
 )
 from ._http import decode_response
-from ._paths import IAM_TOKENS
 from ._signer import sign_request
 from ._validate import check_number, check_text
 
@@ -48,7 +47,10 @@ __all__ = [
 _log = logging.getLogger("modelarts_poller.auth")
 
 AUTH_TOKEN_HEADER = "X-Auth-Token"
+# The global endpoint, used when no region is given: documented to issue tokens too.
 DEFAULT_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
+# POST: obtain an IAM token (on the IAM endpoint, not ModelArts).
+IAM_TOKENS = "/v3/auth/tokens"
 
 
 class Secret:
@@ -199,6 +201,16 @@ class AkSkAuth:
         return f"AkSkAuth(access_key={_mask(self._access_key)}, secret_key=***{temporary})"
 
 
+def _regional_iam(region: str) -> str:
+    if (
+        not isinstance(region, str)
+        or not region
+        or not all(c.isascii() and (c.isalnum() or c == "-") for c in region)
+    ):
+        raise InvalidArgumentError(f"region must look like 'cn-north-4', got {region!r}")
+    return f"https://iam.{region}.myhuaweicloud.com"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -293,6 +305,10 @@ class IamTokenAuth:
 
     ``session`` is borrowed if given (and never closed); otherwise each token fetch opens
     and closes its own short-lived session (fetches happen about once a day).
+
+    The token comes from ``iam_endpoint`` if given; else, with ``region``, from that
+    region's IAM (``https://iam.{region}.myhuaweicloud.com``), which the ModelArts
+    reference says to use for project-scoped tokens; else from the global endpoint.
     """
 
     def __init__(
@@ -303,7 +319,8 @@ class IamTokenAuth:
         domain_name: str,
         project_id: str | None = None,
         project_name: str | None = None,
-        iam_endpoint: str = DEFAULT_IAM_ENDPOINT,
+        iam_endpoint: str | None = None,
+        region: str | None = None,
         margin: float = 600.0,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -328,6 +345,12 @@ class IamTokenAuth:
         self._user_name = user_name
         self._domain_name = domain_name
         self._scope = project_id if project_id is not None else project_name
+        if iam_endpoint is None:
+            iam_endpoint = DEFAULT_IAM_ENDPOINT if region is None else _regional_iam(region)
+        elif not isinstance(iam_endpoint, str) or not iam_endpoint.startswith(
+            ("http://", "https://")
+        ):
+            raise InvalidArgumentError(f"iam_endpoint must be an http(s) URL, got {iam_endpoint!r}")
         self._url = iam_endpoint.rstrip("/") + IAM_TOKENS + "?nocatalog=true"
         self._margin = margin
         self._timeout = aiohttp.ClientTimeout(total=timeout)

@@ -88,7 +88,8 @@ class ModelArtsClient:
     It owns one :class:`aiohttp.ClientSession`, or borrows ``session`` (then the caller
     opens and closes it, and ``limit``/``limit_per_host`` do not apply).
 
-    ``endpoint`` overrides the default ``https://modelarts.{region}.myhuaweicloud.com``;
+    ``endpoint`` overrides the default ``https://modelarts.{region}.myhuaweicloud.com``
+    (``.myhuaweicloud.cn`` for ap-southeast-1, as in the official SDK's region table);
     one of ``region`` and ``endpoint`` is required. ``timeout`` bounds a whole request,
     ``connect_timeout`` the connection set-up. ``verify_ssl=False`` turns off certificate
     checks (and warns). Every method checks its IDs before any request is made.
@@ -435,4 +436,9 @@ def _endpoint(region: str | None, endpoint: str | None) -> str:
         or not all(c.isascii() and (c.isalnum() or c == "-") for c in region)
     ):
         raise InvalidArgumentError(f"region must look like 'cn-north-4', got {region!r}")
-    return f"https://modelarts.{region}.myhuaweicloud.com"
+    return f"https://modelarts.{region}.{_DOMAINS.get(region, 'myhuaweicloud.com')}"
+
+
+# The official SDK's region table differs from the rule in one place: Hong Kong's endpoint
+# is under .cn. Other Huawei-stack clouds use other domains: pass endpoint= for those.
+_DOMAINS = {"ap-southeast-1": "myhuaweicloud.cn"}

@@ -69,6 +69,9 @@ def _auth_from(args: argparse.Namespace, env: Env) -> Any:
         iam = env(args, "iam_endpoint", "MODELARTS_IAM_ENDPOINT")
         if iam:
             extra["iam_endpoint"] = iam
+        region = env(args, "region", "MODELARTS_REGION")
+        if region:
+            extra["region"] = region  # the regional IAM, unless an endpoint was given
         return IamTokenAuth(
             user_name=user,
             password=password,
