@@ -382,3 +382,23 @@ async def test_no_quota_no_headers() -> None:
 def test_config_names_its_bad_argument(kw: dict[str, Any], names: str) -> None:
     with pytest.raises(InvalidArgumentError, match=names):
         SimulatorConfig(**kw)
+
+
+def test_simulate_command_takes_quota_and_kinds() -> None:
+    import argparse
+
+    from modelarts_poller.simulator import add_simulate_arguments, config_from_args
+    from modelarts_poller.simulator._cli import kinds_from_arg
+
+    parser = argparse.ArgumentParser()
+    add_simulate_arguments(parser)
+    args = parser.parse_args(
+        ["--quota", "30", "--quota-window", "minute", "--kinds", "model,service"]
+    )
+    config = config_from_args(args)
+    assert (config.quota, config.quota_window, config.effective_quota) == (30, "minute", 30)
+    assert kinds_from_arg(args.kinds) == ("model", "service")
+    with pytest.raises(InvalidArgumentError, match="--kinds"):
+        kinds_from_arg("model,notebook")
+    legacy = config_from_args(parser.parse_args(["--rate-limit", "12"]))
+    assert legacy.effective_quota == 12

@@ -166,6 +166,7 @@ async def serve(
     allow_remote: bool = False,
     generate: int = 0,
     durations: str = "lognormal:10:0.6",
+    kinds: Iterable[str] = DEFAULT_KINDS,
     ready: Callable[[Simulator], Awaitable[None] | None] | None = None,
 ) -> None:
     """Serve until cancelled (Ctrl-C in the CLI)."""
@@ -173,7 +174,7 @@ async def serve(
         config, host=host, port=port, project_id=project_id, allow_remote=allow_remote
     ) as sim:
         if generate:
-            sim.generate(generate, durations=durations)
+            sim.generate(generate, durations=durations, kinds=kinds)
         if ready is not None:
             result = ready(sim)
             if result is not None:
