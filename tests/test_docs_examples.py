@@ -85,6 +85,7 @@ def sim_url() -> Iterator[str]:
     yield url[0]
     loop.call_soon_threadsafe(stop[0].set)
     thread.join(10)
+    loop.close()
 
 
 @pytest.mark.parametrize("code", list(examples()))

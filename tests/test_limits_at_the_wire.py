@@ -156,7 +156,7 @@ async def test_re_sends_never_push_the_server_past_max_rate(server: Server, mode
         Engine(client=client, max_rate=10, policy=FAST) as engine,
     ):
         await watch_for(engine, specs, 2.2)
-    assert len(server.arrivals) >= 20
+    assert len(server.arrivals) >= 12  # enough traffic for the bound to mean something
     assert busiest_second(server.arrivals) <= 10
 
 

@@ -22,8 +22,8 @@ from modelarts_poller import (
     IamTokenAuth,
     InvalidArgumentError,
     ModelArtsClient,
-    NotFound,
     ParseError,
+    PermanentError,
     Phase,
     ProtocolError,
     RateLimited,
@@ -283,16 +283,27 @@ async def test_status_endpoints_follow_the_script_in_simulator_time(
 
 async def test_unknown_tasks(manual: tuple[Simulator, ManualClock]) -> None:
     sim, _ = manual
+    sim.add("sync", dataset_id="ds-known")
     async with _client(sim) as client:
-        with pytest.raises(NotFound) as info:
+        # "Not found" in data management is HTTP 400 with a code saying what is missing.
+        with pytest.raises(PermanentError) as info:
+            await client.get_export_task_status("ds-known", "nope")
+        assert (info.value.status, info.value.error_code) == (400, "ModelArts.4359")
+        with pytest.raises(PermanentError) as info:
             await client.get_export_task_status("ds-x", "nope")
-        assert info.value.status == 404
-        with pytest.raises(NotFound):
+        assert (info.value.status, info.value.error_code) == (400, "ModelArts.4352")
+        with pytest.raises(PermanentError) as info:
             await client.get_dataset_task_status("nope")
-        # A dataset that never synchronised answers NOT_EXIST, as the API does.
+        assert (info.value.status, info.value.error_code) == (400, "ModelArts.4612")
+        # A dataset that exists but never synchronised answers NOT_EXIST ("task not found");
+        # a dataset that does not exist answers 400 ModelArts.4352.
+        sim.add("export", dataset_id="ds-never")
         missing = await client.get_sync_status("ds-never")
         assert missing.status == "NOT_EXIST"
         assert missing.phase is Phase.FAILED
+        with pytest.raises(PermanentError) as info:
+            await client.get_sync_status("ds-nowhere")
+        assert (info.value.status, info.value.error_code) == (400, "ModelArts.4352")
 
 
 async def test_start_calls_create_tasks_that_can_be_polled(
@@ -538,31 +549,32 @@ async def test_fault_probabilities_hold_over_many_requests() -> None:
     assert sum(errors.values()) == n
 
 
-async def test_server_rate_limit_answers_429_past_it() -> None:
+async def test_rate_limit_is_the_older_name_of_a_per_second_quota() -> None:
     clk = ManualClock()
     config = SimulatorConfig(rate_limit=100, seed=1)
+    assert config.effective_quota == 100
     async with Simulator(config, clock=clk, wall=clk.wall) as sim:
         sim.add("sync", dataset_id="ds")
-        burst = sim.state.bucket.burst  # type: ignore[union-attr]
         async with _client(sim) as client:
-            for _ in range(burst):
+            for _ in range(100):
                 await client.get_sync_status("ds")
             with pytest.raises(RateLimited) as info:
                 await client.get_sync_status("ds")
-            assert info.value.retry_after is not None
-            assert info.value.retry_after >= 1
+            assert info.value.error_code == "APIGW.0308"
+            assert info.value.retry_after == 1
             # Over ten simulated seconds, no second admits more than the limit.
             ok: Counter[int] = Counter()
-            for step in range(1, 1001):
-                clk.t = step * 0.01
+            for step in range(100, 1100):
+                clk.t = step * 0.01 + 0.001
                 try:
                     await client.get_sync_status("ds")
-                    ok[int(clk.t - 1e-9)] += 1
+                    ok[int(clk.t)] += 1
                 except RateLimited:
                     pass
         assert max(ok.values()) <= 100
-        assert sum(ok.values()) >= 900
-        assert sim.counters.by_fault["server_rate_limit"] >= 1
+        assert sum(ok.values()) == 1000
+        assert max(sim.counters.per_second_all.values()) <= 100
+        assert sim.counters.by_fault["server_rate_limit"] == 1
         assert sim.counters.by_status[429] == sim.counters.by_fault["server_rate_limit"]
 
 
@@ -580,12 +592,12 @@ async def test_counters_per_second_status_and_task(
             await client.get_dataset_task_status("a")
         clk.t = 1.0
         await client.get_export_task_status("ds", "b")
-        with pytest.raises(NotFound):
+        with pytest.raises(PermanentError):
             await client.get_dataset_task_status("zzz")
     c = sim.counters
     assert c.requests == 5
     assert c.per_second == {int(WALL0): 3, int(WALL0) + 1: 2}
-    assert c.by_status == {200: 4, 404: 1}
+    assert c.by_status == {200: 4, 400: 1}
     assert c.per_task[a.key()] == 3
     assert c.per_task[b.key()] == 1
     assert c.per_task[("dataset_task", sim.project_id, "zzz")] == 1

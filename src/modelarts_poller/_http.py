@@ -98,6 +98,8 @@ _NOT_FOUND = frozenset(
         "ModelArts.0015",  # the resource you requested is not exist (404)
         "ModelArts.3502",  # service does not exist (v1 services)
         "ModelArts.6623",  # dataset not found (workspace API, 404)
+        "ModelArts.2775",  # training job not found (400)
+        "ModelArts.3001",  # model not found (404)
     }
 )
 _CONFLICT = frozenset(

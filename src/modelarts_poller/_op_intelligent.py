@@ -86,7 +86,7 @@ class IntelligentTaskStatus(p.StatusMixin[IntelligentStatusValue]):
     status: int | None = None
     progress: float | None = None
     elapsed_time: int | None = None
-    create_time: int | None = None
+    create_time: str | None = None  # published as text, "YYYY-MM-DD HH:MM:SS"
     code: str | None = None
     message: str | None = None
     error_code: str | None = None
@@ -113,7 +113,7 @@ def parse_intelligent_task_status(data: object) -> IntelligentTaskStatus:
         status=p.opt_int(d, "status", ""),
         progress=p.opt_float(d, "progress", ""),
         elapsed_time=p.opt_int(d, "elapsed_time", ""),
-        create_time=p.opt_int(d, "create_time", ""),
+        create_time=_text_or_number(d, "create_time"),
         code=p.opt_str(d, "code", ""),
         message=p.opt_str(d, "message", ""),
         error_code=p.opt_str(d, "error_code", ""),
@@ -121,6 +121,13 @@ def parse_intelligent_task_status(data: object) -> IntelligentTaskStatus:
         error_detail=p.opt_str(d, "error_detail", ""),
         extra=p.extra(d, _KNOWN),
     )
+
+
+def _text_or_number(d: dict[str, Any], key: str) -> str | None:
+    value = d.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return p.opt_str(d, key, "")
 
 
 @attrs.frozen(cache_hash=True)

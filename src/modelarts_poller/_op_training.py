@@ -94,9 +94,23 @@ def parse_training_job_status(data: object) -> TrainingJobStatus:
         name=p.opt_str(meta, "name", "metadata"),
         create_time=p.opt_int(meta, "create_time", "metadata"),
         error_code=p.opt_str(d, "error_code", "") or p.opt_str(st, "error_code", "status"),
-        error_msg=p.opt_str(d, "error_msg", "") or p.opt_str(st, "error_msg", "status"),
+        error_msg=p.opt_str(d, "error_msg", "")
+        or p.opt_str(st, "error_msg", "status")
+        or _task_message(st),
         extra=MappingProxyType(extra) if extra else p.EMPTY,
     )
+
+
+def _task_message(st: dict[str, Any]) -> str | None:
+    """The first message of ``status.task_statuses`` (why a task of the job ended)."""
+    for item in p.opt_list(st, "task_statuses", "status", _status_item) or ():
+        if item:
+            return item
+    return None
+
+
+def _status_item(v: object, path: str) -> str | None:
+    return p.opt_str(p.obj(v, path), "message", path)
 
 
 @attrs.frozen(cache_hash=True)

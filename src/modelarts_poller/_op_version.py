@@ -62,6 +62,7 @@ _KNOWN = frozenset(
         "update_time",
         "error_code",
         "error_msg",
+        "message",
     }
 )
 
@@ -101,7 +102,7 @@ def parse_dataset_version_status(data: object) -> DatasetVersionStatus:
         create_time=p.opt_int(d, "create_time", ""),
         update_time=p.opt_int(d, "update_time", ""),
         error_code=p.opt_str(d, "error_code", ""),
-        error_msg=p.opt_str(d, "error_msg", ""),
+        error_msg=p.opt_str(d, "error_msg", "") or p.opt_str(d, "message", ""),
         extra=p.extra(d, _KNOWN),
     )
 

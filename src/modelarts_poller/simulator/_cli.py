@@ -10,6 +10,7 @@ import anyio
 
 from .._errors import InvalidArgumentError
 from ._config import Faults, SimulatorConfig
+from ._lifecycle import KINDS
 from ._server import Simulator, check_host, serve
 
 
@@ -49,7 +50,24 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
         default="lognormal:10:0.6",
         help="task run time: fixed:S, uniform:LO:HI or lognormal:MEDIAN:SIGMA",
     )
-    p.add_argument("--rate-limit", type=float, help="status requests per second (429 past it)")
+    p.add_argument(
+        "--kinds",
+        default="sync,export,dataset_task",
+        help="comma-separated kinds --generate makes (default: sync,export,dataset_task)",
+    )
+    p.add_argument(
+        "--quota",
+        type=int,
+        help="ModelArts requests per project per --quota-window, advertised in X-ratelimit "
+        "headers (429 APIGW.0308 past it)",
+    )
+    p.add_argument(
+        "--quota-window",
+        choices=["second", "minute", "hour", "day"],
+        default="second",
+        help="the quota's window (default: second)",
+    )
+    p.add_argument("--rate-limit", type=float, help="older name of --quota (per second)")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     p.add_argument("--seed", type=int, help="random seed")
     f = p.add_argument_group("faults (probability per status request)")
@@ -76,6 +94,15 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def kinds_from_arg(value: str) -> tuple[str, ...]:
+    """The kinds named in ``--kinds`` (comma-separated), each checked."""
+    kinds = tuple(k.strip() for k in value.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise InvalidArgumentError(f"--kinds must name some of {', '.join(KINDS)}")
+    return kinds
+
+
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     extra = {"stall_seconds": args.stall_seconds, "retry_after": args.retry_after}
     if args.fault_all:
@@ -97,6 +124,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         users=_pairs(args.user, "--user"),
         faults=faults,
         rate_limit=args.rate_limit,
+        quota=args.quota,
+        quota_window=args.quota_window,
         latency=args.latency,
         seed=args.seed,
     )
@@ -104,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
 
 def run_simulate(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    kinds = kinds_from_arg(args.kinds)
     check_host(args.host, args.allow_remote)  # before the loop: a one-line error, exit 2
 
     def ready(sim: Simulator) -> None:
@@ -132,6 +162,7 @@ def run_simulate(args: argparse.Namespace) -> int:
                 allow_remote=args.allow_remote,
                 generate=args.generate,
                 durations=args.durations,
+                kinds=kinds,
                 ready=ready,
             )
 

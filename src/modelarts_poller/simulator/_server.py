@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -15,7 +15,7 @@ from aiohttp import web
 from .._errors import InvalidArgumentError
 from ._app import SimState, make_app
 from ._config import Faults, SimulatorConfig
-from ._lifecycle import KINDS, Script
+from ._lifecycle import DEFAULT_KINDS, Script
 
 
 def check_host(host: str, allow_remote: bool) -> None:
@@ -108,14 +108,42 @@ class Simulator:
             if sock is not None:
                 sock.close()
 
-    def add(self, kind: str, **kw: Any) -> Script:
-        """One task: ``kind`` plus ``dataset_id``, ``task_id``, ``queue``, ``run``
+    def add(
+        self,
+        kind: str,
+        *,
+        dataset_id: str | None = None,
+        task_id: str | None = None,
+        ids: Sequence[str] | None = None,
+        queue: float = 1.0,
+        run: float = 10.0,
+        outcome: str = "completed",
+        total: int = 1000,
+        project_id: str | None = None,
+        **own_id: str,
+    ) -> Script:
+        """One task of any kind: IDs (``dataset_id``, ``task_id`` or the kind's own ID
+        keyword such as ``version_id``, ``training_job_id``, ``model_id``, ``service_id``;
+        or ``ids`` in path order; generated when not given), ``queue`` and ``run``
         (seconds), ``outcome`` ('completed' or 'failed'), ``total`` samples."""
-        kw.setdefault("project_id", self.project_id)
-        return self.state.add(kind, **kw)
+        return self.state.add(
+            kind,
+            project_id=project_id or self.project_id,
+            dataset_id=dataset_id,
+            task_id=task_id,
+            ids=ids,
+            queue=queue,
+            run=run,
+            outcome=outcome,
+            total=total,
+            own_ids=own_id,
+        )
 
-    def generate(self, count: int, *, kinds: Iterable[str] = KINDS, **kw: Any) -> list[Script]:
-        """``count`` tasks round-robin over ``kinds`` with drawn durations and failures."""
+    def generate(
+        self, count: int, *, kinds: Iterable[str] = DEFAULT_KINDS, **kw: Any
+    ) -> list[Script]:
+        """``count`` tasks round-robin over ``kinds`` (default: sync, export and
+        dataset_task) with drawn durations and failures."""
         kw.setdefault("project_id", self.project_id)
         return self.state.generate(count, kinds=kinds, **kw)
 
@@ -138,6 +166,7 @@ async def serve(
     allow_remote: bool = False,
     generate: int = 0,
     durations: str = "lognormal:10:0.6",
+    kinds: Iterable[str] = DEFAULT_KINDS,
     ready: Callable[[Simulator], Awaitable[None] | None] | None = None,
 ) -> None:
     """Serve until cancelled (Ctrl-C in the CLI)."""
@@ -145,7 +174,7 @@ async def serve(
         config, host=host, port=port, project_id=project_id, allow_remote=allow_remote
     ) as sim:
         if generate:
-            sim.generate(generate, durations=durations)
+            sim.generate(generate, durations=durations, kinds=kinds)
         if ready is not None:
             result = ready(sim)
             if result is not None:
