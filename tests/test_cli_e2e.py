@@ -209,3 +209,15 @@ def test_demo_runs_to_the_end() -> None:
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     assert len([e for e in events if e["event"] in ("completed", "failed")]) == 24
+
+
+async def test_watch_accepts_every_kind_of_the_registry(sim: Simulator) -> None:
+    job = sim.add("training_job", queue=0.0, run=0.3)
+    version = sim.add("version", queue=0.0, run=0.3, outcome="failed")
+    base = ["--no-auth", "--endpoint", sim.url, "--project-id", sim.project_id, "--json"]
+    code, out, _ = await arun("watch", "--kind", "training_job", job.ids[0], *base)
+    assert code == 0
+    assert json.loads(out.splitlines()[-1])["task"]["training_job_id"] == job.ids[0]
+    code, out, _ = await arun("watch", "--kind", "version", "/".join(version.ids), *base)
+    assert code == 1  # the version ended in error: a failed task
+    assert json.loads(out.splitlines()[-1])["event"] == "failed"

@@ -137,7 +137,7 @@ def demo_command(args: argparse.Namespace) -> int:
     is interrupted or cannot run.
     """
     from .. import Backoff, ModelArtsClient
-    from ..simulator import Faults, Simulator, SimulatorConfig, spec_of
+    from ..simulator import KINDS, Faults, Simulator, SimulatorConfig, spec_of
 
     config = SimulatorConfig(
         seed=args.seed, faults=Faults.uniform(0.04, stall_seconds=2.0, retry_after=0.5)
@@ -152,6 +152,7 @@ def demo_command(args: argparse.Namespace) -> int:
         async with Simulator(config) as sim:
             scripts = sim.generate(
                 args.tasks,
+                kinds=KINDS,  # a mix of every kind the library watches
                 durations=f"lognormal:{args.duration}:0.3",
                 queue="uniform:0:2",
                 failure_rate=0.08,
