@@ -147,3 +147,27 @@ async def test_throttling_and_server_faults_speak_the_published_codes(sim: Simul
         with pytest.raises(ServerError) as failed:
             await client.get_task(SyncTask("ds"))
     assert failed.value.error_code in ("ModelArts.0010", "ModelArts.4302")
+
+
+async def test_the_token_refusals_through_the_client() -> None:
+    from modelarts_poller import Forbidden
+
+    config = SimulatorConfig(auth="token", tokens={"good"}, projects=frozenset({"sim-project"}))
+    async with Simulator(config) as sim:
+        sim.add("sync", dataset_id="ds")
+        spec = SyncTask("ds")
+        async with client_for(sim, auth=NoAuth()) as client:  # no token at all
+            with pytest.raises(Unauthorized) as missing:
+                await client.get_task(spec)
+        async with client_for(sim, auth=TokenAuth("unknown-token")) as client:
+            with pytest.raises(Unauthorized) as unknown:
+                await client.get_task(spec)
+        async with client_for(sim, auth=TokenAuth("good")) as client:
+            with pytest.raises(Forbidden) as elsewhere:
+                await client.get_task(SyncTask("ds", project_id="other-project"))
+            assert (await client.get_task(spec)).status is not None
+    assert (missing.value.status, missing.value.error_code) == (401, "ModelArts.0201")
+    assert (unknown.value.status, unknown.value.error_code) == (401, "APIGW.0301")
+    assert (elsewhere.value.status, elsewhere.value.error_code) == (403, "ModelArts.0210")
+    for err in (missing.value, unknown.value, elsewhere.value):
+        assert err.request_id

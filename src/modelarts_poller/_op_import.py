@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -28,6 +27,7 @@ from ._kind import (
     register_kind,
     success_field,
 )
+from ._op_sync import PHASES as SYNC_PHASES
 from ._phase import Phase
 from ._validate import check_id
 
@@ -37,16 +37,8 @@ if TYPE_CHECKING:
 STATUS_PATH = "/v2/{project_id}/datasets/{dataset_id}/import-tasks/{task_id}"
 TASKS_PATH = "/v2/{project_id}/datasets/{dataset_id}/import-tasks"
 
-PHASES: Mapping[Any, Phase] = MappingProxyType(
-    {
-        "QUEUING": Phase.PENDING,
-        "STARTING": Phase.RUNNING,
-        "RUNNING": Phase.RUNNING,
-        "COMPLETED": Phase.SUCCEEDED,
-        "FAILED": Phase.FAILED,
-        "NOT_EXIST": Phase.FAILED,
-    }
-)
+# The published value set is the sync task's, with the same meaning.
+PHASES: Mapping[Any, Phase] = SYNC_PHASES
 
 
 class ImportStatusValue(enum.Enum):
