@@ -1,5 +1,7 @@
 """Watch many long-running Huawei Cloud ModelArts operations at once from asyncio."""
 
+import logging as _logging
+
 from ._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, Secret, TokenAuth
 from ._backoff import Backoff
 from ._checkpoint import Checkpoint
@@ -230,3 +232,6 @@ __all__ = [
     "parse_training_job_status",
     "register_kind",
 ]
+
+# A library leaves handlers to the application; this keeps "no handler" warnings away.
+_logging.getLogger("modelarts_poller").addHandler(_logging.NullHandler())

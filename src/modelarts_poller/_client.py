@@ -340,14 +340,25 @@ class ModelArtsClient:
                 resp_headers = resp.headers
         except TimeoutError as exc:
             if debug:
-                _log.debug("%s %s: timeout after %.1f ms", method, path, _ms(started))
+                _log.debug(
+                    "%s %s: timeout after %.1f ms",
+                    method,
+                    path,
+                    _ms(started),
+                    extra=_http_context(method, path, started, error_type="RequestTimeout"),
+                )
             raise RequestTimeout(
                 f"{method} {path}: no answer within {self._timeout_s:g} s"
             ) from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             if debug:
                 _log.debug(
-                    "%s %s: %s after %.1f ms", method, path, type(exc).__name__, _ms(started)
+                    "%s %s: %s after %.1f ms",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    _ms(started),
+                    extra=_http_context(method, path, started, error_type=type(exc).__name__),
                 )
             raise ConnectionFailed(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except aiohttp.ClientResponseError as exc:
@@ -360,7 +371,14 @@ class ModelArtsClient:
         except aiohttp.ClientError as exc:
             raise ConnectionFailed(f"{method} {path}: {type(exc).__name__}") from exc
         if debug:
-            _log.debug("%s %s -> %d in %.1f ms", method, path, status, _ms(started))
+            _log.debug(
+                "%s %s -> %d in %.1f ms",
+                method,
+                path,
+                status,
+                _ms(started),
+                extra=_http_context(method, path, started, http_status=status),
+            )
         return status, resp_headers, data, headers
 
 
@@ -412,6 +430,11 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, path
             )
         chunks.append(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _http_context(method: str, path: str, started: float, **more: object) -> dict[str, object]:
+    # The path carries IDs, never credentials (they travel in headers, which are not logged).
+    return {"http_method": method, "http_path": path, "elapsed_ms": _ms(started), **more}
 
 
 def _ms(started: float) -> float:

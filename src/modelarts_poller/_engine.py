@@ -52,6 +52,7 @@ from ._events import (
 )
 from ._handle import TaskHandle
 from ._kind import ModelArtsTask
+from ._logcontext import task_context
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
 from ._ratelimit import CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
@@ -110,7 +111,12 @@ class _Worker:
 
 def _default_callback_error(exc: BaseException, event: TaskEvent, callback: object) -> None:
     logger.error(
-        "callback %r raised on %s for %s", callback, type(event).__name__, event.spec, exc_info=exc
+        "callback %r raised on %s for %s",
+        callback,
+        type(event).__name__,
+        event.spec,
+        exc_info=exc,
+        extra=task_context(event.spec, event=type(event).__name__),
     )
 
 
@@ -747,16 +753,29 @@ class Engine:
                 return
             retry_after = exc.retry_after if isinstance(exc, TransientError) else None
             delay = retry_delay(policy, errors, self._draw(), retry_after)
-            logger.debug(
-                "%s: transient error %s; retry %d in %.3fs", handle.spec, exc, errors, delay
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s: transient error %s; retry %d in %.3fs",
+                    handle.spec,
+                    exc,
+                    errors,
+                    delay,
+                    extra=task_context(
+                        handle.spec, attempt=errors, delay=delay, error_type=type(exc).__name__
+                    ),
+                )
             await self._delivery.emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
             if handle._outcome is None:
                 await self._reschedule(handle, now, now + delay, honour=retry_after is not None)
         elif isinstance(exc, PermanentError):
             await self._fail(handle, FailureReason.PERMANENT_ERROR, str(exc), exc, now)
         else:
-            logger.error("%s: unexpected error while polling", handle.spec, exc_info=exc)
+            logger.error(
+                "%s: unexpected error while polling",
+                handle.spec,
+                exc_info=exc,
+                extra=task_context(handle.spec, error_type=type(exc).__name__),
+            )
             await self._fail(handle, FailureReason.ERROR, f"{type(exc).__name__}: {exc}", exc, now)
 
     def _roll_rate(self, now: float) -> None:
@@ -793,16 +812,29 @@ class Engine:
             del self._tasks[handle.spec]
         if isinstance(event, TaskCompleted):
             self._completed += 1
-            logger.debug("%s: completed after %d polls", handle.spec, handle._polls)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s: completed after %d polls",
+                    handle.spec,
+                    handle._polls,
+                    extra=task_context(handle.spec, polls=handle._polls, outcome="completed"),
+                )
         else:
             self._failed += 1
-            logger.debug(
-                "%s: failed (%s) after %d polls: %s",
-                handle.spec,
-                event.reason.value,
-                handle._polls,
-                event.message,
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s: failed (%s) after %d polls: %s",
+                    handle.spec,
+                    event.reason.value,
+                    handle._polls,
+                    event.message,
+                    extra=task_context(
+                        handle.spec,
+                        polls=handle._polls,
+                        outcome="failed",
+                        reason=event.reason.value,
+                    ),
+                )
         return True
 
     def _release(self, handle: TaskHandle) -> None:
