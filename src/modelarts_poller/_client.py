@@ -143,6 +143,7 @@ class ModelArtsClient:
         self._user_agent = user_agent
         self._max_body = check_count("max_body_size", max_body_size, minimum=1)
         self._borrowed = session
+        self._metrics: Any = None  # an engine's EngineMetrics, once someone collects them
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
         self._wall_clock = wall_clock
@@ -208,7 +209,7 @@ class ModelArtsClient:
         """The typed snapshot of any operation spec (``GET`` its ``PATH``)."""
         pid, pseg = self._pid(spec.project_id)
         path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
-        return await self._request_json("GET", path, pid, type(spec).PARSE)
+        return await self._request_json("GET", path, pid, type(spec).PARSE, template=spec.PATH)
 
     async def get_sync_status(
         self, dataset_id: str, *, project_id: str | None = None
@@ -275,7 +276,12 @@ class ModelArtsClient:
                 data = json.dumps(body, separators=(",", ":")).encode()
             except (TypeError, ValueError) as exc:
                 raise InvalidArgumentError(f"request body is not JSON-serialisable: {exc}") from exc
-        status, headers, raw = await self._exchange(method, path, pid, data)
+        if self._metrics is None:
+            status, headers, raw = await self._exchange(method, path, pid, data)
+        else:
+            status, headers, raw = await self._measured(
+                self._metrics, method, template, path, pid, data
+            )
         if 200 <= status < 300 and not raw.strip():
             raw = b"{}"
         return decode_response(
@@ -291,12 +297,35 @@ class ModelArtsClient:
         project_id: str,
         parse: Callable[[object], T],
         body: bytes = b"",
+        template: str | None = None,
     ) -> T:
         """Send one request and decode its JSON answer with ``parse``."""
-        status, headers, data = await self._exchange(method, path, project_id, body)
+        metrics = self._metrics
+        if metrics is None:
+            status, headers, data = await self._exchange(method, path, project_id, body)
+        else:
+            status, headers, data = await self._measured(
+                metrics, method, template or path, path, project_id, body
+            )
         return decode_response(
             status, headers, data, parse, path=path, method=method, now=self._wall_clock
         )
+
+    async def _measured(
+        self, metrics: Any, method: str, template: str, path: str, project_id: str, body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        # The URL template, not the path: IDs would explode the metric's cardinality.
+        started = time.perf_counter()
+        try:
+            status, headers, data = await self._exchange(method, path, project_id, body)
+        except Exception as exc:
+            metrics.request(
+                method, template, None, type(exc).__name__, time.perf_counter() - started
+            )
+            raise
+        error = None if status < 400 else str(status)
+        metrics.request(method, template, status, error, time.perf_counter() - started)
+        return status, headers, data
 
     async def _exchange(
         self, method: str, path: str, project_id: str, body: bytes

@@ -22,7 +22,7 @@ import logging
 import math
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -32,6 +32,7 @@ import anyio.abc
 import attrs
 
 from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
+from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._delivery import Callback, Delivery
 from ._errors import (
@@ -53,6 +54,7 @@ from ._events import (
 from ._handle import TaskHandle
 from ._kind import ModelArtsTask
 from ._logcontext import task_context
+from ._metrics import EngineMetrics
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
 from ._ratelimit import CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
@@ -199,6 +201,8 @@ class Engine:
         self._closed = False
         self._drained: anyio.Event | None = None
 
+        self._metrics: EngineMetrics | None = None
+        self._active: Counter[str] = Counter()
         self._delivery = Delivery(on_callback_error or _default_callback_error, self._spawn)
 
         self._in_flight = 0
@@ -348,6 +352,7 @@ class Engine:
                         handle._deadline = now + pol.deadline
                     tasks[spec] = handle
                     new.append(handle)
+                    handle._watched_at = now
                     due = now + pol.first_delay
                     if due < earliest:
                         earliest = due
@@ -374,6 +379,9 @@ class Engine:
             self._wake_dispatcher()
         if self._checkpoint is not None and new:
             self._checkpoint.record_watches((h.spec, self.token(h)) for h in new)
+        if self._metrics is not None:
+            for h in new:
+                self._active[h.spec.kind] += 1
         return handles
 
     # -- saving and resuming ----------------------------------------------------------
@@ -471,6 +479,8 @@ class Engine:
                 return due
             heapq.heappop(heap)
             handle._seq = 0
+            if self._metrics is not None:
+                self._metrics.lag(now - due)  # how late the poll starts: the saturation signal
             return handle
         return _INF
 
@@ -512,7 +522,7 @@ class Engine:
     async def _worker(self, worker: _Worker) -> None:
         if self._limiter is not None:
             # Seen by ModelArtsClient in this worker's context: its requests take grants.
-            CURRENT_GATE.set(Gate(self._limiter))
+            CURRENT_GATE.set(Gate(self._limiter, self))
         clock = self._clock
         idle = self._idle
         poll = self._poll
@@ -562,6 +572,8 @@ class Engine:
         handle._polls += 1
         self._polls += 1
         self._in_flight += 1
+        metrics = self._metrics
+        started = time.perf_counter() if metrics is not None else 0.0
         try:
             # Operation specs' requests go through ModelArtsClient, which takes a grant at
             # the wire; for any other spec the engine takes one per poll, before fetch().
@@ -583,6 +595,8 @@ class Engine:
             return
         except Exception as exc:
             self._in_flight -= 1
+            if metrics is not None:
+                metrics.poll(spec.kind, type(exc).__name__, time.perf_counter() - started)
             await self._poll_failed(handle, exc)
             return
         except BaseException:  # cancelled (the engine is closing): the counters stay true
@@ -593,6 +607,8 @@ class Engine:
             if gate is not None:
                 gate.prepaid = False  # a grant this poll's own I/O did not use is not kept
         self._in_flight -= 1
+        if metrics is not None:
+            metrics.poll(spec.kind, "ok", time.perf_counter() - started)
         if handle._outcome is not None:  # cancelled while the request was in flight
             return
         try:
@@ -737,6 +753,8 @@ class Engine:
         policy = handle._policy
         if isinstance(exc, TransientError | ProtocolError):
             self._transient += 1
+            if self._metrics is not None:
+                self._metrics.retry(handle.spec.kind, type(exc).__name__)
             handle._errors += 1
             errors = handle._errors
             if policy.max_retries is not None and errors > policy.max_retries:
@@ -810,6 +828,17 @@ class Engine:
         handle._seq = -1
         if self._tasks.get(handle.spec) is handle:
             del self._tasks[handle.spec]
+        metrics = self._metrics
+        if metrics is not None:
+            kind = handle.spec.kind
+            self._active[kind] -= 1
+            completed = isinstance(event, TaskCompleted)
+            metrics.finish(
+                kind,
+                "completed" if completed else "failed",
+                "" if completed else event.reason.value,  # type: ignore[union-attr]
+                event.at - handle._watched_at,
+            )
         if isinstance(event, TaskCompleted):
             self._completed += 1
             if logger.isEnabledFor(logging.DEBUG):
@@ -1022,6 +1051,25 @@ class Engine:
                 h._remove_waiter(on_done)
 
     # -- introspection ----------------------------------------------------------------
+
+    def metrics(self) -> EngineMetrics:
+        """The engine's metrics, kept from this call on (until then nothing is kept, and
+        the hot path pays nothing). Used by ``modelarts_poller.otel`` and
+        ``modelarts_poller.prometheus``; the HTTP durations of a ``ModelArtsClient`` given
+        as ``client`` are kept too."""
+        if self._metrics is None:
+            self._active = Counter(h.spec.kind for h in self._tasks.values())
+            self._metrics = EngineMetrics()
+            if isinstance(self._client, ModelArtsClient):
+                self._client._metrics = self._metrics
+        return self._metrics
+
+    def active(self) -> dict[str, int]:
+        """Tasks being watched, by kind (once :meth:`metrics` was called, kept as they come
+        and go, and every kind seen stays listed, at 0 when none is left)."""
+        if self._metrics is None:
+            return dict(Counter(h.spec.kind for h in self._tasks.values()))
+        return dict(self._active)
 
     def stats(self) -> EngineStats:
         return EngineStats(

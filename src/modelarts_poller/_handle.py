@@ -47,6 +47,7 @@ class TaskHandle:
         "_snapshot",
         "_streams",
         "_waiters",
+        "_watched_at",
         "spec",
     )
 
@@ -56,6 +57,7 @@ class TaskHandle:
         self._policy = policy
         self._seq = 0  # sequence number of this task's live heap entry; 0 when not queued
         self._deadline: float | None = None
+        self._watched_at = 0.0  # engine clock; for the task-duration metric
         self._polls = 0
         self._attempt = 0  # polls since the status last changed
         self._errors = 0  # consecutive transient errors

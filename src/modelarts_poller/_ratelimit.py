@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextvars
 import math
+import time
 from collections import deque
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
@@ -136,17 +137,24 @@ class Gate:
     requests may not go through ``ModelArtsClient``): the first request uses it.
     """
 
-    __slots__ = ("limiter", "prepaid")
+    __slots__ = ("limiter", "owner", "prepaid")
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, owner: Any = None) -> None:
         self.limiter = limiter
+        self.owner = owner  # the engine: where the time spent waiting is counted, if it is
         self.prepaid = False
 
     async def pass_(self) -> None:
         if self.prepaid:
             self.prepaid = False
             return
+        metrics = getattr(self.owner, "_metrics", None)
+        if metrics is None:
+            await self.limiter.acquire()
+            return
+        started = time.perf_counter()
         await self.limiter.acquire()
+        metrics.rate_wait(time.perf_counter() - started)
 
 
 CURRENT_GATE: contextvars.ContextVar[Gate | None] = contextvars.ContextVar(

@@ -123,6 +123,14 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="tasks shown with their own bar before the aggregate (default: 20)",
     )
+    g.add_argument(
+        "--metrics-port",
+        type=_positive_int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics while watching "
+        "(needs prometheus_client)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

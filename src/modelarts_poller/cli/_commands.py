@@ -120,6 +120,7 @@ def watch_command(
             max_rate=args.max_rate,
             json_lines=args.json,
             max_bars=args.max_bars,
+            metrics_port=args.metrics_port,
         )
     )
 
@@ -173,6 +174,7 @@ def demo_command(args: argparse.Namespace) -> int:
                 max_rate=None,
                 json_lines=args.json,
                 max_bars=args.max_bars,
+                metrics_port=args.metrics_port,
             )
             return 0 if code == 1 else code
 

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import anyio
 
 from .._engine import Engine
+from .._errors import InvalidArgumentError
 from .._events import TaskEvent
 from .._policy import PollPolicy
 from ._display import LiveDisplay, make_console, summary_table
@@ -35,6 +36,7 @@ async def run_watch(
     max_bars: int,
     out: TextIO | None = None,
     refresh: float = 0.25,
+    metrics_port: int | None = None,
 ) -> int:
     """Watch ``specs`` to the end; returns the process exit code."""
     out = out or sys.stdout
@@ -63,6 +65,8 @@ async def run_watch(
         client() as api,
         Engine(client=api, policy=policy, max_in_flight=max_in_flight, max_rate=max_rate) as engine,
     ):
+        if metrics_port is not None:
+            _serve_metrics(engine, metrics_port)
         engine.subscribe(display.on_event)
         if json_lines:
             engine.subscribe(write_line)
@@ -119,3 +123,16 @@ def _silence(out: TextIO) -> None:
         os.dup2(devnull, fd)
     finally:
         os.close(devnull)
+
+
+def _serve_metrics(engine: Engine, port: int) -> None:
+    try:
+        from ..prometheus import serve
+    except ImportError as exc:
+        raise InvalidArgumentError(
+            "--metrics-port needs prometheus_client: pip install 'modelarts-poller[prometheus]'"
+        ) from exc
+    try:
+        serve(engine, port)
+    except OSError as exc:
+        raise InvalidArgumentError(f"--metrics-port {port}: {exc.strerror or exc}") from None

@@ -1,0 +1,164 @@
+"""Metrics through OpenTelemetry (the SDK's in-memory reader) and Prometheus (a
+registry), checked against a run on the simulator; the CLI serves them on request."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import urllib.request
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from prometheus_client import CollectorRegistry
+
+from modelarts_poller import Backoff, Engine, ModelArtsClient, NoAuth, PollPolicy
+from modelarts_poller.otel import instrument
+from modelarts_poller.prometheus import EngineCollector
+from modelarts_poller.simulator import Faults, Simulator, SimulatorConfig, spec_of
+from tests.test_cli_e2e import CLI, ENV
+
+FAST = PollPolicy(
+    interval=Backoff(initial=0.05, maximum=0.1), retry=Backoff(initial=0.02, maximum=0.05)
+)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(SimulatorConfig(seed=5)) as simulator:
+        yield simulator
+
+
+async def run(sim: Simulator, engine_hook: Any) -> Engine:
+    ok = [sim.add(k, queue=0.0, run=0.2) for k in ("sync", "export", "training_job")]
+    bad = [sim.add(k, queue=0.0, run=0.2, outcome="failed") for k in ("sync", "model")]
+    async with (
+        ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
+        Engine(client=client, policy=FAST) as engine,
+    ):
+        engine_hook(engine)
+        sim.set_faults(Faults(server_error=0.2))
+        result = await engine.wait(engine.watch_many(spec_of(s) for s in (*ok, *bad)), timeout=20)
+    assert len(result.completed) == 3
+    assert len(result.failed) == 2
+    return engine
+
+
+def test_nothing_is_kept_until_someone_collects() -> None:
+    engine = Engine()
+    assert engine._metrics is None
+    assert engine.metrics() is engine.metrics()
+
+
+async def test_opentelemetry_instruments_match_the_run(sim: Simulator) -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    handles: list[Any] = []
+    engine = await run(sim, lambda e: handles.append(instrument(e, meter_provider=provider)))
+    data = reader.get_metrics_data()
+    metrics = {
+        m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+    }
+    stats = engine.stats()
+    polls = metrics["modelarts_poller.polls"]
+    assert polls.unit == "{poll}"
+    assert sum(p.value for p in polls.data.data_points) == stats.polls
+    assert all(set(p.attributes) == {"kind", "outcome"} for p in polls.data.data_points)
+    finished = metrics["modelarts_poller.tasks.finished"]
+    by_outcome: dict[str, int] = {}
+    for p in finished.data.data_points:
+        by_outcome[p.attributes["outcome"]] = by_outcome.get(p.attributes["outcome"], 0) + p.value
+    assert by_outcome == {"completed": 3, "failed": 2}
+    assert all("task_id" not in p.attributes for p in finished.data.data_points)
+    for name in ("modelarts_poller.poll.duration", "modelarts_poller.task.duration",
+                 "modelarts_poller.scheduler.lag", "http.client.request.duration"):  # fmt: skip
+        assert metrics[name].unit == "s", name
+        assert sum(p.count for p in metrics[name].data.data_points) > 0, name
+    http = metrics["http.client.request.duration"].data.data_points
+    templates = {p.attributes["url.template"] for p in http}
+    assert "/v2/{project_id}/datasets/{dataset_id}/sync-data/status" in templates
+    assert all("{" in t for t in templates)  # templates, never raw IDs
+    assert all(p.attributes["server.address"] == "127.0.0.1" for p in http)
+    assert any(p.attributes.get("error.type") == "500" for p in http)
+    retries = metrics["modelarts_poller.retries"].data.data_points
+    assert sum(p.value for p in retries) == stats.transient_errors
+    active = metrics["modelarts_poller.tasks.active"].data.data_points
+    assert sum(p.value for p in active) == 0
+    handles[0].close()
+    assert handles[0].closed
+
+
+async def test_prometheus_families_match_the_run(sim: Simulator) -> None:
+    registry = CollectorRegistry()
+    engine = await run(sim, lambda e: registry.register(EngineCollector(e)))
+    stats = engine.stats()
+    total = sum(
+        s.value
+        for family in registry.collect()
+        if family.name == "modelarts_poller_polls"
+        for s in family.samples
+        if s.name == "modelarts_poller_polls_total"
+    )
+    assert total == stats.polls
+    assert (
+        registry.get_sample_value(
+            "modelarts_poller_tasks_finished_total",
+            {"kind": "model", "outcome": "failed", "reason": "remote_failed"},
+        )
+        == 1
+    )
+    count = registry.get_sample_value("modelarts_poller_task_duration_seconds_count",
+                                      {"kind": "sync", "outcome": "completed"})  # fmt: skip
+    assert count == 1
+    inf = registry.get_sample_value(
+        "modelarts_poller_poll_duration_seconds_bucket",
+        {"kind": "sync", "outcome": "ok", "le": "+Inf"},
+    )
+    assert inf is not None
+    assert inf >= 1
+    names = {s.name for family in registry.collect() for s in family.samples}
+    assert "modelarts_poller_scheduler_lag_seconds_sum" in names
+    assert "modelarts_poller_requests_in_flight" in names
+    assert "modelarts_poller_callback_errors_total" in names
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_the_cli_serves_metrics_on_request(sim: Simulator) -> None:
+    script = sim.add("export", queue=0.0, run=60.0)
+    port = free_port()
+    args = ["watch", "--kind", "export", f"{script.dataset_id}/{script.task_id}", "--json",
+            "--no-auth", "--endpoint", sim.url, "--project-id", sim.project_id,
+            "--metrics-port", str(port)]  # fmt: skip
+    proc = subprocess.Popen(  # noqa: ASYNC220 - the simulator keeps serving meanwhile
+        [*CLI, *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        text = ""
+        for _ in range(100):  # bounded: 10 s
+            await asyncio.sleep(0.1)
+            try:
+                text = await asyncio.to_thread(
+                    lambda: (
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                        .read()
+                        .decode()
+                    )
+                )
+            except OSError:
+                continue
+            if 'modelarts_poller_polls_total{kind="export"' in text:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert 'modelarts_poller_polls_total{kind="export",outcome="ok"}' in text
+    assert "modelarts_poller_tasks_active" in text
