@@ -39,23 +39,32 @@ class Histogram:
         self.sum += value
 
 
+# The attribute names of each histogram's series, in the order their values are kept.
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "poll.duration": ("kind", "outcome"),
+    "task.duration": ("kind", "outcome"),
+    "scheduler.lag": (),
+    "rate_limit.wait": (),
+    "http.client.request.duration": (
+        "http.request.method",
+        "url.template",
+        "http.response.status_code",
+        "error.type",
+    ),
+}
+
+
 class EngineMetrics:
     """What one engine did, by attribute set. Names follow the instruments in
-    docs/observability.md."""
+    docs/observability.md. Every poll lands here: each series is found with one dict
+    lookup on a tuple of plain values, and attribute pairs are made only when read."""
 
-    __slots__ = (
-        "_listeners",
-        "finished",
-        "histograms",
-        "polls",
-        "retries",
-    )
+    __slots__ = ("_listeners", "_series", "finished", "retries")
 
     def __init__(self) -> None:
-        self.polls: Counter[Attrs] = Counter()  # kind, outcome
         self.retries: Counter[Attrs] = Counter()  # kind, error.type
         self.finished: Counter[Attrs] = Counter()  # kind, outcome, reason
-        self.histograms: dict[tuple[str, Attrs], Histogram] = {}
+        self._series: dict[tuple[str, ...], Histogram] = {}
         self._listeners: list[Listener] = []
 
     def listen(self, listener: Listener) -> Callable[[], None]:
@@ -63,43 +72,59 @@ class EngineMetrics:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def observe(self, name: str, value: float, attrs: Attrs) -> None:
-        key = (name, attrs)
-        histogram = self.histograms.get(key)
+    def _observe(self, key: tuple[str, ...], value: float) -> None:
+        histogram = self._series.get(key)
         if histogram is None:
-            histogram = self.histograms[key] = Histogram()
+            histogram = self._series[key] = Histogram()
         histogram.observe(value)
-        for listener in self._listeners:
-            listener(name, value, attrs)
+        if self._listeners:
+            name = key[0]
+            attrs = _pairs(name, key[1:])
+            for listener in self._listeners:
+                listener(name, value, attrs)
+
+    @property
+    def histograms(self) -> dict[tuple[str, Attrs], Histogram]:
+        """Every histogram series: (name, attributes) -> histogram."""
+        return {(k[0], _pairs(k[0], k[1:])): h for k, h in list(self._series.items())}
+
+    @property
+    def polls(self) -> dict[Attrs, int]:
+        """Polls made, by kind and outcome (the poll-duration series' counts)."""
+        return {
+            _pairs("poll.duration", k[1:]): h.count
+            for k, h in list(self._series.items())
+            if k[0] == "poll.duration"
+        }
 
     def poll(self, kind: str, outcome: str, seconds: float) -> None:
-        attrs = (("kind", kind), ("outcome", outcome))
-        self.polls[attrs] += 1
-        self.observe("poll.duration", seconds, attrs)
+        self._observe(("poll.duration", kind, outcome), seconds)
 
     def retry(self, kind: str, error_type: str) -> None:
         self.retries[(("kind", kind), ("error.type", error_type))] += 1
 
     def finish(self, kind: str, outcome: str, reason: str, seconds: float) -> None:
-        attrs = (("kind", kind), ("outcome", outcome), ("reason", reason))
-        self.finished[attrs] += 1
-        self.observe("task.duration", seconds, (("kind", kind), ("outcome", outcome)))
+        self.finished[(("kind", kind), ("outcome", outcome), ("reason", reason))] += 1
+        self._observe(("task.duration", kind, outcome), seconds)
 
     def lag(self, seconds: float) -> None:
-        self.observe("scheduler.lag", max(0.0, seconds), ())
+        self._observe(("scheduler.lag",), seconds if seconds > 0.0 else 0.0)
 
     def rate_wait(self, seconds: float) -> None:
-        self.observe("rate_limit.wait", seconds, ())
+        self._observe(("rate_limit.wait",), seconds)
 
     def request(
         self, method: str, template: str, status: int | None, error: str | None, seconds: float
     ) -> None:
-        attrs: Attrs = (("http.request.method", method), ("url.template", template))
-        if status is not None:
-            attrs += (("http.response.status_code", str(status)),)
-        if error is not None:
-            attrs += (("error.type", error),)
-        self.observe("http.client.request.duration", seconds, attrs)
+        code = "" if status is None else str(status)
+        self._observe(
+            ("http.client.request.duration", method, template, code, error or ""), seconds
+        )
+
+
+def _pairs(name: str, values: tuple[str, ...]) -> Attrs:
+    # Empty values are attributes the series does not have (no status after a timeout).
+    return tuple((k, v) for k, v in zip(ATTRIBUTES[name], values, strict=True) if v)
 
 
 def as_dict(attrs: Attrs) -> Mapping[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._engine import Engine
 from ._errors import InvalidArgumentError
-from ._metrics import BUCKETS, Attrs, Histogram
+from ._metrics import ATTRIBUTES, BUCKETS, Attrs, Histogram
 
 try:
     from prometheus_client import CollectorRegistry, start_http_server
@@ -87,16 +87,18 @@ class EngineCollector(Collector):
         for (name, attrs), histogram in list(store.histograms.items()):
             by_name.setdefault(name, []).append((attrs, histogram))
         for name, (family, text) in HISTOGRAMS.items():
-            series = by_name.get(name, [])
-            labels = _labels(series[0][0])[0] if series else []
-            metric = HistogramMetricFamily(f"{PREFIX}_{family}", text, labels=labels)
-            for attrs, histogram in series:
+            names = ATTRIBUTES[name]
+            metric = HistogramMetricFamily(
+                f"{PREFIX}_{family}", text, labels=[_label(n) for n in names]
+            )
+            for attrs, histogram in by_name.get(name, []):
+                values = dict(attrs)
                 buckets: list[tuple[str, float]] = []
                 running = 0
                 for bound, count in zip((*BUCKETS, float("inf")), histogram.counts, strict=True):
                     running += count
                     buckets.append(("+Inf" if bound == float("inf") else repr(bound), running))
-                metric.add_metric(_labels(attrs)[1], buckets, histogram.sum)
+                metric.add_metric([values.get(n, "") for n in names], buckets, histogram.sum)
             yield metric
 
     def _counter(self, name: str, text: str, items: Any) -> Iterator[Metric]:
