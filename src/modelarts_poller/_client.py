@@ -30,7 +30,7 @@ from ._errors import (
     RequestTimeout,
     ResponseTooLarge,
 )
-from ._http import decode_response
+from ._http import decode_response, parse_retry_after
 from ._kind import ModelArtsTask
 from ._op_dataset_task import DatasetTask, DatasetTaskStatus
 from ._op_export import ExportTask, ExportTaskStatus
@@ -399,6 +399,17 @@ class ModelArtsClient:
             ) from exc
         except aiohttp.ClientError as exc:
             raise ConnectionFailed(f"{method} {path}: {type(exc).__name__}") from exc
+        gate = CURRENT_GATE.get()
+        if gate is not None:
+            # What the answer says of the quota reaches everyone sharing the limiter.
+            observe = getattr(gate.limiter, "observe", None)
+            if observe is not None:
+                retry_after = None
+                if status == 429:
+                    retry_after = parse_retry_after(
+                        resp_headers.get("Retry-After"), self._wall_clock
+                    )
+                observe(resp_headers, status, retry_after)
         if debug:
             _log.debug(
                 "%s %s -> %d in %.1f ms",

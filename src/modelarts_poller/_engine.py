@@ -144,6 +144,7 @@ class Engine:
         max_in_flight: int = 64,
         max_rate: float | None = None,
         rate_limiter: RateLimiter | None = None,
+        adapt_to_quota: bool = True,
         clock: Clock | None = None,
         seed: int | None = None,
         on_exit: Literal["cancel", "drain"] = "cancel",
@@ -184,7 +185,10 @@ class Engine:
             )
         self._limiter: RateLimiter | None = rate_limiter
         if max_rate is not None:
-            self._limiter = LocalRateLimiter(max_rate, clock=self._clock)
+            self._limiter = LocalRateLimiter(max_rate, clock=self._clock, adapt=adapt_to_quota)
+        elif rate_limiter is None and adapt_to_quota and isinstance(client, ModelArtsClient):
+            # No limit of our own: only the quota the server advertises (X-ratelimit).
+            self._limiter = LocalRateLimiter(None, clock=self._clock)
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         self._heap: list[tuple[float, int, TaskHandle]] = []

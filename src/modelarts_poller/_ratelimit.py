@@ -96,38 +96,140 @@ class RateLimiter(Protocol):
     async def acquire(self) -> None: ...
 
 
+_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def parse_quota(headers: Any) -> tuple[float, int | None] | None:
+    """``(requests per second, remaining)`` from a ModelArts answer's ``X-ratelimit``
+    (the quota), ``X-ratelimit-used`` (documented as what is left) and
+    ``X-ratelimit-window`` (minute, hour or day; hour when absent), or ``None``."""
+    limit = headers.get("X-ratelimit")
+    if limit is None:
+        return None
+    try:
+        quota = int(str(limit).strip())
+    except ValueError:
+        return None
+    window = _WINDOWS.get(str(headers.get("X-ratelimit-window", "hour")).strip().lower())
+    if window is None or quota <= 0:
+        return None
+    remaining: int | None
+    try:
+        remaining = int(str(headers.get("X-ratelimit-used", "")).strip())
+    except ValueError:
+        remaining = None
+    return quota / window, remaining
+
+
 class LocalRateLimiter:
     """An in-process :class:`RateLimiter`: at most ``max_rate`` requests in any one-second
-    window (see the module notes for fractional rates), granted in arrival order."""
+    window (see the module notes for fractional rates), granted in arrival order.
 
-    __slots__ = ("_clock", "_lock", "_window", "max_rate")
+    It also listens to the server (through ``ModelArtsClient``): a quota the answers
+    advertise lowers the rate to it (never above ``max_rate``), a quota used up pauses
+    everyone for one request's spacing, and a 429's ``Retry-After`` pauses everyone, not
+    only the request that got it. ``max_rate=None`` means: no limit of our own, only what
+    the server advertises; until the first answer says, one request at a time.
+    """
 
-    def __init__(self, max_rate: float, *, clock: Clock | None = None) -> None:
+    __slots__ = (
+        "_adapt",
+        "_clock",
+        "_configured",
+        "_lock",
+        "_paused_until",
+        "_probe_until",
+        "_probing",
+        "_window",
+        "max_rate",
+    )
+
+    def __init__(
+        self, max_rate: float | None = None, *, clock: Clock | None = None, adapt: bool = True
+    ) -> None:
         from ._clock import SystemClock
 
-        self.max_rate = check_rate(max_rate)
+        self._configured = None if max_rate is None else check_rate(max_rate)
+        self.max_rate = self._configured
         self._clock: Clock = SystemClock() if clock is None else clock
-        self._window = RateWindow(self.max_rate, now=self._clock.now())
+        self._window: RateWindow | None = (
+            None if self.max_rate is None else RateWindow(self.max_rate, now=self._clock.now())
+        )
         self._lock: anyio.Lock | None = None
+        self._paused_until = -math.inf
+        self._probe_until = -math.inf
+        self._adapt = adapt
+        # Unlimited and no quota heard of yet: one request must come back before the next.
+        self._probing = self._window is None and adapt
 
     async def acquire(self) -> None:
         lock = self._lock
         if lock is None:
             lock = self._lock = anyio.Lock()
-        # Fast path: nobody queued and a grant is free. Otherwise queue (FIFO) behind the lock.
-        if not lock.locked() and self._window.take(self._clock.now()) == 0.0:
-            return
+        clock = self._clock
+        # Fast path: nobody queued, nothing paused, and a grant is free.
+        if (
+            not lock.locked()
+            and not self._probing
+            and clock.now() >= max(self._paused_until, self._probe_until)
+        ):
+            window = self._window
+            if window is None or window.take(clock.now()) == 0.0:
+                return
         async with lock:
-            clock = self._clock
             while True:
                 now = clock.now()
-                wait = self._window.take(now)
+                until = max(self._paused_until, self._probe_until)
+                if now < until:
+                    if until == self._probe_until:
+                        # The probe's answer ends this wait early: look again soon.
+                        until = min(until, now + 0.02)
+                    await clock.sleep_until(until)
+                    continue
+                if self._probing:
+                    # The first answer (or a second without one) tells us the quota.
+                    self._probing = False
+                    self._probe_until = now + 1.0
+                    return
+                window = self._window
+                wait = 0.0 if window is None else window.take(now)
                 if wait == 0.0:
                     return
                 await clock.sleep_until(now + wait)
 
+    def observe(self, headers: Any, status: int, retry_after: float | None) -> None:
+        """What an answer says about the quota (called by ``ModelArtsClient``)."""
+        if not self._adapt:
+            return
+        now = self._clock.now()
+        quota = parse_quota(headers)
+        if quota is not None:
+            rate, remaining = quota
+            self._set_rate(rate, now)
+            if remaining is not None and remaining <= 0:
+                self._pause(now + 1.0 / rate)
+        self._probe_until = -math.inf  # an answer came back: the probe is over
+        if status == 429:
+            self._pause(now + (retry_after if retry_after is not None else 1.0))
+
+    def _pause(self, until: float) -> None:
+        if until > self._paused_until:
+            self._paused_until = until
+
+    def _set_rate(self, advertised: float, now: float) -> None:
+        configured = self._configured
+        rate = advertised if configured is None else min(configured, advertised)
+        if self.max_rate is not None and abs(rate - self.max_rate) <= 1e-9 * rate:
+            return
+        old = self._window
+        self.max_rate = rate
+        window = self._window = RateWindow(rate, now=now)
+        if old is not None:  # the grants already made still count in their windows
+            window._log.extend(old._log)
+
     def __repr__(self) -> str:
-        return f"LocalRateLimiter(max_rate={self.max_rate:g})"
+        rate = "server's" if self.max_rate is None else f"{self.max_rate:g}"
+        return f"LocalRateLimiter(max_rate={rate})"
 
 
 class Gate:

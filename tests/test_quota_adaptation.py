@@ -1,0 +1,93 @@
+"""An engine meets no 429 when the server advertises its quota, a 429 slows everyone
+sharing the limiter, and the pure quota reading."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from modelarts_poller import (
+    Backoff,
+    Engine,
+    ExportTask,
+    LocalRateLimiter,
+    ModelArtsClient,
+    NoAuth,
+    PollPolicy,
+)
+from modelarts_poller._ratelimit import parse_quota
+from modelarts_poller.simulator import Simulator, SimulatorConfig
+from modelarts_poller.testing import FakeClock
+
+BACK_TO_BACK = PollPolicy(
+    interval=Backoff(initial=0, maximum=0, jitter="none"),
+    progress_aware=False,
+    first_delay=0.0,
+)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-ratelimit": "20", "X-ratelimit-used": "5", "X-ratelimit-window": "second"}, (20.0, 5)),
+        (
+            {"X-ratelimit": "600", "X-ratelimit-used": "0", "X-ratelimit-window": "minute"},
+            (10.0, 0),
+        ),
+        ({"X-ratelimit": "3600", "X-ratelimit-used": "x"}, (1.0, None)),  # hour by default
+        ({"X-ratelimit": "abc"}, None),
+        ({"X-ratelimit": "5", "X-ratelimit-window": "fortnight"}, None),
+        ({}, None),
+    ],
+)
+def test_reading_the_advertised_quota(headers: dict[str, str], expected: object) -> None:
+    assert parse_quota(headers) == expected
+
+
+async def test_an_engine_meets_no_429_when_the_server_advertises_its_quota() -> None:
+    async with Simulator(SimulatorConfig(quota=10, quota_window="second")) as sim:
+        scripts = [sim.add("export", queue=0.0, run=60.0) for _ in range(30)]
+        async with (
+            ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
+            Engine(client=client, policy=BACK_TO_BACK, max_in_flight=30) as engine,
+        ):
+            engine.watch_many(ExportTask(s.dataset_id or "", s.task_id or "") for s in scripts)
+            await sim_sleep(2.5)
+        counters = sim.counters
+    assert counters.requests >= 15  # it kept polling, at the advertised pace
+    assert counters.by_status.get(429, 0) == 0
+    assert max(counters.per_second_all.values()) <= 10
+
+
+async def test_without_adaptation_the_same_engine_is_throttled() -> None:
+    async with Simulator(SimulatorConfig(quota=10, quota_window="second")) as sim:
+        scripts = [sim.add("export", queue=0.0, run=60.0) for _ in range(30)]
+        async with (
+            ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
+            Engine(client=client, policy=BACK_TO_BACK, max_in_flight=30, adapt_to_quota=False) as e,
+        ):
+            e.watch_many(ExportTask(s.dataset_id or "", s.task_id or "") for s in scripts)
+            await sim_sleep(1.0)
+        assert sim.counters.by_status.get(429, 0) > 0  # the test above would catch a regression
+
+
+async def test_a_429_pauses_everyone_sharing_the_limiter(clock: FakeClock) -> None:
+    limiter = LocalRateLimiter(100, clock=clock)
+    await limiter.acquire()
+    limiter.observe({}, 429, 5.0)
+    granted: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        granted.append(clock.now())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(one)
+        await clock.advance(10)
+    assert len(granted) == 3
+    assert min(granted) >= 5.0
+
+
+async def sim_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
