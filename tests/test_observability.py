@@ -11,11 +11,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client import CollectorRegistry
 
-from modelarts_poller import Backoff, Engine, ModelArtsClient, NoAuth, PollPolicy
+from modelarts_poller import (
+    Backoff,
+    Engine,
+    ModelArtsClient,
+    NoAuth,
+    PollPolicy,
+    TaskCompleted,
+    kinds,
+    url_template,
+)
 from modelarts_poller.otel import instrument
 from modelarts_poller.prometheus import EngineCollector
 from modelarts_poller.simulator import Faults, Simulator, SimulatorConfig, spec_of
@@ -32,14 +43,26 @@ async def sim() -> AsyncIterator[Simulator]:
         yield simulator
 
 
+def ignore(*_: object) -> None:
+    pass
+
+
+def broken_callback(event: object) -> None:
+    raise RuntimeError("a subscriber's bug")
+
+
 async def run(sim: Simulator, engine_hook: Any) -> Engine:
     ok = [sim.add(k, queue=0.0, run=0.2) for k in ("sync", "export", "training_job")]
     bad = [sim.add(k, queue=0.0, run=0.2, outcome="failed") for k in ("sync", "model")]
     async with (
         ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
-        Engine(client=client, policy=FAST) as engine,
+        # A low rate, so that requests wait for grants and the wait is measured.
+        Engine(
+            client=client, policy=FAST, max_rate=40, on_callback_error=lambda *a: None
+        ) as engine,
     ):
         engine_hook(engine)
+        engine.subscribe(broken_callback, types=TaskCompleted)
         sim.set_faults(Faults(server_error=0.2))
         result = await engine.wait(engine.watch_many(spec_of(s) for s in (*ok, *bad)), timeout=20)
     assert len(result.completed) == 3
@@ -63,6 +86,24 @@ async def test_opentelemetry_instruments_match_the_run(sim: Simulator) -> None:
         m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
     }
     stats = engine.stats()
+    units = {
+        "modelarts_poller.polls": "{poll}",
+        "modelarts_poller.poll.duration": "s",
+        "modelarts_poller.tasks.active": "{task}",
+        "modelarts_poller.tasks.finished": "{task}",
+        "modelarts_poller.task.duration": "s",
+        "modelarts_poller.retries": "{retry}",
+        "modelarts_poller.requests.in_flight": "{request}",
+        "modelarts_poller.rate_limit.wait": "s",
+        "modelarts_poller.scheduler.lag": "s",
+        "modelarts_poller.callback.errors": "{error}",
+        "http.client.request.duration": "s",
+    }
+    assert {name: metrics[name].unit for name in units} == units
+    assert sum(p.value for p in metrics["modelarts_poller.callback.errors"].data.data_points) == 3
+    waits = metrics["modelarts_poller.rate_limit.wait"].data.data_points
+    assert sum(p.count for p in waits) > 0
+    assert [p.value for p in metrics["modelarts_poller.requests.in_flight"].data.data_points] == [0]
     polls = metrics["modelarts_poller.polls"]
     assert polls.unit == "{poll}"
     assert sum(p.value for p in polls.data.data_points) == stats.polls
@@ -162,3 +203,37 @@ async def test_the_cli_serves_metrics_on_request(sim: Simulator) -> None:
         proc.wait()
     assert 'modelarts_poller_polls_total{kind="export",outcome="ok"}' in text
     assert "modelarts_poller_tasks_active" in text
+
+
+@given(ids=st.lists(st.from_regex(r"[A-Za-z0-9_.~-]{1,20}", fullmatch=True), min_size=3))
+def test_every_request_path_maps_back_to_its_template(ids: list[str]) -> None:
+    for kind in kinds():
+        spec: Any = kind.spec(*ids[: len(kind.id_names)])
+        named = dict(zip(spec.ID_NAMES, spec.ids, strict=True))
+        path = spec.PATH.format(project_id="p-1", **named)
+        assert url_template(path) == spec.PATH
+        assert url_template(f"https://modelarts.test{path}?limit=1") == spec.PATH
+    assert url_template("/v3/elsewhere") is None
+
+
+async def test_per_poll_spans_are_opt_in(sim: Simulator) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    handles: list[Any] = []
+    await run(sim, lambda e: handles.append(instrument(
+        e, meter_provider=MeterProvider(), spans=True, tracer_provider=tracer_provider
+    )))  # fmt: skip
+    spans = exporter.get_finished_spans()
+    assert spans
+    assert {s.name for s in spans} >= {"modelarts_poller.poll sync", "modelarts_poller.poll model"}
+    assert all(s.attributes["modelarts_poller.kind"] for s in spans)
+    assert any(s.events for s in spans)  # a server fault recorded as an exception
+    handles[0].close()
+    exporter.clear()
+    await run(sim, lambda e: None)  # without spans=True: none
+    assert not exporter.get_finished_spans()

@@ -40,7 +40,7 @@ from ._events import (
     TaskRetrying,
 )
 from ._handle import TaskHandle
-from ._kind import Kind, ModelArtsTask, get_kind, kinds, register_kind
+from ._kind import Kind, ModelArtsTask, get_kind, kinds, register_kind, url_template
 from ._op_dataset import DatasetIdle, DatasetStatus, DatasetStatusValue, parse_dataset_status
 from ._op_dataset_task import (
     CreateDatasetSuccess,
@@ -231,6 +231,7 @@ __all__ = [
     "parse_sync_status",
     "parse_training_job_status",
     "register_kind",
+    "url_template",
 ]
 
 # A library leaves handlers to the application; this keeps "no handler" warnings away.

@@ -23,7 +23,7 @@ import math
 import random
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -206,6 +206,7 @@ class Engine:
         self._drained: anyio.Event | None = None
 
         self._metrics: EngineMetrics | None = None
+        self._tracer: Any = None  # an OpenTelemetry tracer, when per-poll spans are on
         self._active: Counter[str] = Counter()
         self._delivery = Delivery(on_callback_error or _default_callback_error, self._spawn)
 
@@ -584,7 +585,7 @@ class Engine:
             if self._limiter is not None and not getattr(spec, "_wire_limited", False):
                 await self._prepay()
             if deadline is None:
-                snapshot = await spec.fetch(self._client)
+                snapshot = await self._fetch(spec)
             else:
                 snapshot = await self._fetch_by(spec, deadline)
         except _DeadlineHit:
@@ -687,6 +688,21 @@ class Engine:
         if due < self._dispatch_target:
             self._wake_dispatcher()
 
+    def _fetch(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
+        """``spec.fetch``, inside a span when per-poll spans were asked for."""
+        if self._tracer is None:
+            return spec.fetch(self._client)
+        return self._traced(spec)
+
+    async def _traced(self, spec: TaskSpec[Any]) -> Any:
+        assert self._tracer is not None
+        # Current while the request runs: an instrumented aiohttp session nests its
+        # HTTP span under it. Exceptions are recorded on the span as they pass.
+        with self._tracer.start_as_current_span(
+            f"modelarts_poller.poll {spec.kind}", attributes={"modelarts_poller.kind": spec.kind}
+        ):
+            return await spec.fetch(self._client)
+
     async def _prepay(self) -> None:
         """One grant for a poll whose requests may bypass ModelArtsClient's gate."""
         assert self._limiter is not None
@@ -701,7 +717,7 @@ class Engine:
         if type(clock) is SystemClock:
             # The loop's clock is the same monotonic clock: a plain cancel scope will do.
             with anyio.move_on_after(deadline - clock.now()) as scope:
-                return await spec.fetch(self._client)
+                return await self._fetch(spec)
             assert scope.cancelled_caught
             raise _DeadlineHit
         outcome: list[Any] = []
@@ -714,7 +730,7 @@ class Engine:
 
             tg.start_soon(cut_off)
             try:
-                outcome.append(await spec.fetch(self._client))
+                outcome.append(await self._fetch(spec))
             except Exception as exc:
                 error.append(exc)
             finally:

@@ -8,6 +8,7 @@ registering a :class:`Kind`. A user declares their own ModelArts kind the same w
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -119,6 +120,7 @@ class Kind:
     id_names: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     description: str = ""
+    templates: tuple[str, ...] = ()  # the paths of its start and list calls
 
     def spec(self, *ids: str, project_id: str | None = None) -> TaskSpec[Any]:
         """The spec for these IDs (in path order)."""
@@ -149,7 +151,33 @@ def register_kind(kind: Kind, *, replace: bool = False) -> Kind:
     _KINDS[kind.name] = kind
     for name in names:
         _NAMES[name] = kind.name
+    known = {t for _, t in _TEMPLATES}
+    for template in (kind.spec_type.PATH, *kind.templates):
+        if template not in known:
+            _TEMPLATES.append((_template_pattern(template), template))
     return kind
+
+
+_TEMPLATES: list[tuple[re.Pattern[str], str]] = []
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[a-z_]+\})", template)
+    body = "".join("[^/?#]+" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^{body}$")
+
+
+def url_template(path: str) -> str | None:
+    """The path template of a request path this library sends (``/v2/p1/datasets/ds1``
+    gives ``/v2/{project_id}/datasets/{dataset_id}``), for naming spans and metrics without
+    the IDs that would multiply their series; ``None`` for any other path."""
+    bare = path.split("?", 1)[0]
+    if "://" in bare:
+        bare = "/" + bare.split("://", 1)[1].split("/", 1)[-1]
+    for pattern, template in _TEMPLATES:
+        if pattern.match(bare):
+            return template
+    return None
 
 
 def get_kind(name: str) -> Kind:

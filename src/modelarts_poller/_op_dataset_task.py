@@ -240,6 +240,7 @@ KIND = register_kind(
         ("task_id",),
         aliases=("task", "generic"),
         description="dataset task of the legacy v1 API",
+        templates=(V1_SYNC_PATH, V1_VERSIONS_PATH),
     )
 )
 

@@ -444,7 +444,13 @@ def _export_item(v: object, path: str) -> ExportTaskStatus:
 
 
 KIND = register_kind(
-    Kind("export", ExportTask, ("dataset_id", "task_id"), description="dataset export task")
+    Kind(
+        "export",
+        ExportTask,
+        ("dataset_id", "task_id"),
+        description="dataset export task",
+        templates=(TASKS_PATH,),
+    )
 )
 
 _EXPORT_TYPES = frozenset({0, 1, 2, 3})

@@ -219,5 +219,11 @@ def list_import_tasks(
 
 
 KIND = register_kind(
-    Kind("import", ImportTask, ("dataset_id", "task_id"), description="dataset import task")
+    Kind(
+        "import",
+        ImportTask,
+        ("dataset_id", "task_id"),
+        description="dataset import task",
+        templates=(TASKS_PATH,),
+    )
 )

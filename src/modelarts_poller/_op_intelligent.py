@@ -184,5 +184,6 @@ KIND = register_kind(
         ("dataset_id", "task_id"),
         aliases=("auto_label", "labeling"),
         description="auto-labeling, pre-labeling or auto-grouping task",
+        templates=(TASKS_PATH,),
     )
 )

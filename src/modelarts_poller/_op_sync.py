@@ -136,7 +136,13 @@ class SyncTask(ModelArtsTask):
 
 
 KIND = register_kind(
-    Kind("sync", SyncTask, ("dataset_id",), description="dataset synchronization (v2)")
+    Kind(
+        "sync",
+        SyncTask,
+        ("dataset_id",),
+        description="dataset synchronization (v2)",
+        templates=(START_PATH,),
+    )
 )
 
 

@@ -153,5 +153,11 @@ async def create_dataset_version(
 
 
 KIND = register_kind(
-    Kind("version", DatasetVersionTask, ("dataset_id", "version_id"), description="dataset version")
+    Kind(
+        "version",
+        DatasetVersionTask,
+        ("dataset_id", "version_id"),
+        description="dataset version",
+        templates=(VERSIONS_PATH,),
+    )
 )

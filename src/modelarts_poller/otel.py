@@ -60,13 +60,19 @@ class Instrumentation:
 
 
 def instrument(
-    engine: Engine, *, meter_provider: Any = None, histograms: bool = True
+    engine: Engine,
+    *,
+    meter_provider: Any = None,
+    histograms: bool = True,
+    spans: bool = False,
+    tracer_provider: Any = None,
 ) -> Instrumentation:
     """Report ``engine``'s metrics through OpenTelemetry (see docs/observability.md).
 
     The histograms are recorded value by value, which costs the SDK several microseconds
     per value on every poll; ``histograms=False`` reports the counters and gauges only,
-    for engines whose CPU is the bound.
+    for engines whose CPU is the bound. ``spans=True`` also makes one span per poll
+    (``modelarts_poller.poll {kind}``), on ``tracer_provider`` or the global one.
     """
     try:
         from opentelemetry import metrics as otel_metrics
@@ -142,6 +148,13 @@ def instrument(
                 histogram.record(value, {**dict(attrs), **extra})
 
         stop.append(store.listen(record))
+    if spans:
+        from opentelemetry import trace
+
+        engine._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
+            "modelarts_poller"
+        )
+        stop.append(lambda: setattr(engine, "_tracer", None))
     return Instrumentation(stop)
 
 
