@@ -91,3 +91,32 @@ async def test_a_429_pauses_everyone_sharing_the_limiter(clock: FakeClock) -> No
 
 async def sim_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
+
+
+async def test_specs_with_their_own_io_are_not_held_by_the_quota_probe(clock: FakeClock) -> None:
+    import attrs
+
+    from modelarts_poller import NoAuth, Observation, Phase
+
+    starts: list[float] = []
+
+    @attrs.frozen
+    class OwnIO:
+        n: int
+
+        @property
+        def kind(self) -> str:
+            return "own_io"
+
+        async def fetch(self, api: object) -> str:
+            starts.append(clock.now())
+            return "DONE"
+
+        def interpret(self, snapshot: str) -> Observation:
+            return Observation(Phase.SUCCEEDED, 1.0, snapshot)
+
+    client = ModelArtsClient(endpoint="http://127.0.0.1:9", project_id="p", auth=NoAuth())
+    async with Engine(client=client, clock=clock) as engine:
+        result = await clock.run(engine.wait(engine.watch_many(OwnIO(i) for i in range(5))))
+    assert result.ok
+    assert max(starts) < 0.5  # no one-second wait for an answer the client never gets

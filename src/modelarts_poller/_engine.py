@@ -189,6 +189,9 @@ class Engine:
         elif rate_limiter is None and adapt_to_quota and isinstance(client, ModelArtsClient):
             # No limit of our own: only the quota the server advertises (X-ratelimit).
             self._limiter = LocalRateLimiter(None, clock=self._clock)
+        # Polls whose I/O bypasses the client take a grant before fetch() only under a limit
+        # the user set: the advertised quota is about the client's requests.
+        self._per_poll_grants = max_rate is not None or rate_limiter is not None
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         self._heap: list[tuple[float, int, TaskHandle]] = []
@@ -582,7 +585,7 @@ class Engine:
         try:
             # Operation specs' requests go through ModelArtsClient, which takes a grant at
             # the wire; for any other spec the engine takes one per poll, before fetch().
-            if self._limiter is not None and not getattr(spec, "_wire_limited", False):
+            if self._per_poll_grants and not getattr(spec, "_wire_limited", False):
                 await self._prepay()
             if deadline is None:
                 snapshot = await self._fetch(spec)
