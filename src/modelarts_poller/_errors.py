@@ -10,10 +10,13 @@ Grouped by what the caller can do next::
     │   └── RateLimited              HTTP 429; ``retry_after`` says how long to wait
     ├── PermanentError               retrying will not help: fix the request or credentials
     │   ├── BadRequest               HTTP 400 (and other 4xx without a class of their own)
+    │   │   └── Conflict             the resource is busy (a sync already running, ...)
     │   ├── Unauthorized             HTTP 401, after one token refresh where possible
     │   ├── Forbidden                HTTP 403
-    │   └── NotFound                 HTTP 404
+    │   ├── NotFound                 HTTP 404, or a published not-found code at any status
+    │   └── OperationFailed          a final failure code with a server status (500 4360, ...)
     ├── ProtocolError                the server answered something this library cannot read
+    │   ├── ResponseTooLarge         the body exceeded the client's max_body_size
     │   └── ParseError               JSON of the wrong shape; names the field path and value
     ├── TaskFailedError              an awaited task ended in failure; carries the event
     ├── EventOverflowError           a consumer fell behind a stream with ``overflow="error"``
@@ -21,8 +24,9 @@ Grouped by what the caller can do next::
     └── InvalidArgumentError         bad input caught before any request (also a ValueError)
 
 Every :class:`ApiError` (the transient, permanent and protocol errors that come from a
-response) carries the HTTP ``status`` and the body's ``error_code`` and ``error_msg`` when
-the server sent them. Messages never contain credentials.
+response) carries the HTTP ``status``, the body's ``error_code`` and ``error_msg`` when the
+server sent them, and the ``X-Request-Id`` header as ``request_id``. Messages never contain
+credentials.
 """
 
 from __future__ import annotations
