@@ -433,3 +433,16 @@ async def test_the_engine_watches_new_kinds_through_the_fake() -> None:
     assert isinstance(ends["service:s1"], TaskCompleted)
     with pytest.raises(InvalidArgumentError, match="ID"):
         fake.add("export", "only-one", [(0, {})])
+
+
+def test_bad_success_values_and_kinds_are_named() -> None:
+    with pytest.raises(InvalidArgumentError, match="success"):
+        ServiceDeployment("s1", success=[["running"]])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgumentError, match="lower-case"):
+        register_kind(Kind("Shouty", SyncTask, ("dataset_id",)))
+    with pytest.raises(InvalidArgumentError, match="class"):
+        register_kind(Kind("not_a_class", "SyncTask", ("dataset_id",)))  # type: ignore[arg-type]
+    from modelarts_poller import url_template
+
+    with pytest.raises(InvalidArgumentError, match="path"):
+        url_template(42)  # type: ignore[arg-type]

@@ -25,7 +25,12 @@ def _success(value: object) -> frozenset[Any] | None:
         return None
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise InvalidArgumentError(f"success must be a set of status values, got {value!r}")
-    out = frozenset(value)
+    try:
+        out = frozenset(value)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"success must be a set of status values (strings or integers), got {value!r}"
+        ) from None
     if not out:
         raise InvalidArgumentError("success must name at least one status value")
     return out
@@ -141,6 +146,10 @@ def register_kind(kind: Kind, *, replace: bool = False) -> Kind:
     """Make ``kind`` known to the CLI, continuation tokens and ``get_kind``."""
     if not isinstance(kind, Kind):
         raise InvalidArgumentError(f"register_kind takes a Kind, got {kind!r}")
+    if not isinstance(kind.name, str) or not kind.name or kind.name != kind.name.strip().lower():
+        raise InvalidArgumentError(f"a kind's name must be lower-case text, got {kind.name!r}")
+    if not isinstance(kind.spec_type, type):
+        raise InvalidArgumentError(f"a kind's spec_type must be a class, got {kind.spec_type!r}")
     names = (kind.name, *kind.aliases)
     for name in names:
         owner = _NAMES.get(name)
@@ -152,7 +161,8 @@ def register_kind(kind: Kind, *, replace: bool = False) -> Kind:
     for name in names:
         _NAMES[name] = kind.name
     known = {t for _, t in _TEMPLATES}
-    for template in (kind.spec_type.PATH, *kind.templates):
+    path = getattr(kind.spec_type, "PATH", None)  # a kind whose spec does its own I/O has none
+    for template in (*((path,) if isinstance(path, str) else ()), *kind.templates):
         if template not in known:
             _TEMPLATES.append((_template_pattern(template), template))
     return kind
@@ -171,6 +181,8 @@ def url_template(path: str) -> str | None:
     """The path template of a request path this library sends (``/v2/p1/datasets/ds1``
     gives ``/v2/{project_id}/datasets/{dataset_id}``), for naming spans and metrics without
     the IDs that would multiply their series; ``None`` for any other path."""
+    if not isinstance(path, str):
+        raise InvalidArgumentError(f"url_template takes a path str, got {path!r}")
     bare = path.split("?", 1)[0]
     if "://" in bare:
         bare = "/" + bare.split("://", 1)[1].split("/", 1)[-1]
