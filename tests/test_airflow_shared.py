@@ -1,0 +1,114 @@
+"""The Airflow-free core: many trigger-shaped coroutines in one loop share one engine per
+connection, against the simulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from modelarts_poller import Backoff, InvalidArgumentError, PollPolicy
+from modelarts_poller._checkpoint import TaskState, encode_token
+from modelarts_poller.airflow import SharedEngines, connection_from_fields
+from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
+
+FAST = PollPolicy(interval=Backoff(initial=0.1, maximum=0.3))
+
+
+def token_of(script: object) -> str:
+    return encode_token(spec_of(script), TaskState())  # type: ignore[arg-type]
+
+
+async def test_500_watchers_share_one_engine_within_max_rate() -> None:
+    async with Simulator(SimulatorConfig(seed=2)) as sim:
+        scripts = [sim.add("export", queue=0.0, run=0.5) for _ in range(250)]
+        scripts += [
+            sim.add("training_job", queue=0.0, run=0.5, outcome="failed") for _ in range(250)
+        ]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
+            max_rate=200,
+        )
+        shared = SharedEngines(policy=FAST)
+
+        async def trigger(script: object) -> dict[str, object]:
+            payload = await shared.watch(conn, token_of(script))
+            json.dumps(payload)  # what a TriggerEvent carries must be JSON
+            return payload
+
+        watchers = [asyncio.create_task(trigger(s)) for s in scripts]
+        await asyncio.sleep(0.2)
+        assert shared.engines() == 1
+        payloads = await asyncio.wait_for(asyncio.gather(*watchers), timeout=60)
+        await asyncio.sleep(0)
+        assert shared.engines() == 0  # closed after the last watcher left
+        per_second = sim.counters.per_second_all
+    statuses = [p["status"] for p in payloads]
+    assert statuses.count("completed") == 250
+    assert statuses.count("failed") == 250
+    assert all(p["reason"] == "remote_failed" for p in payloads if p["status"] == "failed")
+    assert max(per_second.values()) <= 200
+
+
+async def test_duplicates_cost_one_poller_and_cancelling_one_leaves_the_other() -> None:
+    async with Simulator(SimulatorConfig(seed=3)) as sim:
+        script = sim.add("import", queue=0.0, run=1.0)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+        first = asyncio.create_task(shared.watch(conn, token_of(script)))
+        second = asyncio.create_task(shared.watch(conn, token_of(script)))
+        third = asyncio.create_task(shared.watch(conn, token_of(script)))
+        await asyncio.sleep(0.3)
+        first.cancel()  # Airflow cancels a trigger on re-homing or clearing
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        a, b = await asyncio.wait_for(asyncio.gather(second, third), timeout=20)
+        polled = sim.counters.per_task
+    assert a["status"] == b["status"] == "completed"
+    assert a["event_id"] == b["event_id"]  # a duplicate is recognisable
+    # one poller for three watchers: about one poll per interval, not three
+    assert max(polled.values()) <= 15
+
+
+async def test_the_last_watcher_leaving_cancels_the_watch() -> None:
+    async with Simulator(SimulatorConfig(seed=4)) as sim:
+        script = sim.add("sync", queue=0.0, run=60.0)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+        only = asyncio.create_task(shared.watch(conn, token_of(script)))
+        await asyncio.sleep(0.3)
+        only.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await only
+        await shared.aclose()
+        assert shared.engines() == 0
+
+
+def test_the_huaweicloud_connection_shape() -> None:
+    aksk = connection_from_fields(
+        login="AK", password="SK", extra={"region": "cn-north-4", "project_id": "p"}
+    )
+    again = connection_from_fields(
+        login="AK", password="SK", extra={"region": "cn-north-4", "project_id": "p"}
+    )
+    other = connection_from_fields(
+        login="AK", password="SK2", extra={"region": "cn-north-4", "project_id": "p"}
+    )
+    token = connection_from_fields(extra={"token": "t", "region": "cn-north-4", "project_id": "p"})
+    assert aksk == again  # one engine for both
+    assert aksk != other
+    assert "SK" not in repr(aksk) + aksk.key
+    assert type(token.auth()).__name__ == "TokenAuth"
+    assert aksk.client().endpoint == "https://modelarts.cn-north-4.myhuaweicloud.com"
+    for bad, match in (
+        ({"region": "r"}, "project_id"),
+        ({"project_id": "p", "region": "r"}, "access key"),
+        ({"project_id": "p", "token": "t"}, "region or endpoint"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=match):
+            connection_from_fields(extra=bad)
