@@ -158,3 +158,22 @@ def test_tokens_without_a_backoff_position_still_decode() -> None:
     bad = base64.urlsafe_b64encode(json.dumps({**payload, "attempt": -1}).encode()).decode()
     with pytest.raises(InvalidArgumentError, match="backoff position"):
         decode_token(bad, {"job": Job})
+
+
+async def test_a_spec_the_checkpoint_cannot_save_is_refused_and_not_left_watched(
+    clock: FakeClock, jobs: Jobs, tmp_path: Path
+) -> None:
+    class Plain:  # neither attrs nor a dataclass: no token can name it
+        kind = "plain"
+
+        async def fetch(self, api: object) -> object:
+            return None
+
+        def interpret(self, snapshot: object) -> object:
+            return None
+
+    async with Engine(client=jobs, clock=clock, checkpoint=Checkpoint(tmp_path / "c.db")) as engine:
+        with pytest.raises(InvalidArgumentError, match="custom specs"):
+            engine.watch_many([Job("ok"), Plain()])  # type: ignore[list-item]
+        assert engine.stats().tracked == 0  # all or nothing: the good one is not watched
+    # and the engine closed cleanly (before the fix its exit raised the same error)

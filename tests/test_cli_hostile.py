@@ -95,3 +95,9 @@ def test_a_malformed_line_is_named_once(text: str, expected: str) -> None:
 def test_spec_of_still_maps_scripts(tmp_path: Path) -> None:
     # the pipe test builds its references from scripts; keep that mapping honest
     assert str(spec_of({"kind": "export", "dataset_id": "d", "task_id": "t"})) == "export:d/t"
+
+
+def test_csv_lines_are_named_by_their_number_in_the_file() -> None:
+    text = "# tasks\nkind,dataset_id,task_id\n\nsync,ds1,\n# an export\nexport,ds2,\n"
+    with pytest.raises(InvalidArgumentError, match=r"^t\.csv:6: an export task needs task_id"):
+        specs_from_text(text, name="t.csv")

@@ -370,6 +370,10 @@ class Engine:
                 elif policy is not None and policy != handle._policy:
                     raise InvalidArgumentError(f"{spec} is already watched with a different policy")
                 handles.append(handle)
+            if self._checkpoint is not None and new:
+                # Inside the all-or-nothing block: a spec the checkpoint cannot save (a
+                # plain class) refuses the batch instead of leaving it watched unrecorded.
+                self._checkpoint.record_watches((h.spec, self.token(h)) for h in new)
         except BaseException:
             for handle in new:  # undo: their heap entries go stale and are skipped
                 handle._seq = 0
@@ -385,8 +389,6 @@ class Engine:
             gc.collect()
         if earliest < self._dispatch_target:
             self._wake_dispatcher()
-        if self._checkpoint is not None and new:
-            self._checkpoint.record_watches((h.spec, self.token(h)) for h in new)
         if self._metrics is not None:
             for h in new:
                 self._active[h.spec.kind] += 1

@@ -111,21 +111,28 @@ def _jsonl(text: str, name: str, default_kind: str | None) -> Iterable[Spec]:
 
 
 def _csv(text: str, name: str, default_kind: str | None) -> Iterable[Spec]:
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
+    # Blank and comment lines are left out, but lines are still named by their number in
+    # the file: ``numbers[i]`` is the file line of the i-th line the CSV reader sees.
+    kept = [
+        (n, ln)
+        for n, ln in enumerate(text.splitlines(), start=1)
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
+    if not kept:
         return
-    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    numbers = [n for n, _ in kept]
+    reader = csv.DictReader(io.StringIO("\n".join(ln for _, ln in kept)))
     header = [h.strip() for h in reader.fieldnames or []]
     known = {"kind", "project_id"} | {n for k in kinds() for n in k.id_names}
     unknown = [h for h in header if h not in known]
     if unknown or not header:
         raise InvalidArgumentError(
-            f"{name}:1: unknown CSV column(s) {unknown or header}; "
+            f"{name}:{numbers[0]}: unknown CSV column(s) {unknown or header}; "
             f"expected a header of {', '.join(sorted(known))}"
         )
     reader.fieldnames = header
-    for number, row in enumerate(reader, start=2):
-        where = f"{name}:{number}"
+    for row in reader:
+        where = f"{name}:{numbers[min(reader.line_num, len(numbers)) - 1]}"
         if None in row:
             raise InvalidArgumentError(f"{where}: more fields than columns")
         entry = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
