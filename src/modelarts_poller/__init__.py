@@ -7,6 +7,7 @@ from ._backoff import Backoff
 from ._checkpoint import Checkpoint
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
+from ._durations import DurationModel
 from ._engine import BatchResult, Engine, EngineStats
 from ._errors import (
     ApiError,
@@ -134,6 +135,7 @@ __all__ = [
     "DatasetTaskStatusValue",
     "DatasetVersionStatus",
     "DatasetVersionTask",
+    "DurationModel",
     "Engine",
     "EngineClosedError",
     "EngineStats",

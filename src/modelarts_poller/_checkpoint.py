@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,10 +24,13 @@ from typing import Any
 
 import attrs
 
+from ._durations import DurationModel
 from ._errors import InvalidArgumentError
 from ._events import TaskCompleted, TaskFailed
 from ._kind import kinds as registered_kinds
 from ._specs import TaskSpec
+
+logger = logging.getLogger("modelarts_poller.checkpoint")
 
 TOKEN_VERSION = 1
 SpecFactory = Callable[..., TaskSpec[Any]]
@@ -127,6 +131,10 @@ CREATE TABLE IF NOT EXISTS tasks (
     outcome TEXT,
     reason TEXT,
     finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS learned (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
 )
 """
 
@@ -148,7 +156,7 @@ class Checkpoint:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
             self._db = db
 
     def close(self) -> None:
@@ -209,6 +217,26 @@ class Checkpoint:
             .fetchall()
         )
         return {key: (outcome, reason) for key, outcome, reason in rows}
+
+    def save_durations(self, model: DurationModel) -> None:
+        """Keep what an engine learned of its kinds' durations for the next run."""
+        self._conn().execute(
+            "INSERT INTO learned (name, data) VALUES ('durations', ?) "
+            "ON CONFLICT(name) DO UPDATE SET data = excluded.data",
+            (json.dumps(model.to_json(), separators=(",", ":")),),
+        )
+
+    def load_durations(self) -> DurationModel | None:
+        """The durations saved by the last engine, or ``None``; a saved model that cannot
+        be read is logged and left out (learning starts over), not fatal."""
+        row = self._conn().execute("SELECT data FROM learned WHERE name = 'durations'").fetchone()
+        if row is None:
+            return None
+        try:
+            return DurationModel.from_json(json.loads(row[0]))
+        except (ValueError, InvalidArgumentError) as exc:
+            logger.warning("%s: saved durations unreadable, learning anew: %s", self, exc)
+            return None
 
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.path)!r})"

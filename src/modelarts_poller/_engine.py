@@ -16,8 +16,6 @@ polling instead of losing events.
 from __future__ import annotations
 
 import gc
-import heapq
-import itertools
 import logging
 import math
 import random
@@ -35,6 +33,7 @@ from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encod
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._delivery import Callback, Delivery
+from ._durations import DurationModel
 from ._errors import (
     EngineClosedError,
     InvalidArgumentError,
@@ -57,7 +56,8 @@ from ._logcontext import task_context
 from ._metrics import EngineMetrics
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
-from ._ratelimit import CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
+from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
+from ._schedule import LATE_BUDGET, Scheduler, change_chance, placed_delay, priority_credit
 from ._specs import Observation, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
 
@@ -104,10 +104,11 @@ class _DeadlineHit(Exception):
 
 
 class _Worker:
-    __slots__ = ("event", "item")
+    __slots__ = ("due", "event", "item")
 
-    def __init__(self, item: TaskHandle | None) -> None:
+    def __init__(self, item: TaskHandle | None, due: float = 0.0) -> None:
         self.item = item
+        self.due = due  # when item fell due
         self.event: anyio.Event | None = None
 
 
@@ -150,6 +151,9 @@ class Engine:
         on_exit: Literal["cancel", "drain"] = "cancel",
         on_callback_error: Callable[[BaseException, TaskEvent, object], None] | None = None,
         checkpoint: Checkpoint | None = None,
+        priority: bool = True,
+        learn_durations: bool = True,
+        durations: DurationModel | None = None,
     ) -> None:
         if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int):
             raise InvalidArgumentError(f"max_in_flight must be an int, got {max_in_flight!r}")
@@ -167,6 +171,14 @@ class Engine:
         if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
             raise InvalidArgumentError(f"checkpoint must be a Checkpoint, got {checkpoint!r}")
         self._checkpoint = checkpoint
+        if durations is not None and not isinstance(durations, DurationModel):
+            raise InvalidArgumentError(f"durations must be a DurationModel, got {durations!r}")
+        self._durations: DurationModel | None = None
+        if learn_durations:
+            self._durations = DurationModel() if durations is None else durations
+        self._seeded = durations is not None
+        self._priority = bool(priority)
+        self._contended = False  # a rate grant had to be waited for lately
         self._client = client
         self._policy = policy
         self._kind_policies = kind_policies
@@ -194,8 +206,7 @@ class Engine:
         self._per_poll_grants = max_rate is not None or rate_limiter is not None
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
-        self._heap: list[tuple[float, int, TaskHandle]] = []
-        self._counter = itertools.count(1)
+        self._sched: Scheduler[TaskHandle] = Scheduler(self._credit if priority else None)
         self._idle: list[_Worker] = []
         self._workers = 0
         self._dispatch_target = _INF
@@ -230,6 +241,9 @@ class Engine:
         now = self._clock.now()
         if self._checkpoint is not None:
             self._checkpoint.open()
+            saved = self._checkpoint.load_durations()
+            if saved is not None and self._durations is not None and not self._seeded:
+                self._durations = saved
         self._rate_start = now
         tg = anyio.create_task_group()
         await tg.__aenter__()
@@ -261,6 +275,8 @@ class Engine:
                 # Fresh tokens (poll counts) for a later resume(); the cancellations below
                 # are not recorded as outcomes, so resume() watches these tasks again.
                 self._checkpoint.record_watches((h.spec, self.token(h)) for h in unfinished)
+            if self._checkpoint is not None and self._durations is not None:
+                self._checkpoint.save_durations(self._durations)
             for handle in unfinished:
                 self._cancel(handle, "the engine was closed", record=False)
             self._core_scope.cancel()
@@ -334,7 +350,7 @@ class Engine:
             raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
         # Everything inline, with one clock read for the batch: submitting 100k tasks is
         # dominated by per-task call overhead. watch() comes through here too.
-        tasks, heap, counter = self._tasks, self._heap, self._counter
+        tasks, push = self._tasks, self._sched.push
         kind_policies, default = self._kind_policies, self._policy
         now = self._clock.now()
         handles: list[TaskHandle] = []
@@ -364,9 +380,7 @@ class Engine:
                     due = now + pol.first_delay
                     if due < earliest:
                         earliest = due
-                    seq = next(counter)
-                    handle._seq = seq
-                    heapq.heappush(heap, (due, seq, handle))
+                    push(handle, due)
                 elif policy is not None and policy != handle._policy:
                     raise InvalidArgumentError(f"{spec} is already watched with a different policy")
                 handles.append(handle)
@@ -438,6 +452,7 @@ class Engine:
                 handle._obs = Observation(Phase.UNKNOWN, None, state.status)
             if state.deadline_at is not None:
                 handle._deadline = self._clock.now() + (state.deadline_at - self._wall())
+            handle._fresh = False  # its age is not known: nothing to learn or place by it
         return handle
 
     def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:
@@ -463,11 +478,33 @@ class Engine:
     # -- scheduling -------------------------------------------------------------------
 
     def _push(self, handle: TaskHandle, due: float) -> None:
-        seq = next(self._counter)
-        handle._seq = seq
-        heapq.heappush(self._heap, (due, seq, handle))
+        self._sched.push(handle, due)
         if due < self._dispatch_target:
             self._wake_dispatcher()
+
+    def _credit(self, handle: TaskHandle, due: float, now: float) -> float:
+        """How far a due poll may jump the due-time order (see ``_schedule``)."""
+        backlog = self._sched.backlog
+        obs = handle._obs
+        if obs is None:
+            return priority_credit(1.0, handle._policy.interval.initial, backlog)
+        seen_at = handle._seen_at
+        # Judged at when the poll would start in due order: the credit is fixed once given.
+        then = now + backlog
+        eta = None
+        first = handle._first
+        completion = obs.completion
+        if first is not None and completion is not None:
+            t0, c0 = first
+            if completion > c0 and seen_at > t0:
+                eta = (1.0 - completion) * (seen_at - t0) / (completion - c0)
+        ended = None
+        durations = self._durations
+        if eta is None and durations is not None and handle._fresh:
+            watched = handle._watched_at
+            ended = durations.chance_ended(handle.spec.kind, seen_at - watched, then - watched)
+        chance = change_chance(seen=True, waited=then - seen_at, eta=eta, ended=ended)
+        return priority_credit(chance, due - seen_at, backlog)
 
     def _wake_dispatcher(self) -> None:
         scope = self._dispatch_scope
@@ -479,20 +516,11 @@ class Engine:
 
     def _pop_due(self, now: float) -> TaskHandle | float:
         """The next due task, or the time to look again."""
-        heap = self._heap
-        while heap:
-            due, seq, handle = heap[0]
-            if handle._seq != seq:
-                heapq.heappop(heap)
-                continue
-            if due > now:
-                return due
-            heapq.heappop(heap)
-            handle._seq = 0
-            if self._metrics is not None:
-                self._metrics.lag(now - due)  # how late the poll starts: the saturation signal
-            return handle
-        return _INF
+        got = self._sched.pop(now)
+        if self._metrics is not None and not isinstance(got, float):
+            # How late the poll starts: the saturation signal.
+            self._metrics.lag(now - self._sched.last_due)
+        return got
 
     async def _dispatcher(self) -> None:
         clock = self._clock
@@ -513,12 +541,13 @@ class Engine:
                 if idle:
                     worker = idle.pop()
                     worker.item = got
+                    worker.due = self._sched.last_due
                     assert worker.event is not None
                     worker.event.set()
                 else:
                     self._workers += 1
                     assert self._core_tg is not None
-                    self._core_tg.start_soon(self._worker, _Worker(got))
+                    self._core_tg.start_soon(self._worker, _Worker(got, self._sched.last_due))
             self._dispatch_target = target
             self._saturated = target == -_INF
             with anyio.CancelScope() as scope:
@@ -537,27 +566,29 @@ class Engine:
         idle = self._idle
         poll = self._poll
         pop_due = self._pop_due
+        sched = self._sched
         try:
             while True:
                 handle = worker.item
                 if handle is None:
                     event = worker.event = anyio.Event()
                     idle.append(worker)
-                    heap = self._heap
                     # Once one worker is idle the dispatcher must hear of every push again.
-                    if self._saturated or (heap and heap[0][0] < self._dispatch_target):
+                    if self._saturated or sched.earliest() < self._dispatch_target:
                         self._wake_dispatcher()
                     await event.wait()
                     continue
                 worker.item = None
+                due = worker.due
                 while True:
-                    await poll(handle)
+                    await poll(handle, due)
                     got = pop_due(clock.now())
                     if not isinstance(got, TaskHandle):
                         if got < self._dispatch_target:
                             self._wake_dispatcher()
                         break
                     handle = got
+                    due = sched.last_due
         finally:
             self._workers -= 1
             if worker in idle:
@@ -565,7 +596,22 @@ class Engine:
 
     # -- one poll ---------------------------------------------------------------------
 
-    async def _poll(self, handle: TaskHandle) -> None:
+    async def _poll(self, handle: TaskHandle, due: float) -> None:
+        prepaid = False
+        if self._contended and self._limiter is not None and self._priority:
+            # The rate binds: wait for the grant without holding a task, then take the due
+            # poll most likely to find news (another worker may have taken this one).
+            if handle._outcome is None:
+                self._sched.unpop(handle, due, self._now())
+            await self._prepay()
+            got = self._pop_due(self._now())
+            if not isinstance(got, TaskHandle):
+                gate = CURRENT_GATE.get()
+                if gate is not None:
+                    gate.prepaid = False
+                return
+            handle = got
+            prepaid = True
         if handle._outcome is not None:
             return
         spec = handle.spec
@@ -587,7 +633,7 @@ class Engine:
         try:
             # Operation specs' requests go through ModelArtsClient, which takes a grant at
             # the wire; for any other spec the engine takes one per poll, before fetch().
-            if self._per_poll_grants and not getattr(spec, "_wire_limited", False):
+            if self._per_poll_grants and not prepaid and not getattr(spec, "_wire_limited", False):
                 await self._prepay()
             if deadline is None:
                 snapshot = await self._fetch(spec)
@@ -631,6 +677,7 @@ class Engine:
         if now - self._rate_start >= 1.0:
             self._roll_rate(now)
         handle._errors = 0
+        handle._seen_at = now
         prev = handle._obs
         if (
             prev is None
@@ -680,16 +727,19 @@ class Engine:
         delay = next_poll_delay(
             policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest
         )
+        durations = self._durations
+        if latest is None and durations is not None and handle._fresh:
+            # No progress to go by: skip the stretch where its kind's tasks seldom end.
+            age = now - handle._watched_at
+            quiet = durations.quiet_until(spec.kind, age, LATE_BUDGET)
+            delay = placed_delay(delay, policy.interval.maximum, age, quiet)
         handle._attempt += 1
         due = now + delay
         deadline = handle._deadline
         if deadline is not None and due > deadline:
             await self._reschedule(handle, now, due, honour=False)
             return
-        # _push, inlined: this is the path every poll of an unfinished task takes.
-        seq = next(self._counter)
-        handle._seq = seq
-        heapq.heappush(self._heap, (due, seq, handle))
+        self._sched.push(handle, due)
         if due < self._dispatch_target:
             self._wake_dispatcher()
 
@@ -711,7 +761,9 @@ class Engine:
     async def _prepay(self) -> None:
         """One grant for a poll whose requests may bypass ModelArtsClient's gate."""
         assert self._limiter is not None
+        started = self._now()
         await self._limiter.acquire()
+        self._contended = self._now() - started > _CONTENDED
         gate = CURRENT_GATE.get()
         if gate is not None:
             gate.prepaid = True
@@ -864,6 +916,14 @@ class Engine:
                 "" if completed else event.reason.value,  # type: ignore[union-attr]
                 event.at - handle._watched_at,
             )
+        durations = self._durations
+        if (
+            durations is not None
+            and handle._fresh
+            and (isinstance(event, TaskCompleted) or event.reason is FailureReason.REMOTE_FAILED)
+        ):
+            # Only the task's own end says how long its kind runs (not a deadline).
+            durations.record(handle.spec.kind, event.at - handle._watched_at)
         if isinstance(event, TaskCompleted):
             self._completed += 1
             if logger.isEnabledFor(logging.DEBUG):
@@ -1109,6 +1169,12 @@ class Engine:
             callback_errors=self._delivery.callback_errors,
             rate=self._rate,
         )
+
+    @property
+    def durations(self) -> DurationModel | None:
+        """What the engine learned of each kind's durations (``None`` with
+        ``learn_durations=False``)."""
+        return self._durations
 
     @property
     def clock(self) -> Clock:

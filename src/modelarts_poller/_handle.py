@@ -38,11 +38,13 @@ class TaskHandle:
         "_engine",
         "_errors",
         "_first",
+        "_fresh",
         "_obs",
         "_outbox",
         "_outcome",
         "_policy",
         "_polls",
+        "_seen_at",
         "_seq",
         "_snapshot",
         "_streams",
@@ -58,6 +60,8 @@ class TaskHandle:
         self._seq = 0  # sequence number of this task's live heap entry; 0 when not queued
         self._deadline: float | None = None
         self._watched_at = 0.0  # engine clock; for the task-duration metric
+        self._seen_at = 0.0  # engine clock: when its status was last read
+        self._fresh = True  # watched from its start, as far as we know (not resumed)
         self._polls = 0
         self._attempt = 0  # polls since the status last changed
         self._errors = 0  # consecutive transient errors

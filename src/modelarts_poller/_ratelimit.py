@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import math
-import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -243,21 +242,29 @@ class Gate:
 
     def __init__(self, limiter: RateLimiter, owner: Any = None) -> None:
         self.limiter = limiter
-        self.owner = owner  # the engine: where the time spent waiting is counted, if it is
+        self.owner = owner  # the engine: its clock times the wait, its metrics count it
         self.prepaid = False
 
     async def pass_(self) -> None:
         if self.prepaid:
             self.prepaid = False
             return
-        metrics = getattr(self.owner, "_metrics", None)
-        if metrics is None:
+        owner = self.owner
+        if owner is None:
             await self.limiter.acquire()
             return
-        started = time.perf_counter()
+        now = owner._now  # the engine's clock, so that a test clock's waits count
+        started = now()
         await self.limiter.acquire()
-        metrics.rate_wait(time.perf_counter() - started)
+        waited = now() - started
+        # Grants are scarce: the engine then waits for one before choosing what to poll.
+        owner._contended = waited > _CONTENDED
+        metrics = owner._metrics
+        if metrics is not None:
+            metrics.rate_wait(waited)
 
+
+_CONTENDED = 0.002  # seconds waited for a grant that mean the rate binds
 
 CURRENT_GATE: contextvars.ContextVar[Gate | None] = contextvars.ContextVar(
     "modelarts_poller_gate", default=None

@@ -1,0 +1,196 @@
+"""How long tasks of each kind run, learned online from the tasks that end (pure).
+
+A task that reports no progress can only be caught ending by polling while it may end;
+the learned distribution says where that is. Durations are counted from the start of
+the watch (a task watched long after it started looks shorter than it was), binned on a
+log scale (each bin about 19% wide, from 50 ms to about 200 days), so a model is a few
+hundred numbers per kind however many tasks it has seen. Old tasks fade: once a kind's
+weight passes ``HALF_LIFE_WEIGHT``, every bin is halved, so the model follows a change in
+a kind's durations within a few thousand finishes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._errors import InvalidArgumentError
+
+_LO = 0.05  # seconds: shorter durations share the first bin
+_STEP = 2.0**0.25  # bin width ratio
+_BINS = 112  # _LO * _STEP**112 is about 2e7 s
+_EDGES = tuple(_LO * _STEP**i for i in range(_BINS + 1))
+_LOG_LO = math.log(_LO)
+_LOG_STEP = math.log(_STEP)
+
+MIN_SAMPLES = 20  # a kind's model is used once it has seen this many ends
+HALF_LIFE_WEIGHT = 4096.0
+
+
+def _bin(seconds: float) -> int:
+    if seconds <= _LO:
+        return 0
+    i = int((math.log(seconds) - _LOG_LO) / _LOG_STEP)
+    return i if i < _BINS else _BINS - 1
+
+
+class DurationModel:
+    """Per-kind duration distributions; see the module docstring for what is assumed.
+
+    ``seed`` gives a kind durations known in advance (from earlier runs or a guess);
+    ``to_json``/``from_json`` carry a model across restarts (a checkpoint does it).
+    """
+
+    __slots__ = ("_cdf", "_counts", "_totals")
+
+    def __init__(self) -> None:
+        self._counts: dict[str, list[float]] = {}
+        self._totals: dict[str, float] = {}
+        self._cdf: dict[str, list[float]] = {}  # cumulative counts, rebuilt lazily
+
+    def record(self, kind: str, seconds: float) -> None:
+        """One task of ``kind`` ended ``seconds`` after its watch started."""
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            return  # a clock that went back: nothing to learn
+        counts = self._counts.get(kind)
+        if counts is None:
+            counts = self._counts[kind] = [0.0] * _BINS
+        counts[_bin(seconds)] += 1.0
+        total = self._totals.get(kind, 0.0) + 1.0
+        if total > HALF_LIFE_WEIGHT:
+            for i, c in enumerate(counts):
+                counts[i] = c / 2
+            total /= 2
+        self._totals[kind] = total
+        self._cdf.pop(kind, None)
+
+    def seed(self, kind: str, durations: Iterable[float]) -> None:
+        """Record each of ``durations`` (seconds) for ``kind``; raises on a bad value."""
+        if not isinstance(kind, str) or not kind:
+            raise InvalidArgumentError(f"kind must be a non-empty str, got {kind!r}")
+        values = list(durations)
+        for value in values:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (value >= 0 and math.isfinite(value))
+            ):
+                raise InvalidArgumentError(
+                    f"durations must be finite numbers >= 0 (seconds), got {value!r}"
+                )
+        for value in values:
+            self.record(kind, float(value))
+
+    def samples(self, kind: str) -> float:
+        """The weight of what was learned about ``kind`` (ends seen, halved as they age)."""
+        return self._totals.get(kind, 0.0)
+
+    def knows(self, kind: str) -> bool:
+        return self._totals.get(kind, 0.0) >= MIN_SAMPLES
+
+    def _cumulative(self, kind: str) -> list[float] | None:
+        cdf = self._cdf.get(kind)
+        if cdf is None:
+            counts = self._counts.get(kind)
+            if counts is None:
+                return None
+            running = 0.0
+            cdf = []
+            for c in counts:
+                running += c
+                cdf.append(running)
+            self._cdf[kind] = cdf
+        return cdf
+
+    def ended_by(self, kind: str, seconds: float) -> float:
+        """The learned probability that a task of ``kind`` ends within ``seconds``
+        (linear within a bin); 0.0 for a kind with no samples."""
+        cdf = self._cumulative(kind)
+        if cdf is None or seconds <= 0:
+            return 0.0
+        total = cdf[-1]
+        if total <= 0:
+            return 0.0
+        i = _bin(seconds)
+        below = cdf[i - 1] if i else 0.0
+        lo, hi = (_EDGES[i], _EDGES[i + 1]) if i else (0.0, _EDGES[1])
+        frac = min(1.0, max(0.0, (seconds - lo) / (hi - lo)))
+        return min(1.0, (below + (cdf[i] - below) * frac) / total)
+
+    def chance_ended(self, kind: str, seen_at: float, now: float) -> float | None:
+        """The chance that a task of ``kind`` alive at age ``seen_at`` ended by age ``now``,
+        or ``None`` while the kind has fewer than ``MIN_SAMPLES`` ends."""
+        if not self.knows(kind):
+            return None
+        alive = 1.0 - self.ended_by(kind, seen_at)
+        if alive <= 1e-9:
+            return 1.0  # older than anything seen: every look is a good bet
+        return min(1.0, max(0.0, (self.ended_by(kind, now) - self.ended_by(kind, seen_at)) / alive))
+
+    def quiet_until(self, kind: str, age: float, budget: float) -> float | None:
+        """The age up to which a task alive at ``age`` ends with probability at most
+        ``budget`` (conditional), or ``None`` while the kind is not known yet."""
+        if not self.knows(kind):
+            return None
+        cdf = self._cumulative(kind)
+        assert cdf is not None
+        total = cdf[-1]
+        start = self.ended_by(kind, age)
+        alive = 1.0 - start
+        if alive <= 1e-9:
+            return age
+        target = (start + budget * alive) * total
+        i = bisect.bisect_left(cdf, target)
+        if i >= _BINS:
+            return math.inf
+        below = cdf[i - 1] if i else 0.0
+        lo, hi = (_EDGES[i], _EDGES[i + 1]) if i else (0.0, _EDGES[1])
+        width = cdf[i] - below
+        frac = 0.0 if width <= 0 else (target - below) / width
+        return max(age, lo + (hi - lo) * min(1.0, max(0.0, frac)))
+
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(sorted(self._counts))
+
+    # -- persistence ------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """The model as JSON-able data: per kind, its non-empty bins."""
+        return {
+            "version": 1,
+            "kinds": {
+                kind: {str(i): c for i, c in enumerate(counts) if c}
+                for kind, counts in self._counts.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DurationModel:
+        """A model from :meth:`to_json`'s data; raises on anything else."""
+        model = cls()
+        try:
+            if data.get("version") != 1:
+                raise ValueError("unknown version")
+            for kind, bins in data["kinds"].items():
+                if not isinstance(kind, str):
+                    raise ValueError("a kind name is not text")
+                counts = [0.0] * _BINS
+                for key, value in bins.items():
+                    i = int(key)
+                    if not 0 <= i < _BINS or isinstance(value, bool):
+                        raise ValueError(f"bin {key!r} out of range")
+                    value = float(value)
+                    if not (value >= 0 and math.isfinite(value)):
+                        raise ValueError(f"bin {key!r} has a bad count")
+                    counts[i] = value
+                model._counts[kind] = counts
+                model._totals[kind] = sum(counts)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"not a duration model: {exc}") from None
+        return model
+
+    def __repr__(self) -> str:
+        learned = ", ".join(f"{k}={self._totals[k]:g}" for k in sorted(self._totals))
+        return f"<DurationModel {learned or 'empty'}>"

@@ -1,0 +1,185 @@
+"""Every scheduling decision of the engine, as pure code: no ``await``, no clock, no I/O.
+
+The engine's runner asks three questions here: which watched task to poll now
+(:class:`Scheduler`), how much a due poll is worth when due polls compete for a limited
+rate (:func:`change_chance`, :func:`priority_credit`), and when to poll a task next given
+what it reported and what its kind's durations look like (:func:`placed_delay`). Time
+comes in as ``now`` arguments, randomness as ``draw`` values; the tests drive all of it
+with plain numbers.
+
+Due polls compete only when they cannot all start at once (the rate limit or the
+in-flight limit binds). Then they are served in the order of ``due - credit``, where the
+credit is the chance of news times ``PRIORITY_SPAN`` times (the task's interval plus the
+backlog, how late due polls start at the time): a poll likely to find news (a progress
+estimate that has passed, a kind whose tasks usually end by now, a task never seen) goes
+first, and a poll can be overtaken only by polls that fell due less than that span after
+it, so none waits for ever behind newer ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+PRIORITY_SPAN = 2.0
+LATE_BUDGET = 0.02  # chance, per gap, that a task ends early enough in a gap to be late
+_INF = math.inf
+
+
+class Schedulable(Protocol):
+    """What the scheduler keeps on an item: the sequence number of its live entry
+    (0 while it is not queued, -1 once it is finished)."""
+
+    _seq: int
+
+
+T = TypeVar("T", bound=Schedulable)
+
+
+class Scheduler(Generic[T]):
+    """A timer heap of ``(due, seq, item)`` and, when due polls compete, a ready heap
+    ordered by ``due - credit``. Cancelling or re-pushing an item leaves its old entry
+    behind; entries whose ``seq`` no longer matches the item's are skipped.
+
+    ``credit(item, due, now)`` gives a due item's credit in seconds (see the module
+    docstring); ``None`` serves due items in due order.
+    """
+
+    __slots__ = ("_counter", "_credit", "_ready", "_timer", "backlog", "last_due")
+
+    def __init__(self, credit: Callable[[T, float, float], float] | None = None) -> None:
+        self._timer: list[tuple[float, int, T]] = []
+        self._ready: list[tuple[float, int, T, float]] = []
+        self._counter = itertools.count(1)
+        self._credit = credit
+        self.last_due = 0.0  # the due time of the item pop() last returned
+        self.backlog = 0.0  # how late due items start, smoothed over the last few dozen
+
+    def push(self, item: T, due: float) -> None:
+        seq = next(self._counter)
+        item._seq = seq
+        heapq.heappush(self._timer, (due, seq, item))
+
+    def earliest(self) -> float:
+        """When the next item is due (``-inf`` if one is waiting already, ``inf`` if
+        none is queued). May be early: a stale entry's time counts until it is popped."""
+        if self._ready:
+            return -_INF
+        timer = self._timer
+        return timer[0][0] if timer else _INF
+
+    def pop(self, now: float) -> T | float:
+        """The item to poll now, or the time to look again."""
+        timer, ready = self._timer, self._ready
+        pop = heapq.heappop
+        credit = self._credit
+        while timer:
+            due, seq, item = timer[0]
+            if item._seq != seq:
+                pop(timer)
+                continue
+            if due > now:
+                break
+            pop(timer)
+            if not ready:
+                # The common case when nothing competes: the next live entry is not due,
+                # so this one goes out without computing anyone's credit.
+                while timer and timer[0][2]._seq != timer[0][1]:
+                    pop(timer)
+                if not timer or timer[0][0] > now:
+                    item._seq = 0
+                    self.last_due = due
+                    self.backlog += (now - due - self.backlog) * 0.05
+                    return item
+            c = credit(item, due, now) if credit is not None else 0.0
+            heapq.heappush(ready, (due - c, seq, item, due))
+        while ready:
+            _key, seq, item, due = pop(ready)
+            if item._seq != seq:
+                continue
+            item._seq = 0
+            self.last_due = due
+            self.backlog += (now - due - self.backlog) * 0.05
+            return item
+        if not ready:
+            self.backlog = 0.0  # nothing waits: no queue to pass
+        return timer[0][0] if timer else _INF
+
+    def unpop(self, item: T, due: float, now: float) -> None:
+        """Put ``item`` (popped, due at ``due``) back among the due items: the engine does
+        so while it waits for a rate grant, so that the choice is made when the poll can
+        start, not when it began to wait."""
+        credit = self._credit
+        seq = next(self._counter)
+        item._seq = seq
+        c = credit(item, due, now) if credit is not None else 0.0
+        heapq.heappush(self._ready, (due - c, seq, item, due))
+
+    def clear(self) -> None:
+        self._timer.clear()
+        self._ready.clear()
+
+    def __len__(self) -> int:
+        """Entries held, stale ones included."""
+        return len(self._timer) + len(self._ready)
+
+
+def change_chance(
+    *,
+    seen: bool,
+    waited: float,
+    eta: float | None,
+    ended: float | None,
+) -> float:
+    """The chance that a task has something new to say, in [0, 1].
+
+    ``seen``: the task was observed before. ``waited``: seconds since it last was.
+    ``eta``: seconds from that observation to its estimated finish, for a task that
+    reports progress. ``ended``: the learned chance that a task of its kind that was
+    alive then has ended by now (``None`` while the kind is not known yet).
+    """
+    if not seen:
+        return 1.0  # nothing known yet: its first answer is news
+    if eta is not None:
+        if waited >= eta:
+            return 0.95
+        return 0.5 * waited / eta if eta > 0 else 0.95
+    if ended is not None:
+        return ended
+    return 0.25
+
+
+def priority_credit(chance: float, interval: float, backlog: float = 0.0) -> float:
+    """Seconds by which a due poll of ``chance`` may jump the due-time order: at most
+    ``PRIORITY_SPAN`` times its ``interval`` plus the ``backlog`` (how late due polls
+    are starting now), so that a likely end can pass a queue of any length."""
+    if not (chance > 0):
+        return 0.0
+    span = (min(interval, 3600.0) if interval > 0 else 0.0) + (backlog if backlog > 0 else 0.0)
+    return PRIORITY_SPAN * min(chance, 1.0) * span
+
+
+def placed_delay(
+    delay: float,
+    maximum: float,
+    age: float,
+    quiet_until: float | None,
+) -> float:
+    """The delay to the next poll of a task that reports no progress.
+
+    ``delay`` is what the policy asks for; ``quiet_until`` the age up to which a task of
+    its kind alive at ``age`` ends with a chance of at most ``LATE_BUDGET`` (from the
+    learned durations), or ``None`` while nothing is learned. The poll moves to that age
+    plus ``delay`` (so a task ending in the quiet stretch is rarely reported late, and
+    then by less than the stretch), never earlier than ``delay`` and never later than
+    ``maximum``.
+    """
+    if quiet_until is None or not (quiet_until > age):
+        return delay
+    later = quiet_until - age + delay
+    if later <= delay:
+        return delay
+    return maximum if later > maximum else later

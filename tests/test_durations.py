@@ -1,0 +1,117 @@
+"""The learned duration model: its maths, its persistence, and its bad inputs."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import given, settings
+
+from modelarts_poller import DurationModel, InvalidArgumentError
+from modelarts_poller._durations import HALF_LIFE_WEIGHT, MIN_SAMPLES
+
+durations = st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=200)
+
+
+@given(durations, st.floats(0, 1e6), st.floats(0, 1e6))
+def test_ended_by_is_a_distribution_function(values: list[float], a: float, b: float) -> None:
+    model = DurationModel()
+    model.seed("k", values)
+    lo, hi = sorted((a, b))
+    assert 0.0 <= model.ended_by("k", lo) <= model.ended_by("k", hi) <= 1.0
+    assert model.ended_by("k", 3e7) == pytest.approx(1.0)
+
+
+@settings(max_examples=100)
+@given(durations, st.floats(0, 1e5), st.floats(0.001, 0.5))
+def test_quiet_until_holds_at_most_the_budget(
+    values: list[float], age: float, budget: float
+) -> None:
+    model = DurationModel()
+    model.seed("k", values * (MIN_SAMPLES // len(values) + 1))
+    quiet = model.quiet_until("k", age, budget)
+    assert quiet is not None
+    assert quiet >= age
+    chance = model.chance_ended("k", age, quiet)
+    assert chance is not None
+    if age < quiet < float("inf"):  # quiet == age: older than anything seen, no stretch
+        assert chance <= budget + 1e-6
+
+
+def test_a_kind_is_used_only_once_it_has_enough_ends() -> None:
+    model = DurationModel()
+    model.seed("k", [10.0] * (MIN_SAMPLES - 1))
+    assert model.chance_ended("k", 0.0, 20.0) is None
+    assert model.quiet_until("k", 0.0, 0.02) is None
+    model.record("k", 10.0)
+    assert model.chance_ended("k", 0.0, 20.0) == pytest.approx(1.0)
+    assert model.chance_ended("k", 0.0, 5.0) == pytest.approx(0.0)
+    assert model.quiet_until("k", 0.0, 0.02) == pytest.approx(9.5, rel=0.2)
+
+
+def test_quiet_until_finds_where_a_lognormal_kind_starts_ending() -> None:
+    rnd = random.Random(1)
+    model = DurationModel()
+    model.seed("train", [rnd.lognormvariate(5.0, 0.3) for _ in range(2000)])  # about 150 s
+    quiet = model.quiet_until("train", 0.0, 0.02)
+    assert quiet is not None
+    assert 70 < quiet < 110  # the 2% quantile of lognormal(5, 0.3) is about 80 s
+
+
+def test_old_ends_fade_so_a_changed_kind_is_followed() -> None:
+    model = DurationModel()
+    model.seed("k", [1.0] * int(HALF_LIFE_WEIGHT))
+    model.seed("k", [100.0] * int(HALF_LIFE_WEIGHT))
+    assert model.samples("k") <= HALF_LIFE_WEIGHT
+    assert model.ended_by("k", 10.0) < 0.4  # most of the weight is the new, long runs
+
+
+def test_round_trip_through_json() -> None:
+    model = DurationModel()
+    model.seed("a", [1.0, 2.0, 30.0])
+    model.seed("b", [500.0])
+    back = DurationModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert back.kinds() == ("a", "b")
+    for t in (0.5, 1.5, 10.0, 600.0):
+        assert back.ended_by("a", t) == model.ended_by("a", t)
+    assert back.samples("b") == 1.0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"version": 2, "kinds": {}},
+        {"version": 1, "kinds": {"a": {"999": 1}}},
+        {"version": 1, "kinds": {"a": {"1": -1}}},
+        {"version": 1, "kinds": {"a": {"1": "x"}}},
+        {"version": 1, "kinds": {"a": {"1": float("nan")}}},
+        {"version": 1, "kinds": ["a"]},
+    ],
+)
+def test_from_json_names_what_is_wrong(data: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgumentError, match="not a duration model"):
+        DurationModel.from_json(data)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "3", True, None])
+def test_seed_refuses_what_is_not_a_duration(bad: object) -> None:
+    model = DurationModel()
+    with pytest.raises(InvalidArgumentError, match="durations must be"):
+        model.seed("k", [1.0, bad])  # type: ignore[list-item]
+    assert model.samples("k") == 0.0  # all or nothing
+
+
+def test_seed_refuses_a_kind_that_is_not_a_name() -> None:
+    with pytest.raises(InvalidArgumentError, match="kind"):
+        DurationModel().seed("", [1.0])
+
+
+def test_record_ignores_a_clock_that_went_back() -> None:
+    model = DurationModel()
+    model.record("k", -5.0)
+    model.record("k", float("nan"))
+    assert model.samples("k") == 0.0
+    assert "empty" in repr(model)

@@ -1,0 +1,159 @@
+"""The engine's request economy in virtual time: learned durations, their placement of
+polls, their persistence, and priority among due polls when the rate binds."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import attrs
+import pytest
+
+from modelarts_poller import (
+    Backoff,
+    Checkpoint,
+    DurationModel,
+    Engine,
+    FailureReason,
+    InvalidArgumentError,
+    PollPolicy,
+    TaskFailed,
+)
+from modelarts_poller.testing import FakeClock
+from tests.jobs import Job, Jobs
+
+STEADY = PollPolicy(
+    interval=Backoff(initial=1.0, maximum=120.0, strategy="constant", jitter="none"),
+    progress_aware=False,
+)
+
+
+@attrs.frozen
+class SlowJob(Job):
+    @property
+    def kind(self) -> str:
+        return "slow"
+
+
+def hundred_seconds() -> DurationModel:
+    model = DurationModel()
+    model.seed("job", [95.0 + i / 10 for i in range(100)])
+    return model
+
+
+async def test_learned_durations_skip_polls_where_the_kind_never_ends(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    job = jobs.add("a", (0, "RUNNING", None), (100, "DONE", None))
+    async with Engine(client=jobs, clock=clock, policy=STEADY, durations=hundred_seconds()) as e:
+        done = await clock.run(e.watch(job).wait())
+    polls = jobs.polls["a"]
+    assert len(polls) < 15  # one a second would be 101
+    assert 100 <= done.at <= 101.0  # still seen within the policy's one-second rhythm
+
+
+async def test_without_learning_the_policy_rhythm_is_kept(clock: FakeClock, jobs: Jobs) -> None:
+    job = jobs.add("a", (0, "RUNNING", None), (100, "DONE", None))
+    async with Engine(
+        client=jobs, clock=clock, policy=STEADY, durations=hundred_seconds(), learn_durations=False
+    ) as engine:
+        await clock.run(engine.watch(job).wait())
+        assert engine.durations is None
+    assert len(jobs.polls["a"]) == 101
+
+
+async def test_the_engine_learns_from_ends_not_from_deadlines_or_cancels(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    done = [jobs.add(f"d{i}", (0, "RUNNING", None), (10 + i, "DONE", None)) for i in range(3)]
+    broken = jobs.add("b", (0, "RUNNING", None), (7, "BROKEN", None))
+    slow = jobs.add("late", (0, "RUNNING", None), (500, "DONE", None))
+    gone = jobs.add("gone", (0, "RUNNING", None))
+    async with Engine(client=jobs, clock=clock, policy=STEADY) as engine:
+        timed = engine.watch(slow, policy=attrs.evolve(STEADY, deadline=20.0))
+        cancelled = engine.watch(gone)
+        handles = [engine.watch(j) for j in [*done, broken]]
+        await clock.advance(3)
+        cancelled.cancel()
+        await clock.run(engine.wait([*handles, timed]))
+        assert isinstance(timed.outcome, TaskFailed)
+        assert timed.outcome.reason is FailureReason.DEADLINE
+        model = engine.durations
+        assert model is not None
+        assert model.samples("job") == 4.0  # three completions and one remote failure
+        assert model.ended_by("job", 5.0) == 0.0
+        assert model.ended_by("job", 13.5) == pytest.approx(1.0)
+
+
+async def test_a_resumed_task_teaches_nothing(clock: FakeClock, jobs: Jobs) -> None:
+    job = jobs.add("a", (0, "RUNNING", None), (30, "DONE", None))
+    async with Engine(client=jobs, clock=clock, policy=STEADY) as first:
+        token = first.token(first.watch(job))
+    async with Engine(client=jobs, clock=clock, policy=STEADY) as engine:
+        await clock.run(engine.watch_token(token, kinds={"job": Job}).wait())
+        assert engine.durations is not None
+        assert engine.durations.samples("job") == 0.0  # its age at the restart is unknown
+
+
+async def test_the_checkpoint_keeps_what_was_learned(
+    clock: FakeClock, jobs: Jobs, tmp_path: Path
+) -> None:
+    path = tmp_path / "watch.db"
+    jobs_done = [jobs.add(f"j{i}", (0, "RUNNING", None), (40, "DONE", None)) for i in range(25)]
+    async with Engine(
+        client=jobs, clock=clock, policy=STEADY, checkpoint=Checkpoint(path)
+    ) as engine:
+        await clock.run(engine.wait([engine.watch(j) for j in jobs_done]))
+    async with Engine(
+        client=jobs, clock=clock, policy=STEADY, checkpoint=Checkpoint(path)
+    ) as engine:
+        assert engine.durations is not None
+        assert engine.durations.samples("job") == 25.0
+        assert engine.durations.knows("job")
+    seeded = DurationModel()
+    async with Engine(
+        client=jobs, clock=clock, checkpoint=Checkpoint(path), durations=seeded
+    ) as engine:
+        assert engine.durations is seeded  # the user's model wins over the saved one
+
+
+def test_durations_must_be_a_model() -> None:
+    with pytest.raises(InvalidArgumentError, match="durations must be a DurationModel"):
+        Engine(durations={"job": [1.0]})  # type: ignore[arg-type]
+
+
+async def delays_when_rate_binds(*, priority: bool) -> list[float]:
+    """20 quick jobs (seeded to end at about 60 s) among 20 slow ones, at 2 polls/s for 40."""
+    clock = FakeClock()
+    jobs = Jobs(clock)
+    model = DurationModel()
+    model.seed("job", [55.0 + i / 2 for i in range(20)])
+    model.seed("slow", [1000.0 + i for i in range(20)])
+    quick = [jobs.add(f"q{i}", (0, "RUNNING", None), (60.0, "DONE", None)) for i in range(20)]
+    slow = [
+        SlowJob(jobs.add(f"s{i}", (0, "RUNNING", None), (1000.0, "DONE", None)).name)
+        for i in range(20)
+    ]
+    policy = PollPolicy(
+        interval=Backoff(initial=1.0, maximum=1.0, strategy="constant", jitter="none"),
+        progress_aware=False,
+        max_polls=None,
+    )
+    async with Engine(
+        client=jobs, clock=clock, policy=policy, max_rate=2, durations=model, priority=priority
+    ) as engine:
+        engine.watch_many(slow)
+        handles = engine.watch_many(quick)
+        result = await clock.run(engine.wait(handles))
+    return [event.at - 60.0 for event in result.completed]
+
+
+async def test_when_the_rate_binds_polls_likely_to_find_an_end_go_first() -> None:
+    ordered = await delays_when_rate_binds(priority=False)
+    ranked = await delays_when_rate_binds(priority=True)
+    assert len(ordered) == len(ranked) == 20
+    # Due order spreads 2 polls/s over 40 tasks: a quick job waits its turn among the slow.
+    # With priority the quick jobs, likely to have ended, pass the slow ones' queue; 20 of
+    # them at 2 polls/s still take 10 s to see (5 s median at best).
+    assert statistics.median(ranked) < 0.6 * statistics.median(ordered)
+    assert max(ranked) < max(ordered)

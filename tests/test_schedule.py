@@ -1,0 +1,215 @@
+"""The pure scheduler: due order, priority among due polls, its overtaking bound, placement."""
+
+from __future__ import annotations
+
+import math
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import given, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from modelarts_poller._schedule import (
+    PRIORITY_SPAN,
+    Scheduler,
+    change_chance,
+    placed_delay,
+    priority_credit,
+)
+
+
+class Item:
+    def __init__(self, name: str, credit: float = 0.0) -> None:
+        self.name = name
+        self.credit = credit
+        self._seq = 0
+
+    def __repr__(self) -> str:
+        return f"Item({self.name})"
+
+
+def by_credit(item: Item, due: float, now: float) -> float:
+    return item.credit
+
+
+def test_due_order_without_credit_and_the_time_to_look_again() -> None:
+    sched: Scheduler[Item] = Scheduler()
+    a, b, c = Item("a"), Item("b"), Item("c")
+    sched.push(b, 2.0)
+    sched.push(a, 1.0)
+    sched.push(c, 5.0)
+    assert sched.earliest() == 1.0
+    assert sched.pop(0.5) == 1.0
+    assert sched.pop(3.0) is a
+    assert sched.last_due == 1.0
+    assert sched.pop(3.0) is b
+    assert sched.pop(3.0) == 5.0
+    assert a._seq == 0  # popped: not queued
+
+
+def test_a_repushed_or_cancelled_item_leaves_its_old_entry_behind() -> None:
+    sched: Scheduler[Item] = Scheduler()
+    a, b = Item("a"), Item("b")
+    sched.push(a, 1.0)
+    sched.push(b, 2.0)
+    sched.push(a, 3.0)  # rescheduled: the entry at 1.0 is stale
+    b._seq = -1  # finished
+    assert sched.pop(2.5) == 3.0
+    assert sched.pop(3.0) is a
+    assert sched.pop(10.0) == math.inf
+
+
+def test_due_polls_compete_by_credit_and_a_lone_due_poll_needs_none() -> None:
+    calls: list[str] = []
+
+    def credit(item: Item, due: float, now: float) -> float:
+        calls.append(item.name)
+        return item.credit
+
+    sched: Scheduler[Item] = Scheduler(credit)
+    lone = Item("lone", credit=5.0)
+    sched.push(lone, 1.0)
+    sched.push(Item("later"), 9.0)
+    assert sched.pop(1.0) is lone
+    assert calls == []  # nothing competed, nobody's credit was computed
+
+    low, high = Item("low", credit=0.0), Item("high", credit=3.0)
+    sched.push(low, 2.0)
+    sched.push(high, 4.0)
+    assert sched.earliest() == 2.0
+    assert sched.pop(5.0) is high  # 4 - 3 < 2 - 0
+    assert sched.earliest() == -math.inf  # low waits among the due
+    assert sched.pop(5.0) is low
+
+
+def test_an_unpopped_item_competes_again_with_its_due_time() -> None:
+    sched: Scheduler[Item] = Scheduler(by_credit)
+    mine, better = Item("mine"), Item("better", credit=2.0)
+    sched.push(mine, 1.0)
+    sched.push(better, 1.5)
+    assert sched.pop(1.0) is mine
+    sched.unpop(mine, 1.0, 1.0)  # waiting for a grant: back among the due
+    assert sched.earliest() == -math.inf
+    assert sched.pop(2.0) is better  # both due by now; better's key is -0.5
+    assert sched.pop(2.0) is mine
+    assert sched.last_due == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 100, allow_nan=False),  # due
+            st.floats(0.1, 30, allow_nan=False),  # interval
+            st.floats(0, 1, allow_nan=False),  # chance
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_poll_is_overtaken_only_by_polls_due_less_than_span_intervals_later(
+    entries: list[tuple[float, float, float]],
+) -> None:
+    items = []
+    for i, (_due, interval, chance) in enumerate(entries):
+        item = Item(str(i), credit=priority_credit(chance, interval))
+        assert 0 <= item.credit <= PRIORITY_SPAN * interval
+        items.append(item)
+    sched: Scheduler[Item] = Scheduler(by_credit)
+    for item, (due, _i, _c) in zip(items, entries, strict=True):
+        sched.push(item, due)
+    order = []
+    while True:
+        got = sched.pop(1000.0)
+        if isinstance(got, float):
+            break
+        order.append(int(got.name))
+    assert sorted(order) == list(range(len(items)))
+    for pos, a in enumerate(order):
+        for b in order[:pos]:  # b went before a
+            due_a, due_b = entries[a][0], entries[b][0]
+            if due_b > due_a:
+                assert due_b - due_a <= PRIORITY_SPAN * entries[b][1] + 1e-9
+
+
+class SchedulerMachine(RuleBasedStateMachine):
+    """Push, cancel, re-push and pop against a plain model of what is queued."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sched: Scheduler[Item] = Scheduler(by_credit)
+        self.items = [Item(str(i), credit=float(i % 3)) for i in range(6)]
+        self.queued: dict[int, float] = {}  # item index -> due
+        self.now = 0.0
+
+    @rule(i=st.integers(0, 5), delay=st.floats(0, 10, allow_nan=False))
+    def push(self, i: int, delay: float) -> None:
+        self.sched.push(self.items[i], self.now + delay)
+        self.queued[i] = self.now + delay
+
+    @rule(i=st.integers(0, 5))
+    def cancel(self, i: int) -> None:
+        self.items[i]._seq = -1
+        self.queued.pop(i, None)
+
+    @rule(step=st.floats(0, 5, allow_nan=False))
+    def advance(self, step: float) -> None:
+        self.now += step
+
+    @rule()
+    def pop(self) -> None:
+        got = self.sched.pop(self.now)
+        due_now = {i: d for i, d in self.queued.items() if d <= self.now}
+        if isinstance(got, float):
+            assert not due_now
+            later = list(self.queued.values())
+            # Stale entries may make the time to look again early, never late.
+            assert got <= min(later) if later else got == math.inf
+            return
+        i = self.items.index(got)
+        assert i in due_now, "popped an item that is not due or not queued"
+        key = due_now[i] - got.credit
+        # Everything due now that was already competing had a key at least as good.
+        assert all(d - self.items[j].credit >= key - 1e-9 for j, d in due_now.items())
+        del self.queued[i]
+
+    @invariant()
+    def finished_items_are_never_queued(self) -> None:
+        for i, item in enumerate(self.items):
+            if item._seq == -1:
+                assert i not in self.queued
+
+
+TestSchedulerMachine = SchedulerMachine.TestCase
+TestSchedulerMachine.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+
+
+def test_change_chance_orders_what_is_likely_news() -> None:
+    assert change_chance(seen=False, waited=0.0, eta=None, ended=None) == 1.0
+    passed = change_chance(seen=True, waited=10.0, eta=5.0, ended=None)
+    early = change_chance(seen=True, waited=1.0, eta=5.0, ended=None)
+    assert passed > early > 0
+    assert change_chance(seen=True, waited=3.0, eta=None, ended=0.7) == 0.7
+    assert change_chance(seen=True, waited=3.0, eta=None, ended=None) == 0.25
+
+
+@given(
+    st.floats(0.01, 100, allow_nan=False),
+    st.floats(0.01, 1000, allow_nan=False),
+    st.floats(0, 1e5, allow_nan=False),
+    st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False)),
+)
+def test_placed_delay_stays_between_the_policy_delay_and_its_maximum(
+    delay: float, maximum: float, age: float, quiet: float | None
+) -> None:
+    got = placed_delay(delay, maximum, age, quiet)
+    assert got >= min(delay, maximum) or got == delay
+    assert got <= max(delay, maximum)
+    if quiet is None or quiet <= age:
+        assert got == delay
+
+
+def test_placed_delay_skips_the_quiet_stretch_then_keeps_the_policy_rhythm() -> None:
+    assert placed_delay(1.0, 60.0, age=5.0, quiet_until=50.0) == 46.0
+    assert placed_delay(1.0, 30.0, age=5.0, quiet_until=50.0) == 30.0
+    assert placed_delay(1.0, 60.0, age=5.0, quiet_until=5.2) == pytest.approx(1.2)
