@@ -23,6 +23,7 @@ class Item:
         self.name = name
         self.credit = credit
         self._seq = 0
+        self._due = 0.0
 
     def __repr__(self) -> str:
         return f"Item({self.name})"

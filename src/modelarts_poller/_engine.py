@@ -50,6 +50,7 @@ from ._events import (
     TaskProgress,
     TaskRetrying,
 )
+from ._groups import PAGE_SIZE, Groups, Listing, pages_for
 from ._handle import TaskHandle
 from ._kind import ModelArtsTask
 from ._logcontext import task_context
@@ -154,6 +155,7 @@ class Engine:
         priority: bool = True,
         learn_durations: bool = True,
         durations: DurationModel | None = None,
+        list_polling: bool = True,
     ) -> None:
         if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int):
             raise InvalidArgumentError(f"max_in_flight must be an int, got {max_in_flight!r}")
@@ -206,6 +208,10 @@ class Engine:
         self._per_poll_grants = max_rate is not None or rate_limiter is not None
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
+        # Tasks a list request can observe together; only a ModelArtsClient lists.
+        self._groups: Groups | None = (
+            Groups() if list_polling and isinstance(client, ModelArtsClient) else None
+        )
         self._sched: Scheduler[TaskHandle] = Scheduler(self._credit if priority else None)
         self._idle: list[_Worker] = []
         self._workers = 0
@@ -401,6 +407,11 @@ class Engine:
             # batch then sits in the oldest generation, and the next full collection waits
             # until a quarter as many objects again have piled up.
             gc.collect()
+        groups = self._groups
+        if groups is not None:
+            for h in new:
+                if getattr(h.spec, "LIST_PATH", None) is not None:
+                    groups.add(h)
         if earliest < self._dispatch_target:
             self._wake_dispatcher()
         if self._metrics is not None:
@@ -665,8 +676,13 @@ class Engine:
         self._in_flight -= 1
         if metrics is not None:
             metrics.poll(spec.kind, "ok", time.perf_counter() - started)
+        await self._observe(handle, snapshot)
+
+    async def _observe(self, handle: TaskHandle, snapshot: Any) -> None:
+        """What a snapshot of the task says: events, its end, or its next poll."""
         if handle._outcome is not None:  # cancelled while the request was in flight
             return
+        spec = handle.spec
         try:
             obs = spec.interpret(snapshot)
         except Exception as exc:
@@ -744,10 +760,97 @@ class Engine:
             self._wake_dispatcher()
 
     def _fetch(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
-        """``spec.fetch``, inside a span when per-poll spans were asked for."""
+        """``spec.fetch``, inside a span when per-poll spans were asked for, or a list
+        request that observes the task with others of its group."""
+        if self._groups is not None and getattr(spec, "LIST_PATH", None) is not None:
+            return self._fetch_listed(spec)
+        return self._fetch_own(spec)
+
+    def _fetch_own(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
         if self._tracer is None:
             return spec.fetch(self._client)
         return self._traced(spec)
+
+    async def _fetch_listed(self, spec: Any) -> Any:
+        groups = self._groups
+        assert groups is not None
+        handle = self._tasks.get(spec)
+        key = spec.group()
+        own_id = spec.ids[-1]
+        listing = groups.in_flight.get(key)
+        if listing is not None:
+            # Another poll of this group is listing now: its answer is this poll's too.
+            await listing.done.wait()
+            if isinstance(listing.error, Exception):
+                raise listing.error  # what its own request would most likely have met
+            found = listing.found.get(own_id)
+            return found if found is not None else await self._fetch_own(spec)
+        if handle is None:
+            return await self._fetch_own(spec)
+        now = self._now()
+        horizon = handle._policy.interval.initial
+        if handle._obs is not None and now - handle._seen_at > horizon:
+            horizon = now - handle._seen_at
+        wanted = groups.plan(handle, now, horizon)
+        if wanted is None:
+            return await self._fetch_own(spec)
+        listing = groups.in_flight[key] = Listing()
+        members = groups.members.get(key, {})
+        try:
+            page = 0
+            while True:
+                total, items = await self._client.request(
+                    "GET",
+                    spec.LIST_PATH,
+                    spec.LIST_PAGE,
+                    ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
+                    query={"limit": PAGE_SIZE, "offset": page},
+                    project_id=spec.project_id,
+                )
+                for item in items:
+                    mid = getattr(item, spec.ID_NAMES[-1], None)
+                    if mid in members:
+                        listing.found[mid] = item
+                page += 1
+                if (
+                    len(items) < PAGE_SIZE
+                    or page * PAGE_SIZE >= total
+                    or all(w in listing.found for w in wanted)
+                ):
+                    break
+            groups.pages[key] = pages_for(total)
+            if not any(w in listing.found for w in wanted):
+                groups.broken.add(key)  # a list that shows none of them is no use here
+        except PermanentError:
+            groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
+            listing.found.clear()
+        except BaseException as exc:
+            listing.error = exc
+            raise
+        finally:
+            del groups.in_flight[key]
+            listing.done.set()
+        self._observe_listed(listing, handle, members)
+        found = listing.found.get(own_id)
+        return found if found is not None else await self._fetch_own(spec)
+
+    def _observe_listed(
+        self, listing: Listing, lister: TaskHandle, members: Mapping[str, TaskHandle]
+    ) -> None:
+        """Hand each queued member the list saw its snapshot, as if it had been polled."""
+        now = self._now()
+        for mid, item in listing.found.items():
+            member = members.get(mid)
+            if member is None or member is lister or member._seq <= 0:
+                continue  # gone, the lister itself, or being polled (or shared) right now
+            if member._deadline is not None and now >= member._deadline:
+                continue  # its own turn fails it
+            member._seq = 0  # out of the queue: this observation is its poll
+            self._spawn_observe(member, item)
+
+    def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
+        assert self._core_tg is not None
+        self._core_tg.start_soon(self._observe, handle, snapshot)
 
     async def _traced(self, spec: TaskSpec[Any]) -> Any:
         assert self._tracer is not None
@@ -905,6 +1008,8 @@ class Engine:
         handle._seq = -1
         if self._tasks.get(handle.spec) is handle:
             del self._tasks[handle.spec]
+        if self._groups is not None and getattr(handle.spec, "LIST_PATH", None) is not None:
+            self._groups.remove(handle)
         metrics = self._metrics
         if metrics is not None:
             kind = handle.spec.kind

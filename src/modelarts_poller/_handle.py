@@ -35,6 +35,7 @@ class TaskHandle:
         "_deadline",
         "_delivering",
         "_done_event",
+        "_due",
         "_engine",
         "_errors",
         "_first",
@@ -58,6 +59,7 @@ class TaskHandle:
         self._engine = engine
         self._policy = policy
         self._seq = 0  # sequence number of this task's live heap entry; 0 when not queued
+        self._due = 0.0  # when its queued poll is due
         self._deadline: float | None = None
         self._watched_at = 0.0  # engine clock; for the task-duration metric
         self._seen_at = 0.0  # engine clock: when its status was last read

@@ -73,6 +73,12 @@ class ModelArtsTask:
     ID_NAMES: ClassVar[tuple[str, ...]]
     PARSE: ClassVar[Callable[[object], Any]]
     PHASES: ClassVar[Mapping[Any, Phase]]
+    # A list call that observes every task of a group at once (the export or import tasks
+    # of a dataset): its path, the IDs that name the group, and its page parser, which
+    # reads items with PARSE so that a listed task says what its own GET would.
+    LIST_PATH: ClassVar[str | None] = None
+    GROUP_IDS: ClassVar[tuple[str, ...]] = ()
+    LIST_PAGE: ClassVar[Callable[[object], tuple[int, tuple[Any, ...]]] | None] = None
     project_id: str | None
     success: frozenset[Any] | None
 
@@ -86,6 +92,10 @@ class ModelArtsTask:
 
     async def fetch(self, api: Any) -> Any:
         return await api.get_task(self)
+
+    def group(self) -> tuple[Any, ...]:
+        """What names the tasks one list call observes together with this one."""
+        return (self.KIND, self.project_id, *(getattr(self, n) for n in self.GROUP_IDS))
 
     def phase_of(self, status: object) -> Phase:
         """The phase of a status value, with the ``success`` override applied: a value

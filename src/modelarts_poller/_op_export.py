@@ -398,21 +398,6 @@ STATUS_PATH = "/v2/{project_id}/datasets/{dataset_id}/export-tasks/{task_id}"
 TASKS_PATH = "/v2/{project_id}/datasets/{dataset_id}/export-tasks"
 
 
-@attrs.frozen(cache_hash=True)
-class ExportTask(ModelArtsTask):
-    """One export task of a dataset. Succeeds on ``SUCCESSED``; ``FAILED`` fails it."""
-
-    dataset_id: str = id_field("dataset_id")
-    task_id: str = id_field("task_id")
-    project_id: str | None = project_field()
-    success: frozenset[Any] | None = success_field()
-    KIND: ClassVar[str] = "export"
-    PATH: ClassVar[str] = STATUS_PATH
-    ID_NAMES: ClassVar[tuple[str, ...]] = ("dataset_id", "task_id")
-    PARSE: ClassVar[Any] = staticmethod(parse_export_task_status)
-    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
-
-
 @attrs.frozen
 class ExportTaskPage:
     """One page of ``GET .../export-tasks``: the tasks and how many there are in all."""
@@ -441,6 +426,24 @@ def _export_item(v: object, path: str) -> ExportTaskStatus:
         raise ParseError(
             f"{path}.{exc.path}" if exc.path else path, exc.value, exc.expected
         ) from None
+
+
+@attrs.frozen(cache_hash=True)
+class ExportTask(ModelArtsTask):
+    """One export task of a dataset. Succeeds on ``SUCCESSED``; ``FAILED`` fails it."""
+
+    dataset_id: str = id_field("dataset_id")
+    task_id: str = id_field("task_id")
+    project_id: str | None = project_field()
+    success: frozenset[Any] | None = success_field()
+    KIND: ClassVar[str] = "export"
+    PATH: ClassVar[str] = STATUS_PATH
+    ID_NAMES: ClassVar[tuple[str, ...]] = ("dataset_id", "task_id")
+    PARSE: ClassVar[Any] = staticmethod(parse_export_task_status)
+    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
+    LIST_PATH: ClassVar[str | None] = TASKS_PATH
+    GROUP_IDS: ClassVar[tuple[str, ...]] = ("dataset_id",)
+    LIST_PAGE: ClassVar[Any] = staticmethod(_page)
 
 
 KIND = register_kind(

@@ -167,6 +167,9 @@ class ImportTask(ModelArtsTask):
     ID_NAMES: ClassVar[tuple[str, ...]] = ("dataset_id", "task_id")
     PARSE: ClassVar[Any] = staticmethod(parse_import_task_status)
     PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
+    LIST_PATH: ClassVar[str | None] = TASKS_PATH
+    GROUP_IDS: ClassVar[tuple[str, ...]] = ("dataset_id",)
+    LIST_PAGE: ClassVar[Any] = staticmethod(_page)
 
 
 _TASK_ID = id_answer("task_id")

@@ -31,9 +31,10 @@ _INF = math.inf
 
 class Schedulable(Protocol):
     """What the scheduler keeps on an item: the sequence number of its live entry
-    (0 while it is not queued, -1 once it is finished)."""
+    (0 while it is not queued, -1 once it is finished) and when it is due."""
 
     _seq: int
+    _due: float
 
 
 T = TypeVar("T", bound=Schedulable)
@@ -61,6 +62,7 @@ class Scheduler(Generic[T]):
     def push(self, item: T, due: float) -> None:
         seq = next(self._counter)
         item._seq = seq
+        item._due = due
         heapq.heappush(self._timer, (due, seq, item))
 
     def earliest(self) -> float:
