@@ -187,6 +187,9 @@ TestSchedulerMachine.settings = settings(max_examples=100, stateful_step_count=4
 
 def test_change_chance_orders_what_is_likely_news() -> None:
     assert change_chance(seen=False, waited=0.0, eta=None, ended=None) == 1.0
+    likely = change_chance(seen=False, waited=0.0, eta=None, ended=0.9)
+    unlikely = change_chance(seen=False, waited=0.0, eta=None, ended=0.0)
+    assert likely > unlikely >= 0.5  # never seen: news either way, more if likely ended
     passed = change_chance(seen=True, waited=10.0, eta=5.0, ended=None)
     early = change_chance(seen=True, waited=1.0, eta=5.0, ended=None)
     assert passed > early > 0

@@ -496,12 +496,18 @@ class Engine:
     def _credit(self, handle: TaskHandle, due: float, now: float) -> float:
         """How far a due poll may jump the due-time order (see ``_schedule``)."""
         backlog = self._sched.backlog
-        obs = handle._obs
-        if obs is None:
-            return priority_credit(1.0, handle._policy.interval.initial, backlog)
-        seen_at = handle._seen_at
         # Judged at when the poll would start in due order: the credit is fixed once given.
         then = now + backlog
+        durations = self._durations
+        obs = handle._obs
+        if obs is None:
+            ended = None
+            if durations is not None and handle._fresh:
+                watched = handle._watched_at
+                ended = durations.chance_ended(handle.spec.kind, 0.0, then - watched)
+            chance = change_chance(seen=False, waited=0.0, eta=None, ended=ended)
+            return priority_credit(chance, handle._policy.interval.initial, backlog)
+        seen_at = handle._seen_at
         eta = None
         first = handle._first
         completion = obs.completion
@@ -510,7 +516,6 @@ class Engine:
             if completion > c0 and seen_at > t0:
                 eta = (1.0 - completion) * (seen_at - t0) / (completion - c0)
         ended = None
-        durations = self._durations
         if eta is None and durations is not None and handle._fresh:
             watched = handle._watched_at
             ended = durations.chance_ended(handle.spec.kind, seen_at - watched, then - watched)

@@ -141,10 +141,12 @@ def change_chance(
     ``seen``: the task was observed before. ``waited``: seconds since it last was.
     ``eta``: seconds from that observation to its estimated finish, for a task that
     reports progress. ``ended``: the learned chance that a task of its kind that was
-    alive then has ended by now (``None`` while the kind is not known yet).
+    alive then (or, never seen, at its watch's start) has ended by now (``None`` while
+    the kind is not known yet).
     """
     if not seen:
-        return 1.0  # nothing known yet: its first answer is news
+        # Its first answer is news; more so if its kind's tasks have usually ended by now.
+        return 1.0 if ended is None else 0.5 + 0.5 * ended
     if eta is not None:
         if waited >= eta:
             return 0.95

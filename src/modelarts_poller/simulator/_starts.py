@@ -280,6 +280,7 @@ async def _list(request: web.Request, kind: str, key: str) -> web.StreamResponse
         denied = state.admit(request, project_id)
     if denied is not None:
         return denied
+    state.counters.lists[kind] += 1
     page = _page(request)
     if page is None:
         return _dialect.parameter_error()

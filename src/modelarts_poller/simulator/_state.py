@@ -51,6 +51,13 @@ _OWN_ID_NAMES = {k: names[-1] for k, names in ID_NAMES.items() if names[-1] != "
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
 
+def _by_kind(per_task: Counter[tuple[str, ...]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for key, n in per_task.items():
+        out[key[0]] += n
+    return out
+
+
 class Counters:
     """What the client really did, counted by the server.
 
@@ -66,6 +73,7 @@ class Counters:
         self.per_second: Counter[int] = Counter()  # wall-clock second -> status requests
         self.per_second_all: Counter[int] = Counter()  # wall-clock second -> API requests
         self.per_task: Counter[tuple[str, ...]] = Counter()
+        self.lists: Counter[str] = Counter()  # kind -> list requests (every page)
         self.in_flight = 0
         self.max_in_flight = 0
 
@@ -78,6 +86,9 @@ class Counters:
             "max_per_second": max(self.per_second.values(), default=0),
             "max_per_second_all": max(self.per_second_all.values(), default=0),
             "max_in_flight": self.max_in_flight,
+            "requests_all": sum(self.per_second_all.values()),
+            "per_kind": dict(_by_kind(self.per_task)),
+            "lists": dict(self.lists),
             "tasks_polled": len(self.per_task),
         }
 
