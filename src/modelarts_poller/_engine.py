@@ -1,12 +1,12 @@
 """The polling engine: one timer heap, a bounded pool of pollers, shared limits.
 
-Design (sized for a million tracked tasks): a task waiting for its next poll is a
-heap entry ``(due, seq, handle)``, not a sleeping coroutine. One dispatcher sleeps
-until the earliest due time and hands due tasks to idle workers; at most
-``max_in_flight`` workers exist, and a worker that finishes a poll takes the next due
-task straight from the heap without waking the dispatcher, so under load the
-dispatcher sleeps and workers run back to back. A task rescheduled or cancelled leaves
-its old entry behind; entries whose ``seq`` no longer matches the handle's are skipped.
+Design (sized for a million tracked tasks): a task waiting for its next poll is an
+entry in the scheduler (``_schedule.py``, where every scheduling decision is made), not
+a sleeping coroutine. One dispatcher sleeps until the earliest due time and hands due
+tasks to idle workers; at most ``max_in_flight`` workers exist, and a worker that
+finishes a poll takes the next due task straight from the scheduler without waking the
+dispatcher, so under load the dispatcher sleeps and workers run back to back. This
+module keeps the lifecycle, the workers, the I/O and delivery.
 
 Events are delivered by the worker that produced them, in order: sync callbacks are
 called, async callbacks awaited, and bounded streams fed, so a slow consumer slows
@@ -135,6 +135,12 @@ class Engine:
     with`` block does to unfinished tasks: ``"cancel"`` ends each with a ``CANCELLED``
     failure, ``"drain"`` first waits for all of them to finish. ``clock`` and ``seed``
     make runs reproducible in tests.
+
+    Request economy (docs/engine.md), each on by default: ``priority`` (when limits bind,
+    the due poll most likely to find news goes first), ``learn_durations`` (each kind's
+    durations place the polls of tasks that report no progress; ``durations`` seeds the
+    model), ``list_polling`` (one list request observes a dataset's exports or imports)
+    and ``adapt_to_quota`` (keep to the quota the server advertises).
     """
 
     def __init__(
