@@ -163,4 +163,4 @@ async def test_list_polling_is_off_for_clients_that_cannot_list() -> None:
             raise AssertionError
 
     async with Engine(client=Fake()) as engine:
-        assert engine._groups is None
+        assert engine._lists is None

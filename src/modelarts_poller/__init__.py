@@ -4,11 +4,12 @@ import logging as _logging
 
 from ._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, Secret, TokenAuth
 from ._backoff import Backoff
+from ._batch import BatchResult
 from ._checkpoint import Checkpoint
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._durations import DurationModel
-from ._engine import BatchResult, Engine, EngineStats
+from ._engine import Engine, EngineStats
 from ._errors import (
     ApiError,
     BadRequest,

@@ -20,7 +20,7 @@ import logging
 import math
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -29,6 +29,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from ._batch import BatchResult, as_completed, wait_batch
 from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
@@ -39,7 +40,6 @@ from ._errors import (
     InvalidArgumentError,
     PermanentError,
     ProtocolError,
-    TaskFailedError,
     TransientError,
 )
 from ._events import (
@@ -50,14 +50,14 @@ from ._events import (
     TaskProgress,
     TaskRetrying,
 )
-from ._groups import PAGE_SIZE, Groups, Listing, pages_for
+from ._groups import ListPolling
 from ._handle import TaskHandle
 from ._kind import ModelArtsTask
 from ._logcontext import task_context
 from ._metrics import EngineMetrics
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
-from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, LocalRateLimiter, RateLimiter
+from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
 from ._schedule import LATE_BUDGET, Scheduler, change_chance, placed_delay, priority_credit
 from ._specs import Observation, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
@@ -84,20 +84,6 @@ class EngineStats:
     events: int
     callback_errors: int
     rate: float
-
-
-@attrs.frozen
-class BatchResult:
-    """What became of a batch: terminal events in completion order, and what is left."""
-
-    completed: tuple[TaskCompleted, ...]
-    failed: tuple[TaskFailed, ...]
-    pending: tuple[TaskHandle, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """Every task in the batch completed."""
-        return not self.failed and not self.pending
 
 
 class _DeadlineHit(Exception):
@@ -197,26 +183,18 @@ class Engine:
         self._wall: Callable[[], float] = getattr(self._clock, "wall", time.time)
         self._draw = random.Random(seed).random
         self._on_exit = on_exit
-        if max_rate is not None and rate_limiter is not None:
-            raise InvalidArgumentError("pass max_rate or rate_limiter, not both")
-        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
-            raise InvalidArgumentError(
-                f"rate_limiter must have an async acquire() method, got {rate_limiter!r}"
-            )
-        self._limiter: RateLimiter | None = rate_limiter
-        if max_rate is not None:
-            self._limiter = LocalRateLimiter(max_rate, clock=self._clock, adapt=adapt_to_quota)
-        elif rate_limiter is None and adapt_to_quota and isinstance(client, ModelArtsClient):
-            # No limit of our own: only the quota the server advertises (X-ratelimit).
-            self._limiter = LocalRateLimiter(None, clock=self._clock)
+        self._limiter = engine_limiter(
+            max_rate, rate_limiter, adapt=adapt_to_quota, server_quota=isinstance(
+                client, ModelArtsClient), clock=self._clock
+        )  # fmt: skip
         # Polls whose I/O bypasses the client take a grant before fetch() only under a limit
         # the user set: the advertised quota is about the client's requests.
         self._per_poll_grants = max_rate is not None or rate_limiter is not None
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         # Tasks a list request can observe together; only a ModelArtsClient lists.
-        self._groups: Groups | None = (
-            Groups() if list_polling and isinstance(client, ModelArtsClient) else None
+        self._lists: ListPolling | None = (
+            ListPolling(self) if list_polling and isinstance(client, ModelArtsClient) else None
         )
         self._sched: Scheduler[TaskHandle] = Scheduler(self._credit if priority else None)
         self._idle: list[_Worker] = []
@@ -413,8 +391,8 @@ class Engine:
             # batch then sits in the oldest generation, and the next full collection waits
             # until a quarter as many objects again have piled up.
             gc.collect()
-        groups = self._groups
-        if groups is not None:
+        if self._lists is not None:
+            groups = self._lists.groups
             for h in new:
                 if getattr(h.spec, "LIST_PATH", None) is not None:
                     groups.add(h)
@@ -773,91 +751,14 @@ class Engine:
     def _fetch(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
         """``spec.fetch``, inside a span when per-poll spans were asked for, or a list
         request that observes the task with others of its group."""
-        if self._groups is not None and getattr(spec, "LIST_PATH", None) is not None:
-            return self._fetch_listed(spec)
+        if self._lists is not None and getattr(spec, "LIST_PATH", None) is not None:
+            return self._lists.fetch(spec)
         return self._fetch_own(spec)
 
     def _fetch_own(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
         if self._tracer is None:
             return spec.fetch(self._client)
         return self._traced(spec)
-
-    async def _fetch_listed(self, spec: Any) -> Any:
-        groups = self._groups
-        assert groups is not None
-        handle = self._tasks.get(spec)
-        key = spec.group()
-        own_id = spec.ids[-1]
-        listing = groups.in_flight.get(key)
-        if listing is not None:
-            # Another poll of this group is listing now: its answer is this poll's too.
-            await listing.done.wait()
-            if isinstance(listing.error, Exception):
-                raise listing.error  # what its own request would most likely have met
-            found = listing.found.get(own_id)
-            return found if found is not None else await self._fetch_own(spec)
-        if handle is None:
-            return await self._fetch_own(spec)
-        now = self._now()
-        horizon = handle._policy.interval.initial
-        if handle._obs is not None and now - handle._seen_at > horizon:
-            horizon = now - handle._seen_at
-        wanted = groups.plan(handle, now, horizon)
-        if wanted is None:
-            return await self._fetch_own(spec)
-        listing = groups.in_flight[key] = Listing()
-        members = groups.members.get(key, {})
-        try:
-            page = 0
-            while True:
-                total, items = await self._client.request(
-                    "GET",
-                    spec.LIST_PATH,
-                    spec.LIST_PAGE,
-                    ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
-                    query={"limit": PAGE_SIZE, "offset": page},
-                    project_id=spec.project_id,
-                )
-                for item in items:
-                    mid = getattr(item, spec.ID_NAMES[-1], None)
-                    if mid in members:
-                        listing.found[mid] = item
-                page += 1
-                if (
-                    len(items) < PAGE_SIZE
-                    or page * PAGE_SIZE >= total
-                    or all(w in listing.found for w in wanted)
-                ):
-                    break
-            groups.pages[key] = pages_for(total)
-            if not any(w in listing.found for w in wanted):
-                groups.broken.add(key)  # a list that shows none of them is no use here
-        except PermanentError:
-            groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
-            listing.found.clear()
-        except BaseException as exc:
-            listing.error = exc
-            raise
-        finally:
-            del groups.in_flight[key]
-            listing.done.set()
-        self._observe_listed(listing, handle, members)
-        found = listing.found.get(own_id)
-        return found if found is not None else await self._fetch_own(spec)
-
-    def _observe_listed(
-        self, listing: Listing, lister: TaskHandle, members: Mapping[str, TaskHandle]
-    ) -> None:
-        """Hand each queued member the list saw its snapshot, as if it had been polled."""
-        now = self._now()
-        for mid, item in listing.found.items():
-            member = members.get(mid)
-            if member is None or member is lister or member._seq <= 0:
-                continue  # gone, the lister itself, or being polled (or shared) right now
-            if member._deadline is not None and now >= member._deadline:
-                continue  # its own turn fails it
-            member._seq = 0  # out of the queue: this observation is its poll
-            self._spawn_observe(member, item)
 
     def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
         assert self._core_tg is not None
@@ -1019,8 +920,8 @@ class Engine:
         handle._seq = -1
         if self._tasks.get(handle.spec) is handle:
             del self._tasks[handle.spec]
-        if self._groups is not None and getattr(handle.spec, "LIST_PATH", None) is not None:
-            self._groups.remove(handle)
+        if self._lists is not None and getattr(handle.spec, "LIST_PATH", None) is not None:
+            self._lists.groups.remove(handle)
         metrics = self._metrics
         if metrics is not None:
             kind = handle.spec.kind
@@ -1153,103 +1054,11 @@ class Engine:
         other tasks keep running). With ``timeout`` (seconds on the engine's clock) the
         unfinished handles come back in ``pending``.
         """
-        handles = list(handles)
-        order: list[TaskHandle] = [h for h in handles if h._outcome is not None]
-        pending = [h for h in handles if h._outcome is None]
-        if fail_fast:
-            for h in order:
-                if isinstance(h._outcome, TaskFailed):
-                    raise TaskFailedError(h._outcome)
-        if pending:
-            remaining = len(pending)
-            done = anyio.Event()
+        return await wait_batch(handles, self._clock, fail_fast=fail_fast, timeout=timeout)
 
-            def on_done(h: TaskHandle) -> None:
-                nonlocal remaining
-                remaining -= 1
-                order.append(h)
-                if remaining == 0 or (fail_fast and isinstance(h._outcome, TaskFailed)):
-                    done.set()
-
-            for h in pending:
-                h._add_waiter(on_done)
-            try:
-                await self._wait_event(done, timeout)
-            finally:
-                for h in pending:
-                    h._remove_waiter(on_done)
-            if fail_fast:
-                for h in order:
-                    if isinstance(h._outcome, TaskFailed):
-                        raise TaskFailedError(h._outcome)
-        completed: list[TaskCompleted] = []
-        failed: list[TaskFailed] = []
-        seen: set[int] = set()
-        for h in order:
-            if id(h) in seen:
-                continue
-            seen.add(id(h))
-            outcome = h._outcome
-            if isinstance(outcome, TaskCompleted):
-                completed.append(outcome)
-            elif isinstance(outcome, TaskFailed):
-                failed.append(outcome)
-        left = tuple(dict.fromkeys(h for h in handles if h._outcome is None))
-        return BatchResult(tuple(completed), tuple(failed), left)
-
-    async def _wait_event(self, event: anyio.Event, timeout: float | None) -> None:
-        if timeout is None:
-            await event.wait()
-            return
-        if (
-            not isinstance(timeout, int | float)
-            or isinstance(timeout, bool)
-            or math.isnan(timeout)
-            or timeout < 0
-        ):
-            raise InvalidArgumentError(f"timeout must be a number >= 0, got {timeout!r}")
-        if math.isinf(timeout):
-            await event.wait()
-            return
-        deadline = self._clock.now() + timeout
-        async with anyio.create_task_group() as tg:
-
-            async def timer() -> None:
-                await self._clock.sleep_until(deadline)
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(timer)
-            await event.wait()
-            tg.cancel_scope.cancel()
-
-    async def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
+    def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
         """Yield each handle as its task finishes (finished ones first)."""
-        handles = list(dict.fromkeys(handles))
-        ready: deque[TaskHandle] = deque(h for h in handles if h._outcome is not None)
-        waiting = [h for h in handles if h._outcome is None]
-        wake: list[anyio.Event | None] = [None]
-
-        def on_done(h: TaskHandle) -> None:
-            ready.append(h)
-            ev = wake[0]
-            if ev is not None:
-                wake[0] = None
-                ev.set()
-
-        for h in waiting:
-            h._add_waiter(on_done)
-        try:
-            left = len(handles)
-            while left:
-                if not ready:
-                    ev = wake[0] = anyio.Event()
-                    await ev.wait()
-                    continue
-                left -= 1
-                yield ready.popleft()
-        finally:
-            for h in waiting:
-                h._remove_waiter(on_done)
+        return as_completed(handles)
 
     # -- introspection ----------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import anyio
 
+from ._errors import PermanentError
+
 PAGE_SIZE = 100  # the largest page the list calls allow
 
 
@@ -85,3 +87,97 @@ class Groups:
         if not worth_listing(self.pages.get(key, 1), len(wanted)):
             return None
         return wanted
+
+
+class ListPolling:
+    """The engine's list requests: :meth:`fetch` stands in for a poll's own request."""
+
+    __slots__ = ("_engine", "groups")
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine  # the Engine: its tasks, clock, client and fetch/observe
+        self.groups = Groups()
+
+    async def fetch(self, spec: Any) -> Any:
+        """The snapshot of ``spec``'s task: from a list request when that is worth it (or
+        one under way), else from its own request."""
+        engine, groups = self._engine, self.groups
+        key = spec.group()
+        own_id = spec.ids[-1]
+        listing = groups.in_flight.get(key)
+        if listing is not None:
+            # Another poll of this group is listing now: its answer is this poll's too.
+            await listing.done.wait()
+            if isinstance(listing.error, Exception):
+                raise listing.error  # what its own request would most likely have met
+            found = listing.found.get(own_id)
+            return found if found is not None else await engine._fetch_own(spec)
+        handle = engine._tasks.get(spec)
+        if handle is None:
+            return await engine._fetch_own(spec)
+        now = engine._now()
+        horizon = handle._policy.interval.initial
+        if handle._obs is not None and now - handle._seen_at > horizon:
+            horizon = now - handle._seen_at
+        wanted = groups.plan(handle, now, horizon)
+        if wanted is None:
+            return await engine._fetch_own(spec)
+        listing = groups.in_flight[key] = Listing()
+        members = groups.members.get(key, {})
+        try:
+            await self._list(spec, members, wanted, listing)
+        except PermanentError:
+            groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
+            listing.found.clear()
+        except BaseException as exc:
+            listing.error = exc
+            raise
+        finally:
+            del groups.in_flight[key]
+            listing.done.set()
+        self._observe_listed(listing, handle, members)
+        found = listing.found.get(own_id)
+        return found if found is not None else await engine._fetch_own(spec)
+
+    async def _list(
+        self, spec: Any, members: dict[str, Any], wanted: dict[str, Any], listing: Listing
+    ) -> None:
+        """Page through the list until every wanted member is found or the list ends."""
+        key = spec.group()
+        page = 0
+        while True:
+            total, items = await self._engine._client.request(
+                "GET",
+                spec.LIST_PATH,
+                spec.LIST_PAGE,
+                ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
+                query={"limit": PAGE_SIZE, "offset": page},
+                project_id=spec.project_id,
+            )
+            for item in items:
+                mid = getattr(item, spec.ID_NAMES[-1], None)
+                if mid in members:
+                    listing.found[mid] = item
+            page += 1
+            if (
+                len(items) < PAGE_SIZE
+                or page * PAGE_SIZE >= total
+                or all(w in listing.found for w in wanted)
+            ):
+                break
+        self.groups.pages[key] = pages_for(total)
+        if not any(w in listing.found for w in wanted):
+            self.groups.broken.add(key)  # a list that shows none of them is no use here
+
+    def _observe_listed(self, listing: Listing, lister: Any, members: dict[str, Any]) -> None:
+        """Hand each queued member the list saw its snapshot, as if it had been polled."""
+        engine = self._engine
+        now = engine._now()
+        for mid, item in listing.found.items():
+            member = members.get(mid)
+            if member is None or member is lister or member._seq <= 0:
+                continue  # gone, the lister itself, or being polled (or shared) right now
+            if member._deadline is not None and now >= member._deadline:
+                continue  # its own turn fails it
+            member._seq = 0  # out of the queue: this observation is its poll
+            engine._spawn_observe(member, item)

@@ -231,6 +231,31 @@ class LocalRateLimiter:
         return f"LocalRateLimiter(max_rate={rate})"
 
 
+def engine_limiter(
+    max_rate: float | None,
+    rate_limiter: RateLimiter | None,
+    *,
+    adapt: bool,
+    server_quota: bool,
+    clock: Clock,
+) -> RateLimiter | None:
+    """The limiter an engine's options ask for: the user's, one for ``max_rate``, one that
+    keeps only to the quota a ModelArts server advertises (``server_quota``), or none."""
+    if max_rate is not None and rate_limiter is not None:
+        raise InvalidArgumentError("pass max_rate or rate_limiter, not both")
+    if rate_limiter is not None:
+        if not isinstance(rate_limiter, RateLimiter):
+            raise InvalidArgumentError(
+                f"rate_limiter must have an async acquire() method, got {rate_limiter!r}"
+            )
+        return rate_limiter
+    if max_rate is not None:
+        return LocalRateLimiter(max_rate, clock=clock, adapt=adapt)
+    if adapt and server_quota:
+        return LocalRateLimiter(None, clock=clock)
+    return None
+
+
 class Gate:
     """How the engine hands its limiter to the request path of the poll it runs.
 
