@@ -48,7 +48,7 @@ async def test_learned_durations_skip_polls_where_the_kind_never_ends(
     async with Engine(client=jobs, clock=clock, policy=STEADY, durations=hundred_seconds()) as e:
         done = await clock.run(e.watch(job).wait())
     polls = jobs.polls["a"]
-    assert len(polls) < 15  # one a second would be 101
+    assert len(polls) < 20  # one a second would be 101
     assert 100 <= done.at <= 101.0  # still seen within the policy's one-second rhythm
 
 

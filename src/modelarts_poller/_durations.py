@@ -3,7 +3,7 @@
 A task that reports no progress can only be caught ending by polling while it may end;
 the learned distribution says where that is. Durations are counted from the start of
 the watch (a task watched long after it started looks shorter than it was), binned on a
-log scale (each bin about 19% wide, from 50 ms to about 200 days), so a model is a few
+log scale (each bin about 9% wide, from 50 ms to about 150 days), so a model is a few
 hundred numbers per kind however many tasks it has seen. Old tasks fade: once a kind's
 weight passes ``HALF_LIFE_WEIGHT``, every bin is halved, so the model follows a change in
 a kind's durations within a few thousand finishes.
@@ -19,8 +19,8 @@ from typing import Any
 from ._errors import InvalidArgumentError
 
 _LO = 0.05  # seconds: shorter durations share the first bin
-_STEP = 2.0**0.25  # bin width ratio
-_BINS = 112  # _LO * _STEP**112 is about 2e7 s
+_STEP = 2.0**0.125  # bin width ratio
+_BINS = 224  # _LO * _STEP**224 is about 1.3e7 s
 _EDGES = tuple(_LO * _STEP**i for i in range(_BINS + 1))
 _LOG_LO = math.log(_LO)
 _LOG_STEP = math.log(_STEP)

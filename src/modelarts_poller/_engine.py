@@ -734,9 +734,9 @@ class Engine:
         )
         durations = self._durations
         if latest is None and durations is not None and handle._fresh:
-            # No progress to go by: skip the stretch where its kind's tasks seldom end.
+            # No progress to go by: skip the stretch before its kind's tasks start ending.
             age = now - handle._watched_at
-            quiet = durations.quiet_until(spec.kind, age, LATE_BUDGET)
+            quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
             delay = placed_delay(delay, policy.interval.maximum, age, quiet)
         handle._attempt += 1
         due = now + delay

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 PRIORITY_SPAN = 2.0
-LATE_BUDGET = 0.02  # chance, per gap, that a task ends early enough in a gap to be late
+LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
 _INF = math.inf
 
 
@@ -172,18 +172,18 @@ def placed_delay(
     age: float,
     quiet_until: float | None,
 ) -> float:
-    """The delay to the next poll of a task that reports no progress.
+    """The delay to the next poll of a task that reports no progress, at ``age``.
 
-    ``delay`` is what the policy asks for; ``quiet_until`` the age up to which a task of
-    its kind alive at ``age`` ends with a chance of at most ``LATE_BUDGET`` (from the
-    learned durations), or ``None`` while nothing is learned. The poll moves to that age
-    plus ``delay`` (so a task ending in the quiet stretch is rarely reported late, and
-    then by less than the stretch), never earlier than ``delay`` and never later than
-    ``maximum``.
+    ``delay`` is what the policy asks for; ``quiet_until`` the age by which only
+    ``LATE_BUDGET`` of its kind's tasks have ended (from the learned durations), or
+    ``None`` while nothing is learned. Before that age the poll moves to it: the stretch
+    is skipped once per task, so at most that share of the kind's tasks end unwatched,
+    each reported late by at most the stretch. Never earlier than ``delay``, never later
+    than ``maximum``.
     """
     if quiet_until is None or not (quiet_until > age):
         return delay
-    later = quiet_until - age + delay
+    later = quiet_until - age
     if later <= delay:
         return delay
     return maximum if later > maximum else later
