@@ -185,10 +185,11 @@ TestSchedulerMachine.settings = settings(max_examples=100, stateful_step_count=4
 
 
 def test_change_chance_orders_what_is_likely_news() -> None:
-    assert change_chance(seen=False, waited=0.0, eta=None, ended=None) == 1.0
+    unknown = change_chance(seen=False, waited=0.0, eta=None, ended=None)
     likely = change_chance(seen=False, waited=0.0, eta=None, ended=0.9)
     unlikely = change_chance(seen=False, waited=0.0, eta=None, ended=0.0)
-    assert likely > unlikely >= 0.5  # never seen: news either way, more if likely ended
+    # Never seen: news either way, more if its kind has likely ended, less if not.
+    assert likely > unknown > unlikely >= 0.5
     passed = change_chance(seen=True, waited=10.0, eta=5.0, ended=None)
     early = change_chance(seen=True, waited=1.0, eta=5.0, ended=None)
     assert passed > early > 0
@@ -217,3 +218,20 @@ def test_placed_delay_skips_the_quiet_stretch_then_keeps_the_policy_rhythm() -> 
     assert placed_delay(1.0, 30.0, age=5.0, quiet_until=50.0) == 30.0
     assert placed_delay(1.0, 60.0, age=5.0, quiet_until=5.5) == 1.0  # the rhythm is longer
     assert placed_delay(1.0, 60.0, age=51.0, quiet_until=50.0) == 1.0  # past it: the rhythm
+
+
+def test_waiting_due_items_get_fresh_credits_every_second() -> None:
+    learned: dict[str, float] = {}
+
+    def credit(item: Item, due: float, now: float) -> float:
+        return learned.get(item.name, 0.0)
+
+    sched: Scheduler[Item] = Scheduler(credit)
+    items = [Item(str(i)) for i in range(5)]
+    for item in items:
+        sched.push(item, 0.0)
+    assert sched.pop(0.0) is items[0]  # all join the due with no credit: due order
+    learned["4"] = 10.0  # meanwhile, item 4 became the likeliest news
+    assert sched.pop(0.5) is items[1]  # credits are not given again within a second
+    assert sched.pop(1.5) is items[4]  # now they are
+    assert sched.pop(1.5) is items[2]

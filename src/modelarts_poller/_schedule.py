@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 PRIORITY_SPAN = 2.0
+REKEY_EVERY = 1.0  # seconds between fresh credits for the due polls that wait
 LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
 _INF = math.inf
 
@@ -49,7 +50,7 @@ class Scheduler(Generic[T]):
     docstring); ``None`` serves due items in due order.
     """
 
-    __slots__ = ("_counter", "_credit", "_ready", "_timer", "backlog", "last_due")
+    __slots__ = ("_counter", "_credit", "_next_rekey", "_ready", "_timer", "backlog", "last_due")
 
     def __init__(self, credit: Callable[[T, float, float], float] | None = None) -> None:
         self._timer: list[tuple[float, int, T]] = []
@@ -58,6 +59,7 @@ class Scheduler(Generic[T]):
         self._credit = credit
         self.last_due = 0.0  # the due time of the item pop() last returned
         self.backlog = 0.0  # how late due items start, smoothed over the last few dozen
+        self._next_rekey = -_INF
 
     def push(self, item: T, due: float) -> None:
         seq = next(self._counter)
@@ -98,6 +100,9 @@ class Scheduler(Generic[T]):
                     return item
             c = credit(item, due, now) if credit is not None else 0.0
             heapq.heappush(ready, (due - c, seq, item, due))
+        if ready and credit is not None and now >= self._next_rekey:
+            self._rekey(now)
+            ready = self._ready
         while ready:
             _key, seq, item, due = pop(ready)
             if item._seq != seq:
@@ -109,6 +114,20 @@ class Scheduler(Generic[T]):
         if not ready:
             self.backlog = 0.0  # nothing waits: no queue to pass
         return timer[0][0] if timer else _INF
+
+    def _rekey(self, now: float) -> None:
+        """Credits are given when an item joins the due; while due items wait, what is
+        known changes (time passes, durations are learned), so every second or so, and
+        at most about 1% of the time, each waiting item's credit is given again."""
+        credit = self._credit
+        assert credit is not None
+        self._ready = [
+            (due - credit(item, due, now), seq, item, due)
+            for _key, seq, item, due in self._ready
+            if item._seq == seq
+        ]
+        heapq.heapify(self._ready)
+        self._next_rekey = now + max(REKEY_EVERY, len(self._ready) * 1e-4)
 
     def unpop(self, item: T, due: float, now: float) -> None:
         """Put ``item`` (popped, due at ``due``) back among the due items: the engine does
@@ -145,8 +164,9 @@ def change_chance(
     the kind is not known yet).
     """
     if not seen:
-        # Its first answer is news; more so if its kind's tasks have usually ended by now.
-        return 1.0 if ended is None else 0.5 + 0.5 * ended
+        # Its first answer is news; more so if its kind's tasks have usually ended by now,
+        # less if they seldom have (a kind not known yet sits between the two).
+        return 0.75 if ended is None else 0.5 + 0.5 * ended
     if eta is not None:
         if waited >= eta:
             return 0.95
