@@ -17,6 +17,8 @@ def test_every_benchmark_is_covered() -> None:
     assert set(SCRIPTS) >= {
         "bench_economy.py",
         "bench_metrics.py",
+        "bench_mix.py",
+        "bench_quota.py",
         "bench_scale.py",
         "bench_throughput.py",
         "bench_timer.py",
