@@ -157,3 +157,29 @@ async def test_when_the_rate_binds_polls_likely_to_find_an_end_go_first() -> Non
     # them at 2 polls/s still take 10 s to see (5 s median at best).
     assert statistics.median(ranked) < 0.6 * statistics.median(ordered)
     assert max(ranked) < max(ordered)
+
+
+def failing_quietly(jobs: Jobs) -> Job:
+    """Progress rises to 60% over 10 s (an estimate says 16.7 s), then the job breaks."""
+    steps: list[tuple[float, str, float | None]] = [(t / 2, "RUNNING", 0.03 * t) for t in range(20)]
+    steps.append((10.0, "BROKEN", None))
+    return jobs.add("liar", *steps)
+
+
+@pytest.mark.parametrize("learned", [True, False])
+async def test_a_progress_estimate_does_not_jump_past_the_kinds_usual_end(
+    clock: FakeClock, jobs: Jobs, learned: bool
+) -> None:
+    model = DurationModel()
+    model.seed("job", [9.5 + i / 40 for i in range(40)])  # jobs end at about 10 s
+    policy = PollPolicy(interval=Backoff(initial=1.0, maximum=60.0, jitter="none"))
+    job = failing_quietly(jobs)
+    async with Engine(
+        client=jobs, clock=clock, policy=policy, durations=model, learn_durations=learned
+    ) as engine:
+        failed = await clock.run(engine.watch(job).wait())
+    assert isinstance(failed, TaskFailed)
+    if learned:
+        assert failed.at <= 11.0  # seen near its kind's usual end
+    else:
+        assert failed.at > 12.0  # the estimate alone waits for 100%

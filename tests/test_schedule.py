@@ -12,6 +12,7 @@ from modelarts_poller._schedule import (
     PRIORITY_SPAN,
     Scheduler,
     change_chance,
+    hedged_delay,
     placed_delay,
     priority_credit,
 )
@@ -235,3 +236,25 @@ def test_waiting_due_items_get_fresh_credits_every_second() -> None:
     assert sched.pop(0.5) is items[1]  # credits are not given again within a second
     assert sched.pop(1.5) is items[4]  # now they are
     assert sched.pop(1.5) is items[2]
+
+
+@given(
+    st.floats(0.01, 100, allow_nan=False),
+    st.floats(0.01, 10, allow_nan=False),
+    st.floats(0, 1e4, allow_nan=False),
+    st.one_of(st.none(), st.floats(0, 1e5, allow_nan=False)),
+)
+def test_a_hedged_progress_poll_is_never_later_nor_earlier_than_its_bounds(
+    delay: float, initial: float, age: float, half: float | None
+) -> None:
+    got = hedged_delay(delay, initial, age, half)
+    assert got <= max(delay, initial)
+    assert got >= min(delay, initial)
+    if half is None or half - age >= delay:
+        assert got == delay
+
+
+def test_a_progress_estimate_stops_where_half_its_kind_has_ended() -> None:
+    assert hedged_delay(10.0, 1.0, age=20.0, half_ended=25.0) == 5.0
+    assert hedged_delay(10.0, 1.0, age=20.0, half_ended=40.0) == 10.0
+    assert hedged_delay(10.0, 1.0, age=20.0, half_ended=20.2) == 1.0

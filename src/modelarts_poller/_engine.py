@@ -58,7 +58,15 @@ from ._metrics import EngineMetrics
 from ._phase import Phase
 from ._policy import PollPolicy, next_poll_delay, retry_delay
 from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
-from ._schedule import LATE_BUDGET, Scheduler, change_chance, placed_delay, priority_credit
+from ._schedule import (
+    HEDGE,
+    LATE_BUDGET,
+    Scheduler,
+    change_chance,
+    hedged_delay,
+    placed_delay,
+    priority_credit,
+)
 from ._specs import Observation, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
 
@@ -733,11 +741,17 @@ class Engine:
             policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest
         )
         durations = self._durations
-        if latest is None and durations is not None and handle._fresh:
-            # No progress to go by: skip the stretch before its kind's tasks start ending.
+        if durations is not None and handle._fresh:
             age = now - handle._watched_at
-            quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
-            delay = placed_delay(delay, policy.interval.maximum, age, quiet)
+            if latest is None:
+                # No progress to go by: skip the stretch before its kind's tasks start ending.
+                quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
+                delay = placed_delay(delay, policy.interval.maximum, age, quiet)
+            elif handle._first is not None and delay > policy.interval.initial:
+                # A progress estimate may be wrong (a task that will fail rarely says so):
+                # it does not jump past the age by which half its kind's runners have ended.
+                half = durations.quiet_until(spec.kind, age, HEDGE)
+                delay = hedged_delay(delay, policy.interval.initial, age, half)
         handle._attempt += 1
         due = now + delay
         deadline = handle._deadline

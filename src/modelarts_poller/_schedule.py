@@ -27,6 +27,7 @@ from typing import Generic, Protocol, TypeVar
 PRIORITY_SPAN = 2.0
 REKEY_EVERY = 1.0  # seconds between fresh credits for the due polls that wait
 LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
+HEDGE = 0.5  # a progress estimate's jump stops where this share of the kind's runners ended
 _INF = math.inf
 
 
@@ -207,3 +208,17 @@ def placed_delay(
     if later <= delay:
         return delay
     return maximum if later > maximum else later
+
+
+def hedged_delay(delay: float, initial: float, age: float, half_ended: float | None) -> float:
+    """The delay to the next poll of a task whose progress estimate asked for ``delay``:
+    no later than ``half_ended``, the age by which ``HEDGE`` of its kind's tasks still
+    running at ``age`` have ended (``None`` while nothing is learned), and never earlier
+    than the policy's ``initial``. A task whose estimate is right costs a poll more now and
+    then; one that is about to fail without saying so is seen near its kind's usual end."""
+    if half_ended is None:
+        return delay
+    cap = half_ended - age
+    if cap >= delay:
+        return delay
+    return initial if cap < initial else cap
