@@ -183,3 +183,25 @@ async def test_a_progress_estimate_does_not_jump_past_the_kinds_usual_end(
         assert failed.at <= 11.0  # seen near its kind's usual end
     else:
         assert failed.at > 12.0  # the estimate alone waits for 100%
+
+
+class _Owner:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self._contended = False
+        self._metrics = None
+
+    def _now(self) -> float:
+        self.t += 1.0  # every look at the clock a second later: a very busy loop
+        return self.t
+
+
+async def test_a_slow_loop_is_not_taken_for_a_binding_rate() -> None:
+    from modelarts_poller import LocalRateLimiter
+    from modelarts_poller._ratelimit import Gate
+
+    owner = _Owner()
+    await Gate(LocalRateLimiter(None), owner).pass_()  # only the server's quota, none heard
+    assert owner._contended is False
+    await Gate(LocalRateLimiter(1000), owner).pass_()  # a rate of our own: the wait counts
+    assert owner._contended is True

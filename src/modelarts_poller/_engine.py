@@ -792,7 +792,10 @@ class Engine:
         assert self._limiter is not None
         started = self._now()
         await self._limiter.acquire()
-        self._contended = self._now() - started > _CONTENDED
+        self._contended = (
+            self._now() - started > _CONTENDED
+            and getattr(self._limiter, "max_rate", 1.0) is not None
+        )
         gate = CURRENT_GATE.get()
         if gate is not None:
             gate.prepaid = True

@@ -166,15 +166,16 @@ class LocalRateLimiter:
         if lock is None:
             lock = self._lock = anyio.Lock()
         clock = self._clock
-        # Fast path: nobody queued, nothing paused, and a grant is free.
+        window = self._window
+        # Fast path: nothing paused and a grant is free, with nobody queued (without a rate
+        # of our own nobody waits for a grant, so the queue does not matter).
         if (
-            not lock.locked()
+            (window is None or not lock.locked())
             and not self._probing
             and clock.now() >= max(self._paused_until, self._probe_until)
+            and (window is None or window.take(clock.now()) == 0.0)
         ):
-            window = self._window
-            if window is None or window.take(clock.now()) == 0.0:
-                return
+            return
         async with lock:
             while True:
                 now = clock.now()
@@ -270,6 +271,11 @@ class Gate:
         self.owner = owner  # the engine: its clock times the wait, its metrics count it
         self.prepaid = False
 
+    @property
+    def limiter_has_rate(self) -> bool:
+        """False for a limiter that keeps no rate of its own yet (only pauses)."""
+        return getattr(self.limiter, "max_rate", 1.0) is not None
+
     async def pass_(self) -> None:
         if self.prepaid:
             self.prepaid = False
@@ -282,8 +288,9 @@ class Gate:
         started = now()
         await self.limiter.acquire()
         waited = now() - started
-        # Grants are scarce: the engine then waits for one before choosing what to poll.
-        owner._contended = waited > _CONTENDED
+        # Grants are scarce (a rate binds, not merely a busy loop): the engine then waits
+        # for one before choosing what to poll.
+        owner._contended = waited > _CONTENDED and self.limiter_has_rate
         metrics = owner._metrics
         if metrics is not None:
             metrics.rate_wait(waited)
