@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -15,10 +15,17 @@ from ._specs import Observation, TaskSpec
 from ._streams import EventStream, Overflow, concrete_types
 
 if TYPE_CHECKING:
-    from ._engine import Engine
     from ._policy import PollPolicy
 
 Callback = Callable[[TaskEvent], object]
+
+
+class _Owner(Protocol):
+    """What a handle asks of the engine that watches it (no import of the engine)."""
+
+    def _cancel(self, handle: TaskHandle, message: str) -> None: ...
+
+    def token(self, handle: TaskHandle) -> str: ...
 
 
 class TaskHandle:
@@ -54,7 +61,7 @@ class TaskHandle:
         "spec",
     )
 
-    def __init__(self, engine: Engine, spec: TaskSpec[Any], policy: PollPolicy) -> None:
+    def __init__(self, engine: _Owner, spec: TaskSpec[Any], policy: PollPolicy) -> None:
         self.spec = spec
         self._engine = engine
         self._policy = policy
