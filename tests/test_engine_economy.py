@@ -205,3 +205,26 @@ async def test_a_slow_loop_is_not_taken_for_a_binding_rate() -> None:
     assert owner._contended is False
     await Gate(LocalRateLimiter(1000), owner).pass_()  # a rate of our own: the wait counts
     assert owner._contended is True
+
+
+@pytest.mark.parametrize("name", ["priority", "learn_durations", "list_polling", "adapt_to_quota"])
+@pytest.mark.parametrize("bad", ["no", 0, None])
+def test_the_economy_switches_take_only_booleans(name: str, bad: object) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"{name} must be True or False"):
+        Engine(**{name: bad})  # type: ignore[arg-type]
+
+
+async def test_unreadable_saved_durations_are_logged_and_learned_anew(
+    clock: FakeClock, jobs: Jobs, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "watch.db"
+    async with Engine(client=jobs, clock=clock, checkpoint=Checkpoint(path)):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE learned SET data = ? WHERE name = 'durations'", ('{"version": 7}',))
+    async with Engine(client=jobs, clock=clock, checkpoint=Checkpoint(path)) as engine:
+        assert engine.durations is not None
+        assert engine.durations.kinds() == ()
+    assert "saved durations unreadable" in caplog.text

@@ -161,6 +161,14 @@ class Engine:
             raise InvalidArgumentError(f"max_in_flight must be an int, got {max_in_flight!r}")
         if max_in_flight < 1:
             raise InvalidArgumentError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        for name, flag in (
+            ("adapt_to_quota", adapt_to_quota),
+            ("priority", priority),
+            ("learn_durations", learn_durations),
+            ("list_polling", list_polling),
+        ):
+            if not isinstance(flag, bool):
+                raise InvalidArgumentError(f"{name} must be True or False, got {flag!r}")
         if on_exit not in ("cancel", "drain"):
             raise InvalidArgumentError(f"on_exit must be 'cancel' or 'drain', got {on_exit!r}")
         policy = PollPolicy() if policy is None else policy
