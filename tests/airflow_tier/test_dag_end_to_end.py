@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,11 @@ with DAG(
     catchup=False,
 ) as dag:
     export = ModelArtsDatasetExportOperator(
-        task_id="export", dataset_id="ds-e2e", path="/bucket/out/", polling=FAST
+        task_id="export",
+        dataset_id="ds-e2e",
+        path="/bucket/out/",
+        polling=FAST,
+        watch_timeout=60,
     )
     wait = ModelArtsTaskSensor(
         task_id="wait_job",
@@ -48,9 +53,12 @@ with DAG(
         ids=[os.environ.get("MODELARTS_E2E_JOB", "job-1")],
         polling=FAST,
         fail_on_failure=False,
-        # dag.test() has no triggerer: a task the scheduler defers straight to one would
-        # wait forever, so this sensor starts on the (in-process) worker and defers there.
-        start_from_trigger=False,
+        timeout=60,
+        # The default, start_from_trigger=True. dag.test() has no scheduler or triggerer:
+        # it never takes the scheduler's path that defers such a task straight to the
+        # triggerer, so it runs the sensor's execute(), which defers at once (the same
+        # trigger), and then runs that trigger in line.
+        start_from_trigger=True,
     )
     export >> wait
 """
@@ -95,7 +103,17 @@ def test_dag_test_runs_deferred_modelarts_tasks_end_to_end(
     spec.loader.exec_module(module)
     dag = module.dag
 
-    run = dag.test()
+    # Bounded: dag.test() loops until the run ends; an alarm ends a hang instead.
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError("dag.test() did not finish in 120 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        run = dag.test()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert run.state == DagRunState.SUCCESS
     with create_session() as session:
         states = {ti.task_id: ti.state for ti in run.get_task_instances(session=session)}

@@ -185,8 +185,13 @@ def test_the_sensor_starts_from_the_trigger(conn_id: str, sim_thread: SimThread)
     result = sensor.execute_complete(context={}, event=event.payload)
     assert result["status"] == "failed"
     assert result["task"]["training_job_id"] == script.task_id
-    # run on a worker instead, it defers at once, with the same trigger
-    assert deferred(sensor).trigger.serialize() == trigger.serialize()
+    # run on a worker instead, it defers at once, to the same task, with its timeout as
+    # the watch's deadline
+    again = deferred(sensor)
+    assert again.timeout == timedelta(seconds=600)
+    spec, state = decode_token(again.trigger.serialize()[1]["token"])
+    assert spec == decode_token(trigger.token)[0]
+    assert state.deadline_at is not None
 
 
 def test_the_sensor_with_templated_ids_starts_on_a_worker() -> None:

@@ -80,11 +80,13 @@ class ModelArtsTaskSensor(BaseSensorOperator):
             return None
         return timeout if isinstance(timeout, timedelta) else timedelta(seconds=float(timeout))
 
-    def trigger(self) -> ModelArtsTaskTrigger:
-        """The trigger that waits for this sensor's task."""
+    def trigger(self, *, deadline: bool = False) -> ModelArtsTaskTrigger:
+        """The trigger that waits for this sensor's task; with ``deadline``, the sensor's
+        ``timeout`` from now is also the watch's deadline (its payload then says so)."""
         spec = get_kind(self.kind).spec(*self.ids)
+        timeout = self._timeout() if deadline else None
         return ModelArtsTaskTrigger(
-            token=token_for(spec),
+            token=token_for(spec, timeout=None if timeout is None else timeout.total_seconds()),
             conn_id=self.modelarts_conn_id,
             max_rate=self.max_rate,
             polling=self.polling,
@@ -93,7 +95,8 @@ class ModelArtsTaskSensor(BaseSensorOperator):
         )
 
     def execute(self, context: Any) -> None:
-        self.defer(trigger=self.trigger(), method_name="execute_complete", timeout=self._timeout())
+        trigger = self.trigger(deadline=True)
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=self._timeout())
 
     def poke(self, context: Any) -> bool:
         raise InvalidArgumentError("ModelArtsTaskSensor waits in the triggerer; it never pokes")
