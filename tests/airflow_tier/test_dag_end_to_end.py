@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from tests.airflow_tier.conftest import SimThread
 
 DAG_FILE = """
 import os
+import re
 from datetime import datetime, timezone
 
 from airflow.sdk import DAG
@@ -137,3 +139,19 @@ def _json(value: object) -> dict[str, object]:
     out = json.loads(value) if isinstance(value, str | bytes) else value
     assert isinstance(out, dict), value
     return out
+
+
+def test_the_docs_dag_of_100_exports_parses_into_the_tasks_it_promises() -> None:
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "airflow.md").read_text("utf-8")
+    (source,) = re.findall(r"^```py-dag\n(.*?)^```", page, re.MULTILINE | re.DOTALL)
+    scope: dict[str, object] = {"__name__": "docs_dag"}
+    exec(compile(source, "docs/airflow.md", "exec"), scope)
+    dag = scope["dag"]
+    export = dag.get_task("export")  # type: ignore[attr-defined]
+    sensor = dag.get_task("wait_for_training")  # type: ignore[attr-defined]
+    assert isinstance(export, MappedOperator)
+    assert len(export.expand_input.value["path"]) == 100
+    assert sensor.start_from_trigger is True  # no worker slot
+    assert sensor.upstream_task_ids == {"export"}
