@@ -23,9 +23,10 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class SimProcess:
-    def __init__(self, *, seed: int = 0, use_uvloop: bool = True) -> None:
+    def __init__(self, *, seed: int = 0, use_uvloop: bool = True, quota: int | None = None) -> None:
         self.seed = seed
         self.use_uvloop = use_uvloop
+        self.quota = quota  # requests per second per project; 429 APIGW.0308 past it
         self.url = ""
         self.server_loop = ""
         self._proc: subprocess.Popen[str] | None = None
@@ -34,6 +35,8 @@ class SimProcess:
         cmd = [sys.executable, os.path.abspath(__file__), "--serve", str(self.seed)]
         if not self.use_uvloop:
             cmd.append("--no-uvloop")
+        if self.quota is not None:
+            cmd += ["--quota", str(self.quota)]
         self._proc = proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -110,7 +113,7 @@ def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
     return got[0]
 
 
-def _serve(seed: int, use_uvloop: bool) -> None:
+def _serve(seed: int, use_uvloop: bool, quota: int | None = None) -> None:
     import asyncio
 
     from modelarts_poller.simulator import Simulator, SimulatorConfig, serve
@@ -123,7 +126,7 @@ def _serve(seed: int, use_uvloop: bool) -> None:
         os._exit(0)
 
     threading.Thread(target=orphaned, daemon=True).start()
-    main = serve(SimulatorConfig(seed=seed), port=0, ready=ready)
+    main = serve(SimulatorConfig(seed=seed, quota=quota), port=0, ready=ready)
     loop_name = "asyncio"
     if use_uvloop:
         try:
@@ -139,4 +142,5 @@ def _serve(seed: int, use_uvloop: bool) -> None:
 
 if __name__ == "__main__" and "--serve" in sys.argv:
     i = sys.argv.index("--serve")
-    _serve(int(sys.argv[i + 1]), "--no-uvloop" not in sys.argv)
+    quota = int(sys.argv[sys.argv.index("--quota") + 1]) if "--quota" in sys.argv else None
+    _serve(int(sys.argv[i + 1]), "--no-uvloop" not in sys.argv, quota)
