@@ -214,3 +214,32 @@ def test_the_provider_info_names_the_hook_and_connection_type() -> None:
         "hook-class-name": "modelarts_poller.airflow.hooks.ModelArtsHook",
         "hook-name": "Huawei Cloud ModelArts",
     }
+
+
+@pytest.mark.parametrize("shape", ["aksk", "token", "iam"])
+async def test_each_connection_variant_authenticates_against_the_simulator(shape: str) -> None:
+    config = SimulatorConfig(
+        seed=8,
+        auth="either",
+        tokens=frozenset({"tok-for-airflow"}),
+        access_keys={"AKAIRFLOW": "secret-for-airflow"},
+        users={"airflow-user": "password-for-airflow"},
+    )
+    async with Simulator(config) as sim:
+        script = sim.add("sync", queue=0.0, run=0.3)
+        extra: dict[str, str] = {"endpoint": sim.url, "project_id": sim.project_id}
+        login = password = None
+        if shape == "aksk":
+            login, password = "AKAIRFLOW", "secret-for-airflow"
+        elif shape == "token":
+            extra["token"] = "tok-for-airflow"
+        else:
+            login, password = "airflow-user", "password-for-airflow"
+            extra.update(domain_name="my-account", iam_endpoint=sim.url)
+        conn = connection_from_fields(login=login, password=password, extra=extra)
+        payload = await asyncio.wait_for(
+            SharedEngines(policy=FAST).watch(conn, token_of(script)), timeout=20
+        )
+        refused = sim.counters.by_status.get(401, 0)
+    assert payload["status"] == "completed"
+    assert refused == 0

@@ -214,3 +214,26 @@ def test_airflow_lists_the_provider_and_its_connection_type() -> None:
     assert hook is not None
     assert hook.hook_class_name == "modelarts_poller.airflow.hooks.ModelArtsHook"
     assert hook.connection_id_attribute_name == "modelarts_conn_id"
+
+
+def test_the_hook_reads_the_huaweicloud_shape_and_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelarts_poller.airflow.hooks import ModelArtsHook
+
+    good = {"conn_type": "huaweicloud_modelarts", "login": "AKHOOK", "password": "secret-key-1",
+            "extra": {"region": "cn-north-4", "project_id": "p1"}}  # fmt: skip
+    bad = {"conn_type": "huaweicloud_modelarts", "extra": {"region": "cn-north-4"}}
+    monkeypatch.setenv("AIRFLOW_CONN_MA_GOOD", json.dumps(good))
+    monkeypatch.setenv("AIRFLOW_CONN_MA_BAD", json.dumps(bad))
+    hook = ModelArtsHook("ma_good", max_rate=7)
+    conn = hook.get_connection_obj()
+    assert conn.project_id == "p1"
+    assert conn.max_rate == 7
+    assert type(conn.auth()).__name__ == "AkSkAuth"
+    assert conn.client().endpoint == "https://modelarts.cn-north-4.myhuaweicloud.com"
+    assert asyncio.run(hook.aget_connection_obj()) == conn
+    assert hook.test_connection()[0] is True
+    ok, message = ModelArtsHook("ma_bad").test_connection()
+    assert ok is False
+    assert "project_id" in message
