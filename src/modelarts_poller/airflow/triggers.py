@@ -63,7 +63,7 @@ class ModelArtsTaskTrigger(BaseTrigger):
         fail_on_failure: bool = True,
         end_from_trigger: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
         decode_token(token)  # a bad token is refused where it is made, not in the triggerer
         if (conn_id is None) == (connection is None):
             raise InvalidArgumentError("give the trigger exactly one of conn_id and connection")
@@ -162,8 +162,8 @@ class ModelArtsTaskTrigger(BaseTrigger):
 
     def _event(self, payload: dict[str, Any]) -> TriggerEvent:
         if not self.end_from_trigger:
-            return TriggerEvent(payload)
-        xcoms = {"return_value": payload}
+            return TriggerEvent(payload)  # type: ignore[no-untyped-call, unused-ignore]
+        xcoms: dict[str, Any] = {"return_value": payload}
         if payload["status"] == "failed" and self.fail_on_failure:
             return TaskFailedEvent(xcoms=xcoms)
         return TaskSuccessEvent(xcoms=xcoms)
