@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib.util
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -25,12 +27,20 @@ SKIP_REASON = (
     "environment, with .[dev,airflow]) runs these tests"
 )
 
-_HOME = tempfile.mkdtemp(prefix="modelarts-poller-airflow-")
-os.environ["AIRFLOW_HOME"] = _HOME
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(_HOME, "dags")
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
-os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+_HOME: str | None = None
+if importlib.util.find_spec("airflow") is not None:
+    _HOME = tempfile.mkdtemp(prefix="modelarts-poller-airflow-")
+    os.environ["AIRFLOW_HOME"] = _HOME
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(_HOME, "dags")
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _HOME is not None:
+        shutil.rmtree(_HOME, ignore_errors=True)
+
 
 T = TypeVar("T")
 
