@@ -137,7 +137,11 @@ def test_execute_complete_raises_for_a_failed_task_unless_told_not_to() -> None:
     )
     assert tolerant.execute_complete(context={}, event=failed)["status"] == "failed"
     with pytest.raises(AirflowException, match="not a ModelArts trigger event"):
-        op.execute_complete(context={}, event="success")
+        op.execute_complete(context={}, event={"status": "done"})
+    # the bare state of an event that ended the task (dag.test() resumes with it)
+    assert op.execute_complete(context={}, event="success") == {}
+    with pytest.raises(AirflowException, match="failed"):
+        op.execute_complete(context={}, event="failed")
 
 
 def test_a_start_call_that_is_refused_fails_on_the_worker(

@@ -103,5 +103,5 @@ class ModelArtsTaskSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
         payload = result_of(event, fail_on_failure=self.fail_on_failure)
-        self.log.info("%s: %s", payload.get("task"), payload["status"])
+        self.log.info("%s: %s", payload.get("task"), payload.get("status"))
         return payload
