@@ -58,8 +58,10 @@ class Settings:
         self.median: float = args.median or (1.5 if SMOKE else 30.0)
         self.sleep: float = args.sleep or (0.5 if SMOKE else 5.0)
         self.limit: float = 60.0 if SMOKE else 900.0  # seconds a pass may take, at most
+        # The trigger's default policy unless --max-interval caps how far polls back off.
+        self.max_interval: float = args.max_interval or self.median
         self.policy = PollPolicy(
-            interval=Backoff(initial=min(1.0, self.median / 4), maximum=self.median),
+            interval=Backoff(initial=min(1.0, self.max_interval / 4), maximum=self.max_interval),
             first_delay=0.0,
         )
 
@@ -249,6 +251,7 @@ def two_triggerers(
     """Two triggerer processes, each with half the tasks and half the quota."""
     halves = [tasks[0::2], tasks[1::2]]
     args = [sys.executable, __file__, "--child", sim.url, str(settings.quota / 2)]
+    args += ["--median", str(settings.median), "--max-interval", str(settings.max_interval)]
     if SMOKE:
         args.append("--smoke")
     procs = [
@@ -293,6 +296,9 @@ def main() -> None:
     parser.add_argument("--quota", type=int)
     parser.add_argument("--median", type=float, help="median task duration, seconds")
     parser.add_argument("--sleep", type=float, help="the fixed triggers' sleep, seconds")
+    parser.add_argument(
+        "--max-interval", type=float, help="the shared engine's longest poll interval, seconds"
+    )
     parser.add_argument("--child", nargs=2, metavar=("URL", "MAX_RATE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     settings = Settings(args)
@@ -302,7 +308,8 @@ def main() -> None:
     header("bench_triggerer: an emulated Airflow triggerer, shared engine vs fixed sleep")
     print(
         f"# quota {settings.quota}/s, task durations lognormal median {settings.median:g} s "
-        f"sigma 0.5, fixed sleep {settings.sleep:g} s"
+        f"sigma 0.5, fixed sleep {settings.sleep:g} s, shared engine polls back off to "
+        f"{settings.max_interval:g} s"
     )
     print(
         "# pass                   triggers  req/task  p95 s  max 1s/quota   429s stall ms "
