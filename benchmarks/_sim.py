@@ -25,8 +25,8 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 class SimProcess:
     def __init__(self, *, seed: int = 0, use_uvloop: bool = True, quota: int | None = None) -> None:
         self.seed = seed
-        self.quota = quota
         self.use_uvloop = use_uvloop
+        self.quota = quota  # requests per second per project; 429 APIGW.0308 past it
         self.url = ""
         self.server_loop = ""
         self._proc: subprocess.Popen[str] | None = None
@@ -113,7 +113,7 @@ def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
     return got[0]
 
 
-def _serve(seed: int, use_uvloop: bool, quota: int | None) -> None:
+def _serve(seed: int, use_uvloop: bool, quota: int | None = None) -> None:
     import asyncio
 
     from modelarts_poller.simulator import Simulator, SimulatorConfig, serve
@@ -142,9 +142,5 @@ def _serve(seed: int, use_uvloop: bool, quota: int | None) -> None:
 
 if __name__ == "__main__" and "--serve" in sys.argv:
     i = sys.argv.index("--serve")
-    q = sys.argv.index("--quota") if "--quota" in sys.argv else None
-    _serve(
-        int(sys.argv[i + 1]),
-        "--no-uvloop" not in sys.argv,
-        None if q is None else int(sys.argv[q + 1]),
-    )
+    quota = int(sys.argv[sys.argv.index("--quota") + 1]) if "--quota" in sys.argv else None
+    _serve(int(sys.argv[i + 1]), "--no-uvloop" not in sys.argv, quota)

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
-from modelarts_poller import Backoff, InvalidArgumentError, PollPolicy
-from modelarts_poller._checkpoint import TaskState, encode_token
-from modelarts_poller.airflow import SharedEngines, connection_from_fields
+from modelarts_poller import Backoff, InvalidArgumentError, PollPolicy, SyncTask, TaskProgress
+from modelarts_poller._checkpoint import TaskState, decode_token, encode_token
+from modelarts_poller.airflow import (
+    SharedEngines,
+    connection_from_fields,
+    policy_from_options,
+    token_for,
+)
+from modelarts_poller.airflow._provider import get_provider_info
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 
 FAST = PollPolicy(interval=Backoff(initial=0.1, maximum=0.3))
@@ -112,3 +119,127 @@ def test_the_huaweicloud_connection_shape() -> None:
     ):
         with pytest.raises(InvalidArgumentError, match=match):
             connection_from_fields(extra=bad)
+
+
+def test_the_iam_password_connection_shape() -> None:
+    iam = connection_from_fields(
+        login="user",
+        password="pass-word",
+        extra={"domain_name": "acct", "region": "cn-north-4", "project_id": "p"},
+    )
+    other = connection_from_fields(
+        login="user",
+        password="other-pass",
+        extra={"domain_name": "acct", "region": "cn-north-4", "project_id": "p"},
+    )
+    assert type(iam.auth()).__name__ == "IamTokenAuth"
+    assert iam != other
+    assert "pass-word" not in repr(iam) + iam.key + repr(iam.auth())
+
+
+def test_polling_options_become_a_policy_and_bad_ones_are_named() -> None:
+    assert policy_from_options(None) is None
+    policy = policy_from_options(
+        {"interval": 2, "max_interval": 40, "max_retries": 3, "progress_aware": False}
+    )
+    assert policy is not None
+    assert (policy.interval.initial, policy.interval.maximum) == (2, 40)
+    assert policy.max_retries == 3
+    assert policy.progress_aware is False
+    for bad, match in (
+        ({"interval": -1}, "interval"),
+        ({"intervall": 1}, "unknown polling option"),
+        ({"interval": "5"}, "interval"),
+        ({"interval": 5, "max_interval": 1}, "maximum"),
+        ({"progress_aware": "yes"}, "progress_aware"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=match):
+            policy_from_options(bad)
+
+
+def test_token_for_a_timeout_carries_a_wall_clock_deadline() -> None:
+    before = time.time()
+    _, state = decode_token(token_for(SyncTask("ds-1"), timeout=60))
+    assert state.deadline_at is not None
+    assert before + 60 <= state.deadline_at <= time.time() + 60
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        token_for(SyncTask("ds-1"), timeout=-5)
+
+
+async def test_on_event_reports_progress_only_while_its_watcher_waits() -> None:
+    async with Simulator(SimulatorConfig(seed=5)) as sim:
+        script = sim.add("export", queue=0.2, run=1.5)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+        left: list[object] = []
+        stayed: list[object] = []
+        leaving = asyncio.create_task(shared.watch(conn, token_of(script), on_event=left.append))
+        staying = asyncio.create_task(shared.watch(conn, token_of(script), on_event=stayed.append))
+        await asyncio.sleep(0.5)
+        leaving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        seen_before_leaving = len(left)
+        payload = await asyncio.wait_for(staying, timeout=20)
+    assert payload["status"] == "completed"
+    assert all(isinstance(e, TaskProgress) for e in stayed)
+    assert len(stayed) > seen_before_leaving  # progress went on after the first one left
+    assert len(left) == seen_before_leaving  # and never reached the watcher that left
+
+
+async def test_a_payload_with_a_success_override_is_json() -> None:
+    async with Simulator(SimulatorConfig(seed=6)) as sim:
+        script = sim.add("sync", queue=0.0, run=0.3)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        spec = SyncTask(script.dataset_id, success={"COMPLETED"})
+        payload = await asyncio.wait_for(
+            SharedEngines(policy=FAST).watch(conn, token_for(spec)), timeout=20
+        )
+    assert payload["task"]["success"] == ["COMPLETED"]
+    json.dumps(payload)
+
+
+def test_the_provider_info_names_the_hook_and_connection_type() -> None:
+    info = get_provider_info()
+    assert info["package-name"] == "modelarts-poller"
+    assert info["name"]
+    assert info["description"]
+    (conn_type,) = info["connection-types"]
+    assert conn_type == {
+        "connection-type": "huaweicloud_modelarts",
+        "hook-class-name": "modelarts_poller.airflow.hooks.ModelArtsHook",
+        "hook-name": "Huawei Cloud ModelArts",
+    }
+
+
+@pytest.mark.parametrize("shape", ["aksk", "token", "iam"])
+async def test_each_connection_variant_authenticates_against_the_simulator(shape: str) -> None:
+    config = SimulatorConfig(
+        seed=8,
+        auth="either",
+        tokens=frozenset({"tok-for-airflow"}),
+        access_keys={"AKAIRFLOW": "secret-for-airflow"},
+        users={"airflow-user": "password-for-airflow"},
+    )
+    async with Simulator(config) as sim:
+        script = sim.add("sync", queue=0.0, run=0.3)
+        extra: dict[str, str] = {"endpoint": sim.url, "project_id": sim.project_id}
+        login = password = None
+        if shape == "aksk":
+            login, password = "AKAIRFLOW", "secret-for-airflow"
+        elif shape == "token":
+            extra["token"] = "tok-for-airflow"
+        else:
+            login, password = "airflow-user", "password-for-airflow"
+            extra.update(domain_name="my-account", iam_endpoint=sim.url)
+        conn = connection_from_fields(login=login, password=password, extra=extra)
+        payload = await asyncio.wait_for(
+            SharedEngines(policy=FAST).watch(conn, token_of(script)), timeout=20
+        )
+        refused = sim.counters.by_status.get(401, 0)
+    assert payload["status"] == "completed"
+    assert refused == 0

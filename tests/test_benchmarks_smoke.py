@@ -22,6 +22,7 @@ def test_every_benchmark_is_covered() -> None:
         "bench_scale.py",
         "bench_throughput.py",
         "bench_timer.py",
+        "bench_triggerer.py",
     }
 
 

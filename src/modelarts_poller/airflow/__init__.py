@@ -1,9 +1,12 @@
-"""Watching ModelArts tasks from Apache Airflow triggers: the part that needs no Airflow.
+"""Watching ModelArts tasks from Apache Airflow (``pip install 'modelarts-poller[airflow]'``).
 
-``SharedEngines`` gives every trigger-shaped coroutine of one event loop that uses the same
-connection one shared ``ModelArtsClient`` and ``Engine``; ``connection_from_fields`` reads
-the ``huaweicloud`` connection shape; ``event_payload`` is the JSON a trigger yields. The
-Airflow classes (trigger, operators, sensor, hook) are not built yet: see docs/airflow.md.
+This package never imports Airflow. It holds the part that needs none: ``SharedEngines``
+gives every trigger-shaped coroutine of one event loop that uses the same connection one
+shared ``ModelArtsClient`` and ``Engine``; ``connection_from_fields`` reads the
+``huaweicloud`` connection shape; ``event_payload`` is the JSON a trigger yields. The Airflow
+classes live in its modules ``triggers`` (``ModelArtsTaskTrigger``), ``operators``,
+``sensors`` (``ModelArtsTaskSensor``) and ``hooks`` (``ModelArtsHook``), which import
+Airflow 3. See docs/airflow.md.
 """
 
 from ._shared import (
@@ -11,6 +14,7 @@ from ._shared import (
     SharedEngines,
     connection_from_fields,
     event_payload,
+    policy_from_options,
     token_for,
 )
 
@@ -19,5 +23,6 @@ __all__ = [
     "SharedEngines",
     "connection_from_fields",
     "event_payload",
+    "policy_from_options",
     "token_for",
 ]

@@ -15,20 +15,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
-from .._auth import AkSkAuth, Auth, NoAuth, TokenAuth
-from .._checkpoint import TaskState, encode_token
+from .._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, TokenAuth
+from .._backoff import Backoff
+from .._checkpoint import TaskState, decode_token, encode_token
 from .._client import ModelArtsClient
 from .._engine import Engine
 from .._errors import InvalidArgumentError
-from .._events import TaskCompleted, TaskFailed
+from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
 from .._handle import TaskHandle
 from .._policy import PollPolicy
+from .._validate import check_number
 from ..cli._jsonl import snapshot_fields, spec_fields
 
 
@@ -62,24 +65,45 @@ def connection_from_fields(
 ) -> Connection:
     """A :class:`Connection` from the ``huaweicloud`` connection shape Airflow users have:
     access key in ``login``, secret key in ``password``, ``region``, ``project_id`` and
-    ``endpoint`` in ``extra`` (or ``token`` in ``extra`` for a token, or ``auth: "none"``
-    for a local simulator)."""
+    ``endpoint`` in ``extra``; or ``token`` in ``extra`` for an IAM token; or an IAM user
+    name in ``login``, its password in ``password`` and ``domain_name`` (optionally
+    ``iam_endpoint``) in ``extra`` for password authentication with a self-renewing
+    token; or ``auth: "none"`` for a local simulator."""
     extra = dict(extra or {})
     project_id = extra.get("project_id")
     if not isinstance(project_id, str) or not project_id:
         raise InvalidArgumentError("the connection needs project_id in its extra")
     token = extra.get("token")
     auth: Callable[[], Auth]
+    source: str
     if extra.get("auth") == "none":
         auth, source = NoAuth, "none"
     elif isinstance(token, str) and token:
         auth, source = (lambda: TokenAuth(token)), f"token:{token}"
+    elif isinstance(extra.get("domain_name"), str) and login and password:
+        user, secret, domain = login, password, extra["domain_name"]
+        iam = extra.get("iam_endpoint")
+        iam_endpoint = iam if isinstance(iam, str) and iam else None
+        region_name = extra.get("region") if isinstance(extra.get("region"), str) else None
+
+        def iam_auth() -> Auth:
+            return IamTokenAuth(
+                user_name=user,
+                password=secret,
+                domain_name=domain,
+                project_id=project_id,
+                iam_endpoint=iam_endpoint,
+                region=region_name,
+            )
+
+        auth, source = iam_auth, f"iam:{domain}:{user}:{secret}:{iam_endpoint}"
     elif login and password:
         ak, sk = login, password
         auth, source = (lambda: AkSkAuth(ak, sk)), f"aksk:{ak}:{sk}"
     else:
         raise InvalidArgumentError(
-            "the connection needs an access key and secret key (login, password) or a token"
+            "the connection needs an access key and secret key (login, password), a token, "
+            "or an IAM user and password (login, password) with domain_name in its extra"
         )
     endpoint, region = extra.get("endpoint"), extra.get("region")
     if endpoint is None and region is None:
@@ -90,9 +114,13 @@ def connection_from_fields(
     return Connection(project_id, digest, auth, endpoint, region, max_rate)
 
 
-def token_for(spec: Any) -> str:
+def token_for(spec: Any, *, timeout: float | None = None) -> str:
     """The continuation token of a task not watched yet (what an operator that started the
-    task hands to its trigger)."""
+    task hands to its trigger). ``timeout`` (seconds from now) becomes the watch's
+    deadline, as wall-clock time, so it holds wherever and whenever the token is watched."""
+    if timeout is not None:
+        timeout = check_number("timeout", timeout)
+        return encode_token(spec, TaskState(deadline_at=time.time() + timeout))
     return encode_token(spec, TaskState())
 
 
@@ -103,7 +131,7 @@ def event_payload(outcome: TaskCompleted | TaskFailed) -> dict[str, Any]:
     status = outcome.snapshot.status if outcome.snapshot is not None else None
     payload: dict[str, Any] = {
         "status": "failed" if failed else "completed",
-        "task": spec_fields(outcome.spec),
+        "task": _json_fields(spec_fields(outcome.spec)),
         "reason": outcome.reason.value if failed else None,  # type: ignore[union-attr]
         "remote_status": None if status is None else str(status),
         "message": outcome.message if failed else None,  # type: ignore[union-attr]
@@ -116,6 +144,13 @@ def event_payload(outcome: TaskCompleted | TaskFailed) -> dict[str, Any]:
     )
     payload["event_id"] = hashlib.sha256(key.encode()).hexdigest()[:32]
     return payload
+
+
+def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    # A spec's success= override is a frozenset: a sorted list is JSON and one value.
+    return {
+        k: sorted(v, key=repr) if isinstance(v, frozenset | set) else v for k, v in fields.items()
+    }
 
 
 class _Shared:
@@ -150,6 +185,18 @@ class _Shared:
             self.ready.set()
 
 
+def _while(
+    listening: list[bool], on_event: Callable[[TaskEvent], object]
+) -> Callable[[TaskEvent], None]:
+    # A handle keeps its callbacks for its whole watch; a watcher that left must not be
+    # called for another watcher's events.
+    def call(event: TaskEvent) -> None:
+        if listening:
+            on_event(event)
+
+    return call
+
+
 class SharedEngines:
     """Watches for many trigger-shaped coroutines, one engine per connection."""
 
@@ -163,10 +210,21 @@ class SharedEngines:
         """How many engines are open (one per connection in use)."""
         return len(self._shared)
 
-    async def watch(self, connection: Connection, token: str) -> dict[str, Any]:
+    async def watch(
+        self,
+        connection: Connection,
+        token: str,
+        *,
+        policy: PollPolicy | None = None,
+        on_event: Callable[[TaskEvent], object] | None = None,
+    ) -> dict[str, Any]:
         """Watch the task ``token`` names (``TaskHandle.token()``) until its end and return
         its event payload. Cancelling this cancels the task's watch only if no other
-        watcher of the same task remains."""
+        watcher of the same task remains.
+
+        ``policy`` applies when this watcher is the task's first (a task already watched
+        keeps its poller and policy). ``on_event(event)`` is called (synchronously) with
+        the task's progress and retry events while this watcher waits, never after."""
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
             shared = self._shared[connection.key] = _Shared(connection, self._policy)
@@ -175,17 +233,24 @@ class SharedEngines:
         shared.users += 1
         spec: Any = None
         handle: TaskHandle | None = None
+        listening = [True]  # emptied when this watcher leaves: its callback goes quiet
         try:
             await shared.ready.wait()
             if shared.engine is None:
                 raise InvalidArgumentError(
                     f"the connection could not be opened: {shared.failure!r}"
                 ) from shared.failure
-            handle = shared.engine.watch_token(token)
-            spec = handle.spec
+            engine = shared.engine
+            spec, _ = decode_token(token)
+            if engine.get(spec) is not None:
+                policy = None  # one poller per task: the first watcher's policy stands
+            handle = engine.watch_token(token, policy=policy)
             shared.watchers[spec] += 1
+            if on_event is not None:
+                handle.add_callback(_while(listening, on_event), types=(TaskProgress, TaskRetrying))
             return event_payload(await handle.wait())
         finally:
+            listening.clear()
             if spec is not None:
                 shared.watchers[spec] -= 1
                 if shared.watchers[spec] <= 0:
@@ -204,3 +269,38 @@ class SharedEngines:
             shared.stop.set()
         self._shared.clear()
         await asyncio.gather(*self._owners, return_exceptions=True)
+
+
+_POLLING_KEYS = frozenset(
+    {"interval", "max_interval", "max_retries", "max_polls", "progress_aware"}
+)
+
+
+def policy_from_options(options: Mapping[str, Any] | None) -> PollPolicy | None:
+    """The :class:`PollPolicy` of a trigger's JSON polling options (``interval`` and
+    ``max_interval`` seconds between polls, ``max_retries``, ``max_polls``,
+    ``progress_aware``); ``None`` for no options (the engine's default)."""
+    if not options:
+        return None
+    if not isinstance(options, Mapping):
+        raise InvalidArgumentError(f"polling options must be a mapping, got {options!r}")
+    unknown = set(options) - _POLLING_KEYS
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown polling option(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"known: {', '.join(sorted(_POLLING_KEYS))}"
+        )
+    base = PollPolicy()
+    initial = check_number("interval", options.get("interval", base.interval.initial))
+    maximum = check_number(
+        "max_interval", options.get("max_interval", max(base.interval.maximum, initial))
+    )
+    kw: dict[str, Any] = {
+        "interval": Backoff(initial=initial, maximum=maximum),
+        "max_retries": options.get("max_retries", base.max_retries),
+        "max_polls": options.get("max_polls", base.max_polls),
+    }
+    progress_aware = options.get("progress_aware", True)
+    if not isinstance(progress_aware, bool):
+        raise InvalidArgumentError(f"progress_aware must be a bool, got {progress_aware!r}")
+    return PollPolicy(**kw, progress_aware=progress_aware)

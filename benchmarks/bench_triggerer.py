@@ -1,0 +1,405 @@
+"""An emulated Airflow triggerer: shared-engine triggers against fixed-sleep triggers.
+
+No Airflow is needed: a trigger here is what ``ModelArtsTaskTrigger.run()`` is, an async
+generator that yields one event, and the triggerer is what Airflow's is, one asyncio task
+per trigger doing ``async for event in trigger.run()`` in one event loop, with a
+watchdog task that records how late the loop wakes it (Airflow warns at 0.2 s).
+
+The simulator runs in its own process with a quota (429 ``APIGW.0308`` past it). Each
+pass resets it and creates N tasks (export, import, sync and training jobs, queued 0-2 s,
+running a lognormal time, 10% failing, fixed seed), then watches all of them:
+
+- shared: ``SharedEngines.watch`` (what ``ModelArtsTaskTrigger.run()`` awaits), one
+  client and one engine for all triggers, ``max_rate`` = the quota;
+- fixed: a trigger written the way today's provider triggers are, each with its own
+  client session, polling every ``--sleep`` seconds, sleeping the same after an error.
+
+Reported per pass: requests per completed task (the simulator's count), the p95 delay
+between a task's end (the simulator's truth) and its event, the largest number of
+requests the simulator saw in one wall-clock second against the quota, 429 answers, the
+longest loop stall, resident memory per trigger, and whether every trigger yielded
+exactly one event. Two HA passes with the shared engine: half the triggers cancelled and
+re-created mid-run (Airflow cancels triggers when it re-homes them), and two triggerer
+processes with half the quota each (the static split docs/airflow.md describes).
+
+Targets (full mode): no 429 and no second above the quota for the shared engine, stalls
+under 0.2 s at 20,000 triggers, and at most half the fixed triggers' requests per task.
+The fixed-sleep baseline runs up to 5,000 triggers: 20,000 sessions of its own would need
+more file descriptors than this machine allows one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from _common import SMOKE, header, percentile, rss_bytes, verdict
+from _sim import SimProcess
+from modelarts_poller import Backoff, ModelArtsClient, NoAuth, PollPolicy, get_kind
+from modelarts_poller.airflow import SharedEngines, connection_from_fields, token_for
+
+PROJECT = "sim-project"
+KINDS = ["export", "import", "sync", "training_job"]
+STALL_TICK = 0.05
+# Every trigger starts at once (a triggerer picking up a backlog): its first step runs in
+# one loop iteration. Stalls after this many seconds are the steady state's.
+STARTUP = 5.0
+
+
+class Settings:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.sizes: list[int] = args.sizes or ([40] if SMOKE else [1000, 5000, 20000])
+        self.baseline_max = 5000
+        self.quota: int = args.quota or (100 if SMOKE else 500)
+        self.median: float = args.median or (1.5 if SMOKE else 30.0)
+        self.sleep: float = args.sleep or (0.5 if SMOKE else 5.0)
+        self.limit: float = 60.0 if SMOKE else 900.0  # seconds a pass may take, at most
+        # The trigger's default policy unless --max-interval caps how far polls back off.
+        self.max_interval: float = args.max_interval or self.median
+        self.policy = PollPolicy(
+            interval=Backoff(initial=min(1.0, self.max_interval / 4), maximum=self.max_interval),
+            first_delay=0.0,
+        )
+
+
+def make_tasks(sim: SimProcess, n: int, settings: Settings) -> list[dict[str, Any]]:
+    sim.reset()
+    spec = {
+        "count": n,
+        "kinds": KINDS,
+        "durations": f"lognormal:{settings.median}:0.5",
+        "queue": "uniform:0:2",
+        "failure_rate": 0.1,
+        "seed": 1,
+    }
+    out: list[dict[str, Any]] = sim.call(
+        "POST", "/_sim/tasks", {"project_id": PROJECT, "generate": spec}
+    )["tasks"]
+    return out
+
+
+def spec_of(task: dict[str, Any]) -> Any:
+    return get_kind(task["kind"]).spec(*task["ids"])
+
+
+# -- the two kinds of trigger ----------------------------------------------------------------
+
+
+async def shared_run(engines: SharedEngines, conn: Any, token: str, policy: PollPolicy) -> Any:
+    """What ModelArtsTaskTrigger.run() does, less Airflow: one event from the shared engine."""
+
+    async def run() -> AsyncIterator[dict[str, Any]]:
+        yield await engines.watch(conn, token, policy=policy)
+
+    return run()
+
+
+async def fixed_run(url: str, spec: Any, sleep: float) -> AsyncIterator[dict[str, Any]]:
+    """A trigger as today's providers write it: its own session, a fixed sleep."""
+    async with ModelArtsClient(project_id=PROJECT, auth=NoAuth(), endpoint=url) as client:
+        while True:
+            try:
+                snapshot = await client.get_task(spec)
+            except Exception:
+                await asyncio.sleep(sleep)
+                continue
+            phase = spec.phase_of(snapshot.status)
+            if phase.is_terminal:
+                yield {"status": phase.value}
+                return
+            await asyncio.sleep(sleep)
+
+
+# -- the emulated triggerer ------------------------------------------------------------------
+
+
+class Triggerer:
+    def __init__(self) -> None:
+        self.events: dict[int, list[float]] = {}
+        self.stall = 0.0
+        self.steady_stall = 0.0  # after the first STARTUP seconds: not the start burst
+        self._stop = asyncio.Event()
+
+    async def watchdog(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not self._stop.is_set():
+            before = loop.time()
+            await asyncio.sleep(STALL_TICK)
+            stall = loop.time() - before - STALL_TICK
+            self.stall = max(self.stall, stall)
+            if before - started > STARTUP:
+                self.steady_stall = max(self.steady_stall, stall)
+
+    async def one(self, key: int, make: Any) -> None:
+        async for _event in await make():
+            self.events.setdefault(key, []).append(time.monotonic())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def shared_pass(
+    url: str,
+    tasks: list[dict[str, Any]],
+    settings: Settings,
+    *,
+    max_rate: float,
+    churn: bool = False,
+) -> dict[str, Any]:
+    conn = connection_from_fields(
+        extra={"auth": "none", "endpoint": url, "project_id": PROJECT}, max_rate=max_rate
+    )
+    engines = SharedEngines()
+    trig = Triggerer()
+    tokens = [token_for(spec_of(t)) for t in tasks]
+
+    def make(i: int) -> Any:
+        return lambda: shared_run(engines, conn, tokens[i], settings.policy)
+
+    return await _drive(trig, tasks, make, settings, churn=churn)
+
+
+async def fixed_pass(url: str, tasks: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+    trig = Triggerer()
+    specs = [spec_of(t) for t in tasks]
+
+    def make(i: int) -> Any:
+        async def start() -> AsyncIterator[dict[str, Any]]:
+            return fixed_run(url, specs[i], settings.sleep)
+
+        return start
+
+    return await _drive(trig, tasks, make, settings, churn=False)
+
+
+async def _drive(
+    trig: Triggerer, tasks: list[dict[str, Any]], make: Any, settings: Settings, *, churn: bool
+) -> dict[str, Any]:
+    gc.collect()
+    rss0 = rss_bytes()
+    dog = asyncio.create_task(trig.watchdog())
+    started = time.monotonic()
+    running = {i: asyncio.create_task(trig.one(i, make(i))) for i in range(len(tasks))}
+    await asyncio.sleep(min(1.0, settings.median / 2))
+    rss1 = rss_bytes()
+    cancelled = 0
+    if churn:
+        # Re-homing: Airflow cancels half the triggers and starts them again elsewhere (here:
+        # in the same loop, as a triggerer that takes them over would).
+        await asyncio.sleep(settings.median / 2)
+        half = [i for i in running if i % 2 == 0 and not running[i].done()]
+        for i in half:
+            running[i].cancel()
+        await asyncio.gather(*(running[i] for i in half), return_exceptions=True)
+        cancelled = len(half)
+        for i in half:
+            running[i] = asyncio.create_task(trig.one(i, make(i)))
+    _done, pending = await asyncio.wait(
+        running.values(), timeout=settings.limit - (time.monotonic() - started)
+    )
+    for task in pending:
+        task.cancel()
+    trig.stop()
+    await dog
+    return {
+        "events": trig.events,
+        "stall": trig.stall,
+        "steady_stall": trig.steady_stall,
+        "rss_per_trigger": max(0, rss1 - rss0) / max(1, len(tasks)),
+        "unfinished": len(pending),
+        "cancelled": cancelled,
+        "seconds": time.monotonic() - started,
+    }
+
+
+# -- a pass, measured against the simulator's truth ------------------------------------------
+
+
+def measure(sim: SimProcess, tasks: list[dict[str, Any]], out: dict[str, Any]) -> dict[str, Any]:
+    truth = {(t["kind"], *t["ids"]): t for t in sim.truth()["tasks"]}
+    stats = sim.stats()
+    events: dict[int, list[float]] = out["events"]
+    delays = []
+    for i, task in enumerate(tasks):
+        got = events.get(i)
+        if got:
+            delays.append(got[0] - truth[(task["kind"], *task["ids"])]["finishes"])
+    return {
+        "requests_per_task": stats["requests"] / len(tasks),
+        "p95_delay": percentile(delays, 95),
+        "max_second": stats["max_per_second_all"],
+        "throttled": stats["by_status"].get("429", 0),
+        "stall": out["stall"],
+        "steady_stall": out["steady_stall"],
+        "rss_per_trigger": out["rss_per_trigger"],
+        "one_event_each": all(len(events.get(i, [])) == 1 for i in range(len(tasks))),
+        "unfinished": out["unfinished"],
+        "seconds": out["seconds"],
+    }
+
+
+def row(name: str, n: int, quota: int, m: dict[str, Any]) -> str:
+    return (
+        f"{name:<22} {n:>6} {m['requests_per_task']:>9.2f} {m['p95_delay']:>8.2f} "
+        f"{m['max_second']:>5}/{quota:<5} {m['throttled']:>6} {m['stall'] * 1000:>8.0f} "
+        f"{m['steady_stall'] * 1000:>7.0f} "
+        f"{m['rss_per_trigger'] / 1024:>8.1f} {'yes' if m['one_event_each'] else 'NO':>5} "
+        f"{m['seconds']:>6.0f}"
+    )
+
+
+def two_triggerers(
+    sim: SimProcess, tasks: list[dict[str, Any]], settings: Settings
+) -> dict[str, Any]:
+    """Two triggerer processes, each with half the tasks and half the quota."""
+    halves = [tasks[0::2], tasks[1::2]]
+    args = [sys.executable, __file__, "--child", sim.url, str(settings.quota / 2)]
+    args += ["--median", str(settings.median), "--max-interval", str(settings.max_interval)]
+    if SMOKE:
+        args.append("--smoke")
+    procs = [
+        subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in halves
+    ]
+    outs = []
+    for proc, half in zip(procs, halves, strict=True):
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(half))
+        proc.stdin.close()
+    for proc in procs:
+        assert proc.stdout is not None
+        stdout = proc.stdout.read()  # the child ends by itself: its passes are bounded
+        proc.wait(timeout=60)
+        proc.stdout.close()
+        outs.append(json.loads(stdout.strip().splitlines()[-1]))
+    events: dict[int, list[float]] = {}
+    for k, out in enumerate(outs):
+        for i, times in out["events"].items():
+            events[int(i) * 2 + k] = times
+    return {
+        "events": events,
+        "stall": max(o["stall"] for o in outs),
+        "steady_stall": max(o["steady_stall"] for o in outs),
+        "rss_per_trigger": sum(o["rss_per_trigger"] for o in outs) / 2,
+        "unfinished": sum(o["unfinished"] for o in outs),
+        "seconds": max(o["seconds"] for o in outs),
+    }
+
+
+def child(url: str, max_rate: float, settings: Settings) -> None:
+    tasks = json.loads(sys.stdin.read())
+    out = asyncio.run(shared_pass(url, tasks, settings, max_rate=max_rate))
+    out["events"] = {str(k): v for k, v in out["events"].items()}
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--sizes", type=int, nargs="*")
+    parser.add_argument("--quota", type=int)
+    parser.add_argument("--median", type=float, help="median task duration, seconds")
+    parser.add_argument("--sleep", type=float, help="the fixed triggers' sleep, seconds")
+    parser.add_argument(
+        "--max-interval", type=float, help="the shared engine's longest poll interval, seconds"
+    )
+    parser.add_argument(
+        "--passes",
+        type=lambda v: set(v.split(",")),
+        default={"shared", "rehomed", "fixed", "two"},
+        help="which passes to run: shared,rehomed,fixed,two (default: all)",
+    )
+    parser.add_argument("--child", nargs=2, metavar=("URL", "MAX_RATE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    settings = Settings(args)
+    if args.child:
+        child(args.child[0], float(args.child[1]), settings)
+        return
+    header("bench_triggerer: an emulated Airflow triggerer, shared engine vs fixed sleep")
+    print(
+        f"# quota {settings.quota}/s, task durations lognormal median {settings.median:g} s "
+        f"sigma 0.5, fixed sleep {settings.sleep:g} s, shared engine polls back off to "
+        f"{settings.max_interval:g} s"
+    )
+    print(
+        "# pass                   triggers  req/task  p95 s  max 1s/quota   429s stall ms "
+        "steady  KiB/trig  1 ev   secs"
+    )
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    with SimProcess(seed=3, quota=settings.quota) as sim:
+        for n in settings.sizes:
+            passes: list[tuple[str, str, Any]] = [
+                ("shared", "shared engine", lambda t: shared_pass(
+                    sim.url, t, settings, max_rate=settings.quota)),
+                ("rehomed", "shared, half re-homed", lambda t: shared_pass(
+                    sim.url, t, settings, max_rate=settings.quota, churn=True)),
+            ]  # fmt: skip
+            if n <= settings.baseline_max:
+                passes.append(
+                    ("fixed", "fixed sleep, own client", lambda t: fixed_pass(sim.url, t, settings))
+                )
+            for key, name, run in passes:
+                if key not in args.passes:
+                    continue
+                tasks = make_tasks(sim, n, settings)
+                m = measure(sim, tasks, asyncio.run(run(tasks)))
+                results[(name, n)] = m
+                print(row(name, n, settings.quota, m), flush=True)
+            if "two" in args.passes:
+                tasks = make_tasks(sim, n, settings)
+                m = measure(sim, tasks, two_triggerers(sim, tasks, settings))
+                results[("two triggerers", n)] = m
+                print(row("two triggerers, q/2", n, settings.quota, m), flush=True)
+    biggest = max(n for (_, n) in results)
+    shared = [m for (name, _), m in results.items() if name != "fixed sleep, own client"]
+    print(
+        verdict(
+            all(m["throttled"] == 0 and m["max_second"] <= settings.quota for m in shared),
+            "no 429 and no second above the quota with shared engines",
+        )
+    )
+    print(
+        verdict(
+            max(
+                (
+                    m["stall"]
+                    for (name, n), m in results.items()
+                    if n == biggest and name != "fixed sleep, own client"
+                ),
+                default=0.0,
+            )
+            < 0.2,
+            f"longest loop stall under 0.2 s at {biggest} triggers (every shared pass)",
+        )
+    )
+    print(verdict(all(m["one_event_each"] for m in shared), "exactly one event per trigger"))
+    compared = [
+        n
+        for n in settings.sizes
+        if ("fixed sleep, own client", n) in results and ("shared engine", n) in results
+    ]
+    if not compared:
+        print("(requests per task not compared: no size ran both the shared and fixed passes)")
+        return
+    print(
+        verdict(
+            all(
+                results[("shared engine", n)]["requests_per_task"]
+                <= results[("fixed sleep, own client", n)]["requests_per_task"] / 2
+                for n in compared
+            ),
+            "at most half the fixed triggers' requests per task",
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

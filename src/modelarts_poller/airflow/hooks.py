@@ -1,0 +1,125 @@
+"""The Airflow hook: a ModelArts connection, and starting operations from a worker.
+
+Needs Apache Airflow 3 (``pip install 'modelarts-poller[airflow]'``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from .._client import ModelArtsClient
+from .._errors import InvalidArgumentError
+from ._shared import Connection, connection_from_fields
+
+CONN_TYPE = "huaweicloud_modelarts"
+
+# The ModelArtsClient start calls an operator may name; each returns the spec that watches
+# what it started.
+START_CALLS = frozenset(
+    {
+        "create_dataset_version",
+        "create_dataset_version_v1",
+        "create_export_task",
+        "create_import_task",
+        "start_intelligent_task",
+        "start_sync",
+        "start_sync_v1",
+    }
+)
+
+StartCall = str | Callable[[ModelArtsClient], Awaitable[Any]]
+
+
+def _extra_of(conn: Any) -> dict[str, Any]:
+    extra = conn.extra_dejson
+    return dict(extra) if isinstance(extra, Mapping) else {}
+
+
+def connection_of(conn: Any, *, max_rate: float | None = None) -> Connection:
+    """The :class:`Connection` of an Airflow connection of the ``huaweicloud`` shape."""
+    return connection_from_fields(
+        login=conn.login or None,
+        password=conn.password or None,
+        extra=_extra_of(conn),
+        max_rate=max_rate,
+    )
+
+
+async def start_operation(
+    connection: Connection, start: StartCall, kwargs: Mapping[str, Any] | None = None
+) -> Any:
+    """Run one start call with a client of its own and return the spec it gives back.
+
+    ``start`` names a ``ModelArtsClient`` start call (see ``START_CALLS``), called with
+    ``kwargs``; or is an async callable taking the client (for your own kinds)."""
+    async with connection.client() as client:
+        if callable(start):
+            return await start(client)
+        if start not in START_CALLS:
+            raise InvalidArgumentError(
+                f"unknown start call {start!r}; known: {', '.join(sorted(START_CALLS))}"
+            )
+        return await getattr(client, start)(**dict(kwargs or {}))
+
+
+class ModelArtsHook(BaseHook):
+    """A Huawei Cloud ModelArts connection (connection type ``huaweicloud_modelarts``).
+
+    The fields are those of the ``huaweicloud`` connection: access key in ``login``,
+    secret key in ``password``, ``region``, ``project_id`` and ``endpoint`` in ``extra``;
+    or ``token`` in ``extra``; or an IAM user and password in ``login``/``password`` with
+    ``domain_name`` in ``extra``. ``max_rate`` caps the requests per second of the
+    engine this connection's triggers share in one triggerer process.
+    """
+
+    conn_name_attr = "modelarts_conn_id"
+    default_conn_name = "modelarts_default"
+    conn_type = CONN_TYPE
+    hook_name = "Huawei Cloud ModelArts"
+
+    def __init__(
+        self, modelarts_conn_id: str = default_conn_name, *, max_rate: float | None = None
+    ) -> None:
+        super().__init__()
+        self.modelarts_conn_id = modelarts_conn_id
+        self.max_rate = max_rate
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port", "host"],
+            "relabeling": {"login": "Access key (or IAM user)", "password": "Secret key"},
+            "placeholders": {
+                "extra": '{"region": "cn-north-4", "project_id": "...", "endpoint": null}'
+            },
+        }
+
+    def get_connection_obj(self) -> Connection:
+        """This hook's connection, read through Airflow (sync: for workers)."""
+        return connection_of(self.get_connection(self.modelarts_conn_id), max_rate=self.max_rate)
+
+    async def aget_connection_obj(self) -> Connection:
+        """This hook's connection, read through Airflow without blocking the loop (for
+        triggers)."""
+        conn = await self.aget_connection(self.modelarts_conn_id)
+        return connection_of(conn, max_rate=self.max_rate)
+
+    def get_conn(self) -> Connection:
+        return self.get_connection_obj()
+
+    def start(self, start: StartCall, kwargs: Mapping[str, Any] | None = None) -> Any:
+        """Run a start call to completion from synchronous code (an operator's
+        ``execute``) and return the spec that watches what it started."""
+        connection = self.get_connection_obj()
+        return asyncio.run(start_operation(connection, start, kwargs))
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            self.get_connection_obj()
+        except InvalidArgumentError as exc:
+            return False, str(exc)
+        return True, "the connection's fields are complete"

@@ -1,0 +1,229 @@
+"""Deferrable operators: start a ModelArts operation on the worker, wait in the triggerer.
+
+Needs Apache Airflow 3 (``pip install 'modelarts-poller[airflow]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from .._errors import InvalidArgumentError
+from ._shared import token_for
+from .hooks import ModelArtsHook, StartCall
+from .triggers import ModelArtsTaskTrigger
+
+
+def result_of(event: Any, *, fail_on_failure: bool = True) -> dict[str, Any]:
+    """What ``execute_complete`` returns (the XCom): the trigger's payload; raises
+    :class:`AirflowException` for a failed task when ``fail_on_failure``. The bare state a
+    runner that ignores ``end_from_trigger`` resumes with gives ``{}`` or raises."""
+    if event == "success":
+        # A task the trigger ended itself, resumed anyway by a runner that does not honour
+        # end_from_trigger (dag.test()): the payload went to no one.
+        return {}
+    if event == "failed":
+        raise AirflowException("the ModelArts task failed (its trigger ended the Airflow task)")
+    if not isinstance(event, Mapping) or event.get("status") not in ("completed", "failed"):
+        raise AirflowException(f"not a ModelArts trigger event: {event!r}")
+    payload = dict(event)
+    if payload["status"] == "failed" and fail_on_failure:
+        task = payload.get("task") or {}
+        raise AirflowException(
+            f"ModelArts {task.get('kind', 'task')} {task} ended {payload.get('reason')}: "
+            f"{payload.get('message')} (remote status {payload.get('remote_status')})"
+        )
+    return payload
+
+
+class _Watching(BaseOperator):
+    """What every ModelArts operator shares: the connection, the polling options, and how
+    it waits (a trigger) and reports (``execute_complete``)."""
+
+    ui_color = "#c7000b"
+
+    def __init__(
+        self,
+        *,
+        modelarts_conn_id: str = ModelArtsHook.default_conn_name,
+        max_rate: float | None = None,
+        polling: Mapping[str, Any] | None = None,
+        watch_timeout: float | None = None,
+        fail_on_failure: bool = True,
+        end_from_trigger: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.modelarts_conn_id = modelarts_conn_id
+        self.max_rate = max_rate
+        self.polling = None if polling is None else dict(polling)
+        self.watch_timeout = watch_timeout
+        self.fail_on_failure = fail_on_failure
+        self.end_from_trigger = end_from_trigger
+
+    def trigger_for(self, spec: Any) -> ModelArtsTaskTrigger:
+        """The trigger that waits for the task ``spec`` names."""
+        return ModelArtsTaskTrigger(
+            token=token_for(spec, timeout=self.watch_timeout),
+            conn_id=self.modelarts_conn_id,
+            max_rate=self.max_rate,
+            polling=self.polling,
+            fail_on_failure=self.fail_on_failure,
+            end_from_trigger=self.end_from_trigger,
+        )
+
+    def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
+        payload = result_of(event, fail_on_failure=self.fail_on_failure)
+        self.log.info("%s: %s", payload.get("task"), payload.get("status"))
+        return payload
+
+
+class ModelArtsStartOperator(_Watching):
+    """Starts any ModelArts operation that has a start call, then defers until it ends.
+
+    ``start`` names a ``ModelArtsClient`` start call (``start_sync``, ``start_sync_v1``,
+    ``create_export_task``, ``create_import_task``, ``create_dataset_version``,
+    ``create_dataset_version_v1``, ``start_intelligent_task``) called with
+    ``start_kwargs``, or is an async callable that takes the client and returns the spec
+    of what it started (for your own kinds). Returns (XCom) the end's JSON payload.
+    """
+
+    template_fields: Sequence[str] = ("start_kwargs",)
+
+    def __init__(
+        self, *, start: StartCall, start_kwargs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(start) and not isinstance(start, str):
+            raise InvalidArgumentError(f"start must be a start call's name or callable: {start!r}")
+        self.start = start
+        self.start_kwargs = dict(start_kwargs or {})
+
+    def start_call(self) -> tuple[StartCall, dict[str, Any]]:
+        return self.start, dict(self.start_kwargs)
+
+    def execute(self, context: Any) -> None:
+        call, kwargs = self.start_call()
+        hook = ModelArtsHook(self.modelarts_conn_id, max_rate=self.max_rate)
+        spec = hook.start(call, kwargs)
+        self.log.info("started %s", spec)
+        self.defer(trigger=self.trigger_for(spec), method_name="execute_complete")
+
+
+class ModelArtsDatasetSyncOperator(ModelArtsStartOperator):
+    """Synchronizes a dataset (v2 ``sync-data``, or the v1 API with ``api="v1"``) and
+    waits for the sync to end."""
+
+    template_fields: Sequence[str] = ("dataset_id",)
+
+    def __init__(self, *, dataset_id: str, api: str = "v2", **kwargs: Any) -> None:
+        if api not in ("v1", "v2"):
+            raise InvalidArgumentError(f"api must be 'v1' or 'v2', got {api!r}")
+        super().__init__(start="start_sync" if api == "v2" else "start_sync_v1", **kwargs)
+        self.dataset_id = dataset_id
+
+    def start_call(self) -> tuple[StartCall, dict[str, Any]]:
+        return self.start, {"dataset_id": self.dataset_id}
+
+
+class ModelArtsDatasetExportOperator(ModelArtsStartOperator):
+    """Exports a dataset to OBS (``path``) and waits for the export task to end."""
+
+    template_fields: Sequence[str] = ("dataset_id", "path", "version_id")
+
+    def __init__(
+        self,
+        *,
+        dataset_id: str,
+        path: str,
+        export_type: int | None = None,
+        version_id: str | None = None,
+        export_format: int | None = None,
+        annotation_format: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(start="create_export_task", **kwargs)
+        self.dataset_id = dataset_id
+        self.path = path
+        self.export_type = export_type
+        self.version_id = version_id
+        self.export_format = export_format
+        self.annotation_format = annotation_format
+        self.extra = None if extra is None else dict(extra)
+
+    def start_call(self) -> tuple[StartCall, dict[str, Any]]:
+        return self.start, {
+            "dataset_id": self.dataset_id,
+            "path": self.path,
+            "export_type": self.export_type,
+            "version_id": self.version_id,
+            "export_format": self.export_format,
+            "annotation_format": self.annotation_format,
+            "extra": self.extra,
+        }
+
+
+class ModelArtsDatasetImportOperator(ModelArtsStartOperator):
+    """Imports samples into a dataset from OBS (``import_path``) and waits for the
+    import task to end."""
+
+    template_fields: Sequence[str] = ("dataset_id", "import_path")
+
+    def __init__(
+        self,
+        *,
+        dataset_id: str,
+        import_path: str,
+        import_type: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(start="create_import_task", **kwargs)
+        self.dataset_id = dataset_id
+        self.import_path = import_path
+        self.import_type = import_type
+        self.extra = None if extra is None else dict(extra)
+
+    def start_call(self) -> tuple[StartCall, dict[str, Any]]:
+        return self.start, {
+            "dataset_id": self.dataset_id,
+            "import_path": self.import_path,
+            "import_type": self.import_type,
+            "extra": self.extra,
+        }
+
+
+class ModelArtsDatasetVersionOperator(ModelArtsStartOperator):
+    """Publishes a new dataset version and waits until it is ready."""
+
+    template_fields: Sequence[str] = ("dataset_id", "version_name", "description")
+
+    def __init__(
+        self,
+        *,
+        dataset_id: str,
+        version_name: str | None = None,
+        description: str | None = None,
+        version_format: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(start="create_dataset_version", **kwargs)
+        self.dataset_id = dataset_id
+        self.version_name = version_name
+        self.description = description
+        self.version_format = version_format
+        self.extra = None if extra is None else dict(extra)
+
+    def start_call(self) -> tuple[StartCall, dict[str, Any]]:
+        return self.start, {
+            "dataset_id": self.dataset_id,
+            "version_name": self.version_name,
+            "description": self.description,
+            "version_format": self.version_format,
+            "extra": self.extra,
+        }

@@ -1,0 +1,169 @@
+"""``ModelArtsTaskTrigger``: an Airflow 3 trigger on one engine per connection.
+
+Needs Apache Airflow 3 (``pip install 'modelarts-poller[airflow]'``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent, TriggerEvent
+
+from .._checkpoint import decode_token
+from .._errors import InvalidArgumentError
+from .._events import TaskEvent, TaskProgress, TaskRetrying
+from ._shared import Connection, SharedEngines, connection_from_fields, policy_from_options
+
+CLASSPATH = "modelarts_poller.airflow.triggers.ModelArtsTaskTrigger"
+
+# One registry per event loop: a triggerer runs one loop, and an engine's tasks belong to
+# the loop that made them (tests and dag.test() run a loop per trigger).
+_ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedEngines] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_engines() -> SharedEngines:
+    """The running loop's :class:`SharedEngines`: every trigger of one triggerer that uses
+    the same connection shares its one client and engine."""
+    loop = asyncio.get_running_loop()
+    engines = _ENGINES.get(loop)
+    if engines is None:
+        engines = _ENGINES[loop] = SharedEngines()
+    return engines
+
+
+class ModelArtsTaskTrigger(BaseTrigger):
+    """Waits for one ModelArts task to end and yields one event with its JSON payload
+    (``event_payload``: ``status``, ``task``, ``reason``, ``remote_status``, ``message``,
+    ``snapshot``, ``event_id``).
+
+    ``token`` is the task's continuation token (``token_for(spec)`` or
+    ``TaskHandle.token()``: its deadline is wall-clock time, so it survives re-homing).
+    The connection is ``conn_id`` (an Airflow connection, read in the triggerer) or
+    ``connection``, the connection's fields (``login``, ``password``, ``extra``) stored
+    with the trigger. ``max_rate`` caps the requests per second of the shared engine;
+    ``polling`` holds JSON polling options (see ``policy_from_options``). With
+    ``end_from_trigger`` the trigger ends the task itself (success, or failure when the
+    task failed and ``fail_on_failure``) with the payload as its XCom ``return_value``,
+    instead of resuming it on a worker.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        conn_id: str | None = None,
+        connection: Mapping[str, Any] | None = None,
+        max_rate: float | None = None,
+        polling: Mapping[str, Any] | None = None,
+        fail_on_failure: bool = True,
+        end_from_trigger: bool = False,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
+        decode_token(token)  # a bad token is refused where it is made, not in the triggerer
+        if (conn_id is None) == (connection is None):
+            raise InvalidArgumentError("give the trigger exactly one of conn_id and connection")
+        if connection is not None:
+            unknown = set(connection) - {"login", "password", "extra"}
+            if unknown:
+                raise InvalidArgumentError(
+                    f"connection takes login, password and extra, got {sorted(unknown)}"
+                )
+            self._connection_now(dict(connection), max_rate)  # its fields are complete
+        policy_from_options(polling)
+        for name, flag in (
+            ("fail_on_failure", fail_on_failure),
+            ("end_from_trigger", end_from_trigger),
+        ):
+            if not isinstance(flag, bool):
+                raise InvalidArgumentError(f"{name} must be a bool, got {flag!r}")
+        self.token = token
+        self.conn_id = conn_id
+        self.connection = None if connection is None else dict(connection)
+        self.max_rate = max_rate
+        self.polling = None if polling is None else dict(polling)
+        self.fail_on_failure = fail_on_failure
+        self.end_from_trigger = end_from_trigger
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return CLASSPATH, {
+            "token": self.token,
+            "conn_id": self.conn_id,
+            "connection": self.connection,
+            "max_rate": self.max_rate,
+            "polling": self.polling,
+            "fail_on_failure": self.fail_on_failure,
+            "end_from_trigger": self.end_from_trigger,
+        }
+
+    def __repr__(self) -> str:
+        # The default repr prints the serialized kwargs, which may hold a secret key.
+        spec, _ = decode_token(self.token)
+        return f"<ModelArtsTaskTrigger {spec} conn_id={self.conn_id!r}>"
+
+    @staticmethod
+    def _connection_now(fields: dict[str, Any], max_rate: float | None) -> Connection:
+        return connection_from_fields(
+            login=fields.get("login"),
+            password=fields.get("password"),
+            extra=fields.get("extra"),
+            max_rate=max_rate,
+        )
+
+    async def _resolve(self) -> Connection:
+        if self.connection is not None:
+            return self._connection_now(self.connection, self.max_rate)
+        from .hooks import ModelArtsHook
+
+        assert self.conn_id is not None
+        return await ModelArtsHook(self.conn_id, max_rate=self.max_rate).aget_connection_obj()
+
+    def _progress(self, event: TaskEvent) -> None:
+        if isinstance(event, TaskProgress):
+            obs = event.observation
+            done = "" if obs.completion is None else f" {obs.completion:.0%}"
+            self.log.info("%s: %s%s", event.spec, obs.status or obs.phase.value, done)
+        elif isinstance(event, TaskRetrying):
+            self.log.warning(
+                "%s: poll failed (%s), retry %d in %.1fs",
+                event.spec,
+                type(event.error).__name__,
+                event.attempt,
+                event.delay,
+            )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        spec, _ = decode_token(self.token)
+        connection = await self._resolve()
+        engines = shared_engines()
+        self.log.info("watching %s", spec)
+        try:
+            payload = await engines.watch(
+                connection,
+                self.token,
+                policy=policy_from_options(self.polling),
+                on_event=self._progress,
+            )
+        except asyncio.CancelledError:
+            # Re-homing or clearing: only this trigger's share of the watch is given up.
+            self.log.info("stopped watching %s (cancelled)", spec)
+            raise
+        self.log.info(
+            "%s ended: %s%s",
+            spec,
+            payload["status"],
+            "" if payload["reason"] is None else f" ({payload['reason']}: {payload['message']})",
+        )
+        yield self._event(payload)
+
+    def _event(self, payload: dict[str, Any]) -> TriggerEvent:
+        if not self.end_from_trigger:
+            return TriggerEvent(payload)  # type: ignore[no-untyped-call, unused-ignore]
+        xcoms: dict[str, Any] = {"return_value": payload}
+        if payload["status"] == "failed" and self.fail_on_failure:
+            return TaskFailedEvent(xcoms=xcoms)
+        return TaskSuccessEvent(xcoms=xcoms)
