@@ -243,3 +243,43 @@ async def test_each_connection_variant_authenticates_against_the_simulator(shape
         refused = sim.counters.by_status.get(401, 0)
     assert payload["status"] == "completed"
     assert refused == 0
+
+
+async def test_watchers_that_start_together_register_in_batches_and_none_is_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelarts_poller import Engine
+    from modelarts_poller.airflow._shared import REGISTER_BATCH
+
+    iteration = [0]
+    per_iteration: dict[int, int] = {}
+    watch_token = Engine.watch_token
+
+    def counted(self: Engine, token: str, **kw: object) -> object:
+        per_iteration[iteration[0]] = per_iteration.get(iteration[0], 0) + 1
+        return watch_token(self, token, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "watch_token", counted)
+    async with Simulator(SimulatorConfig(seed=6)) as sim:
+        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(3 * REGISTER_BATCH)]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+
+        async def ticker() -> None:  # counts loop iterations
+            while True:
+                await asyncio.sleep(0)
+                iteration[0] += 1
+
+        tick = asyncio.create_task(ticker())
+        watchers = [asyncio.create_task(shared.watch(conn, token_of(s))) for s in scripts]
+        leaver = watchers[-1]
+        await asyncio.sleep(0)
+        leaver.cancel()  # leaves before it is registered
+        done = await asyncio.wait_for(asyncio.gather(*watchers, return_exceptions=True), timeout=60)
+        tick.cancel()
+    assert max(per_iteration.values()) <= REGISTER_BATCH  # no iteration registers them all
+    assert sum(per_iteration.values()) == len(scripts) - 1  # the one that left was skipped
+    assert isinstance(done[-1], asyncio.CancelledError)
+    assert all(p["status"] == "completed" for p in done[:-1])  # type: ignore[index]

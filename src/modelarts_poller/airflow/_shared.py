@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -153,6 +153,9 @@ def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
+
+
 class _Shared:
     """One connection's engine, its owner task, and who watches what."""
 
@@ -165,7 +168,45 @@ class _Shared:
         self.stop = asyncio.Event()
         self.engine: Engine | None = None
         self.failure: BaseException | None = None
+        # Watches to register, a batch per loop iteration: thousands of triggers that start
+        # together (a triggerer picking up a backlog) must not stall the loop for all of them.
+        self.pending: deque[tuple[str, PollPolicy | None, asyncio.Future[Any]]] = deque()
+        self.registrar: asyncio.Task[None] | None = None
         self.owner = asyncio.get_running_loop().create_task(self._own())
+
+    def register(self, token: str, policy: PollPolicy | None) -> asyncio.Future[Any]:
+        """A future of ``(spec, handle)`` for the watch ``token`` names, registered soon."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self.pending.append((token, policy, future))
+        if self.registrar is None or self.registrar.done():
+            self.registrar = loop.create_task(self._register())
+        return future
+
+    async def _register(self) -> None:
+        pending = self.pending
+        while pending:
+            for _ in range(min(REGISTER_BATCH, len(pending))):
+                token, policy, future = pending.popleft()
+                if future.done():
+                    continue  # its watcher left before its turn
+                engine = self.engine
+                if engine is None:
+                    future.set_exception(
+                        InvalidArgumentError(f"the connection is closed: {self.failure!r}")
+                    )
+                    continue
+                try:
+                    spec, _ = decode_token(token)
+                    if engine.get(spec) is not None:
+                        policy = None  # one poller per task: the first watcher's policy stands
+                    handle = engine.watch_token(token, policy=policy)
+                except Exception as exc:
+                    future.set_exception(exc)
+                    continue
+                self.watchers[spec] += 1  # counted here: the watcher may leave before it wakes
+                future.set_result((spec, handle))
+            await asyncio.sleep(0)
 
     async def _own(self) -> None:
         try:
@@ -233,6 +274,7 @@ class SharedEngines:
         shared.users += 1
         spec: Any = None
         handle: TaskHandle | None = None
+        registered: asyncio.Future[Any] | None = None
         listening = [True]  # emptied when this watcher leaves: its callback goes quiet
         try:
             await shared.ready.wait()
@@ -240,17 +282,21 @@ class SharedEngines:
                 raise InvalidArgumentError(
                     f"the connection could not be opened: {shared.failure!r}"
                 ) from shared.failure
-            engine = shared.engine
-            spec, _ = decode_token(token)
-            if engine.get(spec) is not None:
-                policy = None  # one poller per task: the first watcher's policy stands
-            handle = engine.watch_token(token, policy=policy)
-            shared.watchers[spec] += 1
+            registered = shared.register(token, policy)  # a bad token raises from here
+            spec, handle = await registered
             if on_event is not None:
                 handle.add_callback(_while(listening, on_event), types=(TaskProgress, TaskRetrying))
             return event_payload(await handle.wait())
         finally:
             listening.clear()
+            if (
+                spec is None
+                and registered is not None
+                and registered.done()
+                and not registered.cancelled()
+                and registered.exception() is None
+            ):
+                spec, handle = registered.result()  # registered, but it left before waking
             if spec is not None:
                 shared.watchers[spec] -= 1
                 if shared.watchers[spec] <= 0:
