@@ -10,6 +10,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from modelarts_poller._schedule import (
     PRIORITY_SPAN,
+    REKEY_EVERY,
+    REKEY_SLICE,
     Scheduler,
     change_chance,
     hedged_delay,
@@ -221,7 +223,7 @@ def test_placed_delay_skips_the_quiet_stretch_then_keeps_the_policy_rhythm() -> 
     assert placed_delay(1.0, 60.0, age=51.0, quiet_until=50.0) == 1.0  # past it: the rhythm
 
 
-def test_waiting_due_items_get_fresh_credits_every_second() -> None:
+def test_waiting_due_items_get_fresh_credits_now_and_then() -> None:
     learned: dict[str, float] = {}
 
     def credit(item: Item, due: float, now: float) -> float:
@@ -233,8 +235,8 @@ def test_waiting_due_items_get_fresh_credits_every_second() -> None:
         sched.push(item, 0.0)
     assert sched.pop(0.0) is items[0]  # all join the due with no credit: due order
     learned["4"] = 10.0  # meanwhile, item 4 became the likeliest news
-    assert sched.pop(0.5) is items[1]  # credits are not given again within a second
-    assert sched.pop(1.5) is items[4]  # now they are
+    assert sched.pop(0.1) is items[1]  # credits are not given again at once
+    assert sched.pop(0.1 + REKEY_EVERY) is items[4]  # now they are
     assert sched.pop(1.5) is items[2]
 
 
@@ -258,3 +260,52 @@ def test_a_progress_estimate_stops_where_half_its_kind_has_ended() -> None:
     assert hedged_delay(10.0, 1.0, age=20.0, half_ended=25.0) == 5.0
     assert hedged_delay(10.0, 1.0, age=20.0, half_ended=40.0) == 10.0
     assert hedged_delay(10.0, 1.0, age=20.0, half_ended=20.2) == 1.0
+
+
+def test_many_waiting_items_get_fresh_credits_a_slice_at_a_time() -> None:
+    calls = [0]
+    fresh: dict[str, float] = {}
+
+    def credit(item: Item, due: float, now: float) -> float:
+        calls[0] += 1
+        return fresh.get(item.name, 0.0)
+
+    sched: Scheduler[Item] = Scheduler(credit)
+    items = [Item(str(i)) for i in range(3 * REKEY_SLICE)]
+    for item in items:
+        sched.push(item, 0.0)
+    assert sched.pop(0.0) is items[0]
+    fresh[items[-1].name] = 100.0  # the last one became the likeliest news
+    now = 0.0
+    for _ in range(3):
+        now += REKEY_EVERY
+        calls[0] = 0
+        got = sched.pop(now)
+        # A bounded pause, whatever the number waiting: a slice joins, a slice is re-keyed.
+        assert calls[0] <= 2 * REKEY_SLICE
+        if got is items[-1]:
+            break
+    else:
+        raise AssertionError("the slices never reached the last item")
+
+
+def test_a_crowd_falling_due_at_once_joins_the_due_a_slice_per_pop() -> None:
+    calls = [0]
+
+    def credit(item: Item, due: float, now: float) -> float:
+        calls[0] += 1
+        return 0.0
+
+    sched: Scheduler[Item] = Scheduler(credit)
+    items = [Item(str(i)) for i in range(3 * REKEY_SLICE)]
+    for item in items:
+        sched.push(item, 0.0)
+    got = []
+    while True:
+        calls[0] = 0
+        popped = sched.pop(0.0)
+        assert calls[0] <= 2 * REKEY_SLICE  # never the whole crowd in one pop
+        if isinstance(popped, float):
+            break
+        got.append(popped)
+    assert sorted(got, key=lambda i: int(i.name)) == items  # nobody lost

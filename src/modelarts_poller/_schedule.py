@@ -25,7 +25,8 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 PRIORITY_SPAN = 2.0
-REKEY_EVERY = 1.0  # seconds between fresh credits for the due polls that wait
+REKEY_EVERY = 0.25  # seconds between fresh credits for (a slice of) the due polls that wait
+REKEY_SLICE = 500  # waiting polls given fresh credits at a time: a bounded pause, ~5 ms
 LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
 HEDGE = 0.5  # a progress estimate's jump stops where this share of the kind's runners ended
 _INF = math.inf
@@ -51,7 +52,16 @@ class Scheduler(Generic[T]):
     docstring); ``None`` serves due items in due order.
     """
 
-    __slots__ = ("_counter", "_credit", "_next_rekey", "_ready", "_timer", "backlog", "last_due")
+    __slots__ = (
+        "_counter",
+        "_credit",
+        "_next_rekey",
+        "_ready",
+        "_rekey_at",
+        "_timer",
+        "backlog",
+        "last_due",
+    )
 
     def __init__(self, credit: Callable[[T, float, float], float] | None = None) -> None:
         self._timer: list[tuple[float, int, T]] = []
@@ -61,6 +71,7 @@ class Scheduler(Generic[T]):
         self.last_due = 0.0  # the due time of the item pop() last returned
         self.backlog = 0.0  # how late due items start, smoothed over the last few dozen
         self._next_rekey = -_INF
+        self._rekey_at = 0  # where the next slice of waiting polls starts
 
     def push(self, item: T, due: float) -> None:
         seq = next(self._counter)
@@ -81,6 +92,7 @@ class Scheduler(Generic[T]):
         timer, ready = self._timer, self._ready
         pop = heapq.heappop
         credit = self._credit
+        moved = 0
         while timer:
             due, seq, item = timer[0]
             if item._seq != seq:
@@ -101,6 +113,9 @@ class Scheduler(Generic[T]):
                     return item
             c = credit(item, due, now) if credit is not None else 0.0
             heapq.heappush(ready, (due - c, seq, item, due))
+            moved += 1
+            if moved >= REKEY_SLICE:
+                break  # a bounded pause: the rest join the due on the next pops
         if ready and credit is not None and now >= self._next_rekey:
             self._rekey(now)
             ready = self._ready
@@ -118,17 +133,29 @@ class Scheduler(Generic[T]):
 
     def _rekey(self, now: float) -> None:
         """Credits are given when an item joins the due; while due items wait, what is
-        known changes (time passes, durations are learned), so every second or so, and
-        at most about 1% of the time, each waiting item's credit is given again."""
+        known changes (time passes, durations are learned), so every ``REKEY_EVERY``
+        seconds a slice of ``REKEY_SLICE`` waiting items (in turn, all of them when they
+        are few) gets its credit again: a pause of a few milliseconds, never one that
+        grows with the number of waiting items."""
         credit = self._credit
         assert credit is not None
-        self._ready = [
-            (due - credit(item, due, now), seq, item, due)
-            for _key, seq, item, due in self._ready
-            if item._seq == seq
-        ]
-        heapq.heapify(self._ready)
-        self._next_rekey = now + max(REKEY_EVERY, len(self._ready) * 1e-4)
+        ready = self._ready
+        if len(ready) <= REKEY_SLICE:
+            self._ready = ready = [
+                (due - credit(item, due, now), seq, item, due)
+                for _key, seq, item, due in ready
+                if item._seq == seq
+            ]
+        else:
+            start = self._rekey_at if self._rekey_at < len(ready) else 0
+            end = min(start + REKEY_SLICE, len(ready))
+            for i in range(start, end):
+                _key, seq, item, due = ready[i]
+                if item._seq == seq:
+                    ready[i] = (due - credit(item, due, now), seq, item, due)
+            self._rekey_at = end
+        heapq.heapify(ready)
+        self._next_rekey = now + REKEY_EVERY
 
     def unpop(self, item: T, due: float, now: float) -> None:
         """Put ``item`` (popped, due at ``due``) back among the due items: the engine does
