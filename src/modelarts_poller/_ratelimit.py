@@ -140,6 +140,7 @@ class LocalRateLimiter:
         "_paused_until",
         "_probe_until",
         "_probing",
+        "_sleepers",
         "_window",
         "max_rate",
     )
@@ -161,15 +162,23 @@ class LocalRateLimiter:
         self._adapt = adapt
         # Unlimited and no quota heard of yet: one request must come back before the next.
         self._probing = self._window is None and adapt
+        # Waiters asleep for time (a pause, the probe, a full window). Only they make a
+        # newcomer queue: the lock alone would turn a burst into a convoy of hand-offs.
+        self._sleepers = 0
 
     async def acquire(self) -> None:
         lock = self._lock
         if lock is None:
             lock = self._lock = anyio.Lock()
         clock = self._clock
-        # Fast path: nobody queued, nothing paused, and a grant is free.
+        # Fast path: nobody asleep waiting, nothing paused, and a grant is free. Not "the
+        # lock is free": each hand-off of the lock costs a loop iteration, so under load
+        # newcomers kept finding it held and every grant went through the queue (at 1000
+        # in flight, all of them). Waiters woken but not yet running take grants that are
+        # free now, as a newcomer does; while grants are scarce someone sleeps, and then
+        # newcomers queue behind the sleepers in arrival order.
         if (
-            not lock.locked()
+            not self._sleepers
             and not self._probing
             and clock.now() >= max(self._paused_until, self._probe_until)
         ):
@@ -184,7 +193,7 @@ class LocalRateLimiter:
                     if until == self._probe_until:
                         # The probe's answer ends this wait early: look again soon.
                         until = min(until, now + 0.02)
-                    await clock.sleep_until(until)
+                    await self._sleep_until(until)
                     continue
                 if self._probing:
                     # The first answer (or a second without one) tells us the quota.
@@ -195,7 +204,14 @@ class LocalRateLimiter:
                 wait = 0.0 if window is None else window.take(now)
                 if wait == 0.0:
                     return
-                await clock.sleep_until(now + wait)
+                await self._sleep_until(now + wait)
+
+    async def _sleep_until(self, when: float) -> None:
+        self._sleepers += 1
+        try:
+            await self._clock.sleep_until(when)
+        finally:
+            self._sleepers -= 1
 
     def observe(self, headers: Any, status: int, retry_after: float | None) -> None:
         """What an answer says about the quota (called by ``ModelArtsClient``)."""
