@@ -19,6 +19,9 @@ from typing import Any, Final, Self, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from yarl import URL
 
 from . import _op_dataset_task, _op_export, _op_import, _op_intelligent, _op_sync, _op_version
@@ -154,16 +157,18 @@ class ModelArtsClient:
         if self._closed:
             raise RuntimeError("this ModelArtsClient is closed; create a new one")
         if self._session is None:
-            connector = aiohttp.TCPConnector(
+            # The connector takes the rate grants: aiohttp then runs no trace hooks (with
+            # a trace config it builds and awaits a dozen signal calls per request).
+            connector = _GatedConnector(
                 limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
             )
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                raise_for_status=False,
-                trace_configs=[_GATE_TRACE],
+                connector=connector, timeout=self._timeout, raise_for_status=False
             )
-        elif _GATE_TRACE not in self._session.trace_configs:
+        elif (
+            not isinstance(self._session.connector, _GatedConnector)
+            and _GATE_TRACE not in self._session.trace_configs
+        ):
             # A borrowed session learns the engine's rate grants too (a no-op elsewhere).
             self._session.trace_configs.append(_GATE_TRACE)
         return self
@@ -422,6 +427,26 @@ class ModelArtsClient:
         return status, resp_headers, data, headers
 
 
+class _GatedConnector(aiohttp.TCPConnector):
+    """Takes the engine's rate grant once a connection is in hand, new or reused, just
+    before the request is written: as close to the wire as aiohttp lets us get. aiohttp
+    connects once per attempt (it re-sends a GET on a dropped keep-alive connection), so
+    every attempt takes one. Outside an engine's poll (no gate) it is a TCPConnector."""
+
+    async def connect(
+        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> Connection:
+        conn = await super().connect(req, traces, timeout)
+        gate = CURRENT_GATE.get()
+        if gate is not None:
+            try:
+                await gate.pass_()
+            except BaseException:
+                conn.release()  # unused: back to the pool
+                raise
+        return conn
+
+
 async def _take_grant(session: object, ctx: object, params: object) -> None:
     gate = CURRENT_GATE.get()
     if gate is not None:
@@ -429,9 +454,8 @@ async def _take_grant(session: object, ctx: object, params: object) -> None:
 
 
 def _gate_trace() -> aiohttp.TraceConfig:
-    # The hooks run once a connection is in hand, new or reused, and just before the
-    # request is written: a grant taken there is as close to the wire as aiohttp lets us
-    # get, and every attempt (aiohttp re-sends a GET on a dropped keep-alive) takes one.
+    # For a borrowed session, whose connector is not ours: the same grants through the
+    # trace hooks that run at the same two moments (a new connection, a reused one).
     trace = aiohttp.TraceConfig()
     trace.on_connection_create_end.append(_take_grant)
     trace.on_connection_reuseconn.append(_take_grant)
