@@ -25,7 +25,7 @@ from aiohttp.tracing import Trace
 from yarl import URL
 
 from . import _op_dataset_task, _op_export, _op_import, _op_intelligent, _op_sync, _op_version
-from ._auth import Auth
+from ._auth import Auth, NoAuth
 from ._errors import (
     ConnectionFailed,
     InvalidArgumentError,
@@ -73,6 +73,25 @@ def _segment(name: str, value: object) -> str:
 def _url(url: str) -> URL:
     # Parsing a URL costs more than the rest of the request set-up; paths repeat.
     return URL(url, encoded=True)
+
+
+# Status polls of one spec repeat the same request: its route is worked out once. Bounded
+# (oldest first out) so a million watched tasks do not keep a million routes.
+_ROUTES_MAX = 8192
+
+
+class _Route:
+    """One spec's status request, built once: the URL (as text and parsed), the path for
+    messages and metrics, the project header and the parser."""
+
+    __slots__ = ("parse", "path", "project_id", "target", "url")
+
+    def __init__(self, url: str, path: str, project_id: str, parse: Callable[[object], Any]):
+        self.url = url
+        self.target = _url(url)
+        self.path = path
+        self.project_id = project_id
+        self.parse = parse
 
 
 @lru_cache(maxsize=8192)
@@ -146,6 +165,9 @@ class ModelArtsClient:
         self._user_agent = user_agent
         self._max_body = check_count("max_body_size", max_body_size, minimum=1)
         self._borrowed = session
+        # NoAuth adds nothing: skipping its apply() saves a coroutine per request.
+        self._applies = type(auth) is not NoAuth
+        self._routes: dict[Any, _Route] = {}
         self._metrics: Any = None  # an engine's EngineMetrics, once someone collects them
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
@@ -212,9 +234,36 @@ class ModelArtsClient:
 
     async def get_task(self, spec: ModelArtsTask) -> Any:
         """The typed snapshot of any operation spec (``GET`` its ``PATH``)."""
-        pid, pseg = self._pid(spec.project_id)
-        path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
-        return await self._request_json("GET", path, pid, type(spec).PARSE, template=spec.PATH)
+        routes = self._routes
+        try:
+            route = routes.get(spec)
+            remember = True
+        except TypeError:  # an unhashable spec: nothing to remember it by
+            route, remember = None, False
+        if route is None:
+            pid, pseg = self._pid(spec.project_id)
+            path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
+            route = _Route(self._endpoint + path, path, pid, type(spec).PARSE)
+            if remember:
+                if len(routes) >= _ROUTES_MAX:
+                    del routes[next(iter(routes))]
+                routes[spec] = route
+        path = route.path
+        metrics = self._metrics
+        if metrics is None:
+            status, headers, data, sent = await self._send(
+                "GET", path, route.project_id, b"", route.url, route.target
+            )
+            if status == 401 and await self._auth.on_unauthorized(sent):
+                _log.debug("GET %s: 401, retrying once with renewed credentials", path)
+                status, headers, data, _ = await self._send(
+                    "GET", path, route.project_id, b"", route.url, route.target
+                )
+        else:
+            status, headers, data = await self._measured(
+                metrics, "GET", spec.PATH, path, route.project_id, b""
+            )
+        return decode_response(status, headers, data, route.parse, path=path, now=self._wall_clock)
 
     async def get_sync_status(
         self, dataset_id: str, *, project_id: str | None = None
@@ -295,27 +344,6 @@ class ModelArtsClient:
 
     # --- the one request path -------------------------------------------------------------
 
-    async def _request_json(
-        self,
-        method: str,
-        path: str,
-        project_id: str,
-        parse: Callable[[object], T],
-        body: bytes = b"",
-        template: str | None = None,
-    ) -> T:
-        """Send one request and decode its JSON answer with ``parse``."""
-        metrics = self._metrics
-        if metrics is None:
-            status, headers, data = await self._exchange(method, path, project_id, body)
-        else:
-            status, headers, data = await self._measured(
-                metrics, method, template or path, path, project_id, body
-            )
-        return decode_response(
-            status, headers, data, parse, path=path, method=method, now=self._wall_clock
-        )
-
     async def _measured(
         self, metrics: Any, method: str, template: str, path: str, project_id: str, body: bytes
     ) -> tuple[int, Mapping[str, str], bytes]:
@@ -336,33 +364,35 @@ class ModelArtsClient:
         self, method: str, path: str, project_id: str, body: bytes
     ) -> tuple[int, Mapping[str, str], bytes]:
         """Send, and once more after a 401 the auth says renewed credentials may fix."""
-        status, headers, data, sent = await self._send(method, path, project_id, body)
+        url = self._endpoint + path
+        target = _url(url)
+        status, headers, data, sent = await self._send(method, path, project_id, body, url, target)
         if status == 401 and await self._auth.on_unauthorized(sent):
             _log.debug("%s %s: 401, retrying once with renewed credentials", method, path)
-            status, headers, data, _ = await self._send(method, path, project_id, body)
+            status, headers, data, _ = await self._send(method, path, project_id, body, url, target)
         return status, headers, data
 
     async def _send(
-        self, method: str, path: str, project_id: str, body: bytes
+        self, method: str, path: str, project_id: str, body: bytes, url: str, target: URL
     ) -> tuple[int, Mapping[str, str], bytes, dict[str, str]]:
         session = self._session
         if session is None:
             raise RuntimeError(
                 "ModelArtsClient is not open: use 'async with ModelArtsClient(...) as client'"
             )
-        url = self._endpoint + path
         # Only what is signed goes in before apply(); the User-Agent is added afterwards.
         headers = {"X-Project-Id": project_id}
         if body:
             headers[_JSON_HEADERS_KEY] = _JSON_TYPE
-        await self._auth.apply(method, url, headers, body)
+        if self._applies:
+            await self._auth.apply(method, url, headers, body)
         headers["User-Agent"] = self._user_agent
         debug = _log.isEnabledFor(_DEBUG)
         started = time.perf_counter() if debug else 0.0
         try:
             async with session.request(
                 method,
-                _url(url),
+                target,
                 headers=headers,
                 data=body or None,
                 timeout=self._timeout,
