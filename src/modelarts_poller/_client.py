@@ -24,7 +24,15 @@ from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
 from yarl import URL
 
-from . import _op_dataset_task, _op_export, _op_import, _op_intelligent, _op_sync, _op_version
+from . import (
+    _op_dataset_task,
+    _op_export,
+    _op_import,
+    _op_intelligent,
+    _op_sync,
+    _op_version,
+    _parsing,
+)
 from ._auth import Auth, NoAuth
 from ._errors import (
     ConnectionFailed,
@@ -78,13 +86,19 @@ def _url(url: str) -> URL:
 # Status polls of one spec repeat the same request: its route is worked out once. Bounded
 # (oldest first out) so a million watched tasks do not keep a million routes.
 _ROUTES_MAX = 8192
+# An answer this large is decoded every time rather than kept for comparison.
+_REUSE_MAX_BODY = 64 * 1024
 
 
 class _Route:
     """One spec's status request, built once: the URL (as text and parsed), the path for
-    messages and metrics, the project header and the parser."""
+    messages and metrics, the project header, the parser, and the last 2xx answer with
+    the snapshot it made. A byte-identical answer is the same document, and the parsers
+    are pure, so it gets the same snapshot without decoding it again; only for this
+    library's own models (frozen, read-only), and not when the parse kept a decoded list
+    or object as sent (``_parsing.EXPOSURE``), which a caller could change in place."""
 
-    __slots__ = ("parse", "path", "project_id", "target", "url")
+    __slots__ = ("body", "parse", "path", "project_id", "snapshot", "target", "url")
 
     def __init__(self, url: str, path: str, project_id: str, parse: Callable[[object], Any]):
         self.url = url
@@ -92,6 +106,32 @@ class _Route:
         self.path = path
         self.project_id = project_id
         self.parse = parse
+        self.body: bytes | None = None
+        self.snapshot: Any = None
+
+    def decode(
+        self, status: int, headers: Mapping[str, str], data: bytes, now: Callable[[], float]
+    ) -> Any:
+        """``decode_response`` for this route, sharing the snapshot of a repeated answer."""
+        if 200 <= status < 300:
+            if data == self.body:
+                return self.snapshot
+            exposed = _parsing.EXPOSURE.count
+            snapshot = decode_response(status, headers, data, self.parse, path=self.path, now=now)
+            if (
+                len(data) <= _REUSE_MAX_BODY
+                and _parsing.EXPOSURE.count == exposed
+                and _reusable(snapshot)
+            ):
+                self.body, self.snapshot = data, snapshot
+            else:
+                self.body = self.snapshot = None
+            return snapshot
+        return decode_response(status, headers, data, self.parse, path=self.path, now=now)
+
+
+def _reusable(snapshot: object) -> bool:
+    return type(snapshot).__module__.startswith("modelarts_poller._op_")
 
 
 @lru_cache(maxsize=8192)
@@ -263,7 +303,7 @@ class ModelArtsClient:
             status, headers, data = await self._measured(
                 metrics, "GET", spec.PATH, path, route.project_id, b""
             )
-        return decode_response(status, headers, data, route.parse, path=path, now=self._wall_clock)
+        return route.decode(status, headers, data, self._wall_clock)
 
     async def get_sync_status(
         self, dataset_id: str, *, project_id: str | None = None
