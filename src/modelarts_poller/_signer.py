@@ -131,7 +131,8 @@ def format_sdk_date(now: datetime) -> str:
     """``now`` (timezone-aware) as an ``X-Sdk-Date`` value in UTC."""
     global _last_date
     # Requests of one second share the text: formatting it is most of a signature's cost.
-    second = int(_aware(now).timestamp() // 1)
+    # Exact integer arithmetic: a float timestamp rounds x.999999 up in later centuries.
+    second = (_aware(now) - _EPOCH) // _SECOND
     last = _last_date
     if last[0] == second:
         return last[1]
@@ -140,7 +141,9 @@ def format_sdk_date(now: datetime) -> str:
     return text
 
 
-_last_date: tuple[int, str] = (-1, "")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_last_date: tuple[int, str] = (-(2**63), "")
 
 
 def sign_request(
