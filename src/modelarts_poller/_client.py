@@ -477,7 +477,7 @@ class ModelArtsClient:
         gate = CURRENT_GATE.get()
         if gate is not None:
             # What the answer says of the quota reaches everyone sharing the limiter.
-            observe = getattr(gate.limiter, "observe", None)
+            observe = gate.observe
             if observe is not None:
                 retry_after = None
                 if status == 429:

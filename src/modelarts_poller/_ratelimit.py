@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # Two requests whose delays differ by less than this still land in different windows of
 # the server's clock. It costs max_rate * 2.5% of throughput.
 WIRE_MARGIN = 0.025
+_NEVER = -math.inf
 
 
 def check_rate(max_rate: object) -> float:
@@ -157,8 +158,8 @@ class LocalRateLimiter:
             None if self.max_rate is None else RateWindow(self.max_rate, now=self._clock.now())
         )
         self._lock: anyio.Lock | None = None
-        self._paused_until = -math.inf
-        self._probe_until = -math.inf
+        self._paused_until = _NEVER
+        self._probe_until = _NEVER
         self._adapt = adapt
         # Unlimited and no quota heard of yet: one request must come back before the next.
         self._probing = self._window is None and adapt
@@ -177,10 +178,13 @@ class LocalRateLimiter:
         # in flight, all of them). Waiters woken but not yet running take grants that are
         # free now, as a newcomer does; while grants are scarce someone sleeps, and then
         # newcomers queue behind the sleepers in arrival order.
+        hold = self._paused_until
+        if self._probe_until > hold:
+            hold = self._probe_until
         if (
             not self._sleepers
             and not self._probing
-            and clock.now() >= max(self._paused_until, self._probe_until)
+            and (hold == _NEVER or clock.now() >= hold)  # no clock read when nothing holds
         ):
             window = self._window
             if window is None or window.take(clock.now()) == 0.0:
@@ -217,16 +221,16 @@ class LocalRateLimiter:
         """What an answer says about the quota (called by ``ModelArtsClient``)."""
         if not self._adapt:
             return
-        now = self._clock.now()
+        self._probe_until = _NEVER  # an answer came back: the probe is over
         quota = parse_quota(headers)
         if quota is not None:
+            now = self._clock.now()
             rate, remaining = quota
             self._set_rate(rate, now)
             if remaining is not None and remaining <= 0:
                 self._pause(now + 1.0 / rate)
-        self._probe_until = -math.inf  # an answer came back: the probe is over
         if status == 429:
-            self._pause(now + (retry_after if retry_after is not None else 1.0))
+            self._pause(self._clock.now() + (retry_after if retry_after is not None else 1.0))
 
     def _pause(self, until: float) -> None:
         if until > self._paused_until:
@@ -255,10 +259,13 @@ class Gate:
     requests may not go through ``ModelArtsClient``): the first request uses it.
     """
 
-    __slots__ = ("limiter", "owner", "prepaid")
+    __slots__ = ("limiter", "observe", "owner", "prepaid")
 
     def __init__(self, limiter: RateLimiter, owner: Any = None) -> None:
         self.limiter = limiter
+        # What answers say about the quota goes here, if the limiter listens (looked up
+        # once, not per answer).
+        self.observe: Any = getattr(limiter, "observe", None)
         self.owner = owner  # the engine: where the time spent waiting is counted, if it is
         self.prepaid = False
 
