@@ -224,3 +224,43 @@ def test_the_route_keeps_only_this_librarys_immutable_models() -> None:
     snap = export.decode(200, {}, body(GOOD), lambda: 0.0)
     assert isinstance(snap, ExportTaskStatus)
     assert export.decode(200, {}, body(GOOD), lambda: 0.0) is snap
+
+
+def test_a_client_keeps_answers_within_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelarts_poller import _client
+
+    monkeypatch.setattr(_client, "_REUSE_BUDGET", 100)
+    kept = _client._Kept()
+    one = _Route(f"{BASE}/a", "/a", "p1", DatasetTask.PARSE, kept)
+    two = _Route(f"{BASE}/b", "/b", "p1", DatasetTask.PARSE, kept)
+    small = b'{"status": "RUNNING", "error_msg": "' + b"x" * 40 + b'"}'  # 62 bytes
+    first = one.decode(200, {}, small, lambda: 0.0)
+    assert kept.bytes == len(small)
+    assert one.decode(200, {}, small, lambda: 0.0) is first
+    two.decode(200, {}, small, lambda: 0.0)  # would pass the budget: decoded, not kept
+    assert two.body is None
+    assert kept.bytes == len(small)
+    one.forget()
+    assert kept.bytes == 0
+    two.decode(200, {}, small, lambda: 0.0)
+    assert two.body == small
+    assert kept.bytes == len(small)
+
+
+async def test_evicted_routes_give_their_bytes_back(
+    mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelarts_poller import _client
+
+    monkeypatch.setattr(_client, "_ROUTES_MAX", 3)
+    async with ModelArtsClient(project_id="p1", auth=NoAuth(), endpoint=BASE) as client:
+        for i in range(10):
+            mocked.get(f"{BASE}/v1/p1/datasets/task/t{i}", body=b'{"status": "RUNNING"}')
+            await client.get_task(DatasetTask(f"t{i}"))
+        assert len(client._routes) == 3
+        assert client._kept.bytes == 3 * len(b'{"status": "RUNNING"}')
+        # A route evicted while its request is in flight keeps nothing when it lands.
+        evicted = _Route(f"{BASE}/x", "/x", "p1", DatasetTask.PARSE, client._kept)
+        evicted.live = False
+        evicted.decode(200, {}, b'{"status": "RUNNING"}', lambda: 0.0)
+        assert client._kept.bytes == 3 * len(b'{"status": "RUNNING"}')

@@ -86,8 +86,19 @@ def _url(url: str) -> URL:
 # Status polls of one spec repeat the same request: its route is worked out once. Bounded
 # (oldest first out) so a million watched tasks do not keep a million routes.
 _ROUTES_MAX = 8192
-# An answer this large is decoded every time rather than kept for comparison.
+# An answer this large is decoded every time rather than kept for comparison, and a client
+# keeps at most this many bytes of answers in all (8192 routes of large bodies would not fit).
 _REUSE_MAX_BODY = 64 * 1024
+_REUSE_BUDGET = 16 * 1024 * 1024
+
+
+class _Kept:
+    """The bytes of answers a client's routes keep, against ``_REUSE_BUDGET``."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self) -> None:
+        self.bytes = 0
 
 
 class _Route:
@@ -98,9 +109,28 @@ class _Route:
     library's own models (frozen, read-only), and not when the parse kept a decoded list
     or object as sent (``_parsing.EXPOSURE``), which a caller could change in place."""
 
-    __slots__ = ("body", "parse", "path", "project_id", "snapshot", "target", "url")
+    __slots__ = (
+        "body",
+        "kept",
+        "live",
+        "parse",
+        "path",
+        "project_id",
+        "snapshot",
+        "target",
+        "url",
+    )
 
-    def __init__(self, url: str, path: str, project_id: str, parse: Callable[[object], Any]):
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        project_id: str,
+        parse: Callable[[object], Any],
+        kept: _Kept | None = None,
+    ) -> None:
+        self.kept = _Kept() if kept is None else kept
+        self.live = True  # False once evicted: an answer still in flight is then not kept
         self.url = url
         self.target = _url(url)
         self.path = path
@@ -118,16 +148,26 @@ class _Route:
                 return self.snapshot
             exposed = _parsing.EXPOSURE.count
             snapshot = decode_response(status, headers, data, self.parse, path=self.path, now=now)
+            self.forget()
+            size = len(data)
+            kept = self.kept
             if (
-                len(data) <= _REUSE_MAX_BODY
+                self.live
+                and size <= _REUSE_MAX_BODY
+                and kept.bytes + size <= _REUSE_BUDGET
                 and _parsing.EXPOSURE.count == exposed
                 and _reusable(snapshot)
             ):
                 self.body, self.snapshot = data, snapshot
-            else:
-                self.body = self.snapshot = None
+                kept.bytes += size
             return snapshot
         return decode_response(status, headers, data, self.parse, path=self.path, now=now)
+
+    def forget(self) -> None:
+        """Drop the kept answer (and give its bytes back to the budget)."""
+        if self.body is not None:
+            self.kept.bytes -= len(self.body)
+        self.body = self.snapshot = None
 
 
 def _reusable(snapshot: object) -> bool:
@@ -208,6 +248,7 @@ class ModelArtsClient:
         # NoAuth adds nothing: skipping its apply() saves a coroutine per request.
         self._applies = type(auth) is not NoAuth
         self._routes: dict[Any, _Route] = {}
+        self._kept = _Kept()
         self._metrics: Any = None  # an engine's EngineMetrics, once someone collects them
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
@@ -283,10 +324,12 @@ class ModelArtsClient:
         if route is None:
             pid, pseg = self._pid(spec.project_id)
             path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
-            route = _Route(self._endpoint + path, path, pid, type(spec).PARSE)
+            route = _Route(self._endpoint + path, path, pid, type(spec).PARSE, self._kept)
             if remember:
                 if len(routes) >= _ROUTES_MAX:
-                    del routes[next(iter(routes))]
+                    old = routes.pop(next(iter(routes)))
+                    old.live = False
+                    old.forget()
                 routes[spec] = route
         path = route.path
         metrics = self._metrics
