@@ -120,3 +120,38 @@ async def test_specs_with_their_own_io_are_not_held_by_the_quota_probe(clock: Fa
         result = await clock.run(engine.wait(engine.watch_many(OwnIO(i) for i in range(5))))
     assert result.ok
     assert max(starts) < 0.5  # no one-second wait for an answer the client never gets
+
+
+async def test_a_free_grant_does_not_wait_for_the_queue_to_hand_over(clock: FakeClock) -> None:
+    # Under load a woken waiter holds the limiter's lock until the loop runs it; a newcomer
+    # that found the lock held queued behind it, so every grant became a hand-off (issue
+    # 13: at 1000 in flight every request took that path). A grant free now is taken now.
+    limiter = LocalRateLimiter(None, clock=clock)
+    await limiter.acquire()  # the probe
+    limiter.observe({}, 200, None)  # its answer: no quota advertised
+    await limiter.acquire()  # creates the lock
+    assert limiter._lock is not None
+    await limiter._lock.acquire()  # a queued waiter, woken but not yet run, holds it
+    try:
+        coro = limiter.acquire()
+        with pytest.raises(StopIteration):
+            coro.send(None)  # finished without suspending once
+    finally:
+        limiter._lock.release()
+
+
+async def test_while_grants_are_scarce_newcomers_queue_in_arrival_order(clock: FakeClock) -> None:
+    limiter = LocalRateLimiter(2, clock=clock)  # a token every 0.5 s, one in the bucket
+    await limiter.acquire()
+    order: list[int] = []
+
+    async def one(i: int) -> None:
+        await limiter.acquire()
+        order.append(i)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(6):
+            tg.start_soon(one, i)
+            await clock.advance(0.01)  # arrivals in this order, while the first sleeps
+        await clock.advance(10)
+    assert order == list(range(6))

@@ -19,6 +19,7 @@ from modelarts_poller._errors import InvalidArgumentError
 from modelarts_poller._signer import (
     canonical_uri,
     check_signature,
+    format_sdk_date,
     parse_authorization,
     sign_request,
     verify_request,
@@ -375,3 +376,24 @@ def test_reasons_never_leak_secret() -> None:
     )
     assert reason is not None
     assert SK not in reason
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(2999, 1, 1), timezones=st.just(UTC)
+    ),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_a_kept_sdk_date_matches_a_fresh_format(when: datetime, minutes: int) -> None:
+    # format_sdk_date keeps the last second's text; any instant, in any zone, in the same
+    # second, the next or an earlier one, still gets exactly its own UTC second.
+    zone = timezone(timedelta(minutes=minutes))
+    for instant in (
+        when,
+        when.astimezone(zone),
+        when.replace(microsecond=999_999),
+        when + timedelta(seconds=1),
+        when - timedelta(seconds=1),
+        when,
+    ):
+        assert format_sdk_date(instant) == instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

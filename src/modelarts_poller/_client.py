@@ -19,10 +19,21 @@ from typing import Any, Final, Self, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from yarl import URL
 
-from . import _op_dataset_task, _op_export, _op_import, _op_intelligent, _op_sync, _op_version
-from ._auth import Auth
+from . import (
+    _op_dataset_task,
+    _op_export,
+    _op_import,
+    _op_intelligent,
+    _op_sync,
+    _op_version,
+    _parsing,
+)
+from ._auth import Auth, NoAuth
 from ._errors import (
     ConnectionFailed,
     InvalidArgumentError,
@@ -70,6 +81,97 @@ def _segment(name: str, value: object) -> str:
 def _url(url: str) -> URL:
     # Parsing a URL costs more than the rest of the request set-up; paths repeat.
     return URL(url, encoded=True)
+
+
+# Status polls of one spec repeat the same request: its route is worked out once. Bounded
+# (oldest first out) so a million watched tasks do not keep a million routes.
+_ROUTES_MAX = 8192
+# An answer this large is decoded every time rather than kept for comparison, and a client
+# keeps at most this many bytes of answers in all (8192 routes of large bodies would not fit).
+_REUSE_MAX_BODY = 64 * 1024
+_REUSE_BUDGET = 16 * 1024 * 1024
+
+
+class _Kept:
+    """The bytes of answers a client's routes keep, against ``_REUSE_BUDGET``."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+class _Route:
+    """One spec's status request, built once: the URL (as text and parsed), the path for
+    messages and metrics, the project header, the parser, and the last 2xx answer with
+    the snapshot it made. A byte-identical answer is the same document, and the parsers
+    are pure, so it gets the same snapshot without decoding it again; only for this
+    library's own models (frozen, read-only), and not when the parse kept a decoded list
+    or object as sent (``_parsing.EXPOSURE``), which a caller could change in place."""
+
+    __slots__ = (
+        "body",
+        "kept",
+        "live",
+        "parse",
+        "path",
+        "project_id",
+        "snapshot",
+        "target",
+        "url",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        project_id: str,
+        parse: Callable[[object], Any],
+        kept: _Kept | None = None,
+    ) -> None:
+        self.kept = _Kept() if kept is None else kept
+        self.live = True  # False once evicted: an answer still in flight is then not kept
+        self.url = url
+        self.target = _url(url)
+        self.path = path
+        self.project_id = project_id
+        self.parse = parse
+        self.body: bytes | None = None
+        self.snapshot: Any = None
+
+    def decode(
+        self, status: int, headers: Mapping[str, str], data: bytes, now: Callable[[], float]
+    ) -> Any:
+        """``decode_response`` for this route, sharing the snapshot of a repeated answer."""
+        if 200 <= status < 300:
+            if data == self.body:
+                return self.snapshot
+            exposed = _parsing.EXPOSURE.count
+            snapshot = decode_response(status, headers, data, self.parse, path=self.path, now=now)
+            self.forget()
+            size = len(data)
+            kept = self.kept
+            if (
+                self.live
+                and size <= _REUSE_MAX_BODY
+                and kept.bytes + size <= _REUSE_BUDGET
+                and _parsing.EXPOSURE.count == exposed
+                and _reusable(snapshot)
+            ):
+                self.body, self.snapshot = data, snapshot
+                kept.bytes += size
+            return snapshot
+        return decode_response(status, headers, data, self.parse, path=self.path, now=now)
+
+    def forget(self) -> None:
+        """Drop the kept answer (and give its bytes back to the budget)."""
+        if self.body is not None:
+            self.kept.bytes -= len(self.body)
+        self.body = self.snapshot = None
+
+
+def _reusable(snapshot: object) -> bool:
+    return type(snapshot).__module__.startswith("modelarts_poller._op_")
 
 
 @lru_cache(maxsize=8192)
@@ -143,6 +245,10 @@ class ModelArtsClient:
         self._user_agent = user_agent
         self._max_body = check_count("max_body_size", max_body_size, minimum=1)
         self._borrowed = session
+        # NoAuth adds nothing: skipping its apply() saves a coroutine per request.
+        self._applies = type(auth) is not NoAuth
+        self._routes: dict[Any, _Route] = {}
+        self._kept = _Kept()
         self._metrics: Any = None  # an engine's EngineMetrics, once someone collects them
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
@@ -154,16 +260,18 @@ class ModelArtsClient:
         if self._closed:
             raise RuntimeError("this ModelArtsClient is closed; create a new one")
         if self._session is None:
-            connector = aiohttp.TCPConnector(
+            # The connector takes the rate grants: aiohttp then runs no trace hooks (with
+            # a trace config it builds and awaits a dozen signal calls per request).
+            connector = _GatedConnector(
                 limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
             )
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                raise_for_status=False,
-                trace_configs=[_GATE_TRACE],
+                connector=connector, timeout=self._timeout, raise_for_status=False
             )
-        elif _GATE_TRACE not in self._session.trace_configs:
+        elif (
+            not isinstance(self._session.connector, _GatedConnector)
+            and _GATE_TRACE not in self._session.trace_configs
+        ):
             # A borrowed session learns the engine's rate grants too (a no-op elsewhere).
             self._session.trace_configs.append(_GATE_TRACE)
         return self
@@ -207,9 +315,38 @@ class ModelArtsClient:
 
     async def get_task(self, spec: ModelArtsTask) -> Any:
         """The typed snapshot of any operation spec (``GET`` its ``PATH``)."""
-        pid, pseg = self._pid(spec.project_id)
-        path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
-        return await self._request_json("GET", path, pid, type(spec).PARSE, template=spec.PATH)
+        routes = self._routes
+        try:
+            route = routes.get(spec)
+            remember = True
+        except TypeError:  # an unhashable spec: nothing to remember it by
+            route, remember = None, False
+        if route is None:
+            pid, pseg = self._pid(spec.project_id)
+            path = _format(spec.PATH, pseg, spec.ID_NAMES, spec.ids)
+            route = _Route(self._endpoint + path, path, pid, type(spec).PARSE, self._kept)
+            if remember:
+                if len(routes) >= _ROUTES_MAX:
+                    old = routes.pop(next(iter(routes)))
+                    old.live = False
+                    old.forget()
+                routes[spec] = route
+        path = route.path
+        metrics = self._metrics
+        if metrics is None:
+            status, headers, data, sent = await self._send(
+                "GET", path, route.project_id, b"", route.url, route.target
+            )
+            if status == 401 and await self._auth.on_unauthorized(sent):
+                _log.debug("GET %s: 401, retrying once with renewed credentials", path)
+                status, headers, data, _ = await self._send(
+                    "GET", path, route.project_id, b"", route.url, route.target
+                )
+        else:
+            status, headers, data = await self._measured(
+                metrics, "GET", spec.PATH, path, route.project_id, b""
+            )
+        return route.decode(status, headers, data, self._wall_clock)
 
     async def get_sync_status(
         self, dataset_id: str, *, project_id: str | None = None
@@ -290,27 +427,6 @@ class ModelArtsClient:
 
     # --- the one request path -------------------------------------------------------------
 
-    async def _request_json(
-        self,
-        method: str,
-        path: str,
-        project_id: str,
-        parse: Callable[[object], T],
-        body: bytes = b"",
-        template: str | None = None,
-    ) -> T:
-        """Send one request and decode its JSON answer with ``parse``."""
-        metrics = self._metrics
-        if metrics is None:
-            status, headers, data = await self._exchange(method, path, project_id, body)
-        else:
-            status, headers, data = await self._measured(
-                metrics, method, template or path, path, project_id, body
-            )
-        return decode_response(
-            status, headers, data, parse, path=path, method=method, now=self._wall_clock
-        )
-
     async def _measured(
         self, metrics: Any, method: str, template: str, path: str, project_id: str, body: bytes
     ) -> tuple[int, Mapping[str, str], bytes]:
@@ -331,33 +447,35 @@ class ModelArtsClient:
         self, method: str, path: str, project_id: str, body: bytes
     ) -> tuple[int, Mapping[str, str], bytes]:
         """Send, and once more after a 401 the auth says renewed credentials may fix."""
-        status, headers, data, sent = await self._send(method, path, project_id, body)
+        url = self._endpoint + path
+        target = _url(url)
+        status, headers, data, sent = await self._send(method, path, project_id, body, url, target)
         if status == 401 and await self._auth.on_unauthorized(sent):
             _log.debug("%s %s: 401, retrying once with renewed credentials", method, path)
-            status, headers, data, _ = await self._send(method, path, project_id, body)
+            status, headers, data, _ = await self._send(method, path, project_id, body, url, target)
         return status, headers, data
 
     async def _send(
-        self, method: str, path: str, project_id: str, body: bytes
+        self, method: str, path: str, project_id: str, body: bytes, url: str, target: URL
     ) -> tuple[int, Mapping[str, str], bytes, dict[str, str]]:
         session = self._session
         if session is None:
             raise RuntimeError(
                 "ModelArtsClient is not open: use 'async with ModelArtsClient(...) as client'"
             )
-        url = self._endpoint + path
         # Only what is signed goes in before apply(); the User-Agent is added afterwards.
         headers = {"X-Project-Id": project_id}
         if body:
             headers[_JSON_HEADERS_KEY] = _JSON_TYPE
-        await self._auth.apply(method, url, headers, body)
+        if self._applies:
+            await self._auth.apply(method, url, headers, body)
         headers["User-Agent"] = self._user_agent
         debug = _log.isEnabledFor(_DEBUG)
         started = time.perf_counter() if debug else 0.0
         try:
             async with session.request(
                 method,
-                _url(url),
+                target,
                 headers=headers,
                 data=body or None,
                 timeout=self._timeout,
@@ -402,7 +520,7 @@ class ModelArtsClient:
         gate = CURRENT_GATE.get()
         if gate is not None:
             # What the answer says of the quota reaches everyone sharing the limiter.
-            observe = getattr(gate.limiter, "observe", None)
+            observe = gate.observe
             if observe is not None:
                 retry_after = None
                 if status == 429:
@@ -422,6 +540,26 @@ class ModelArtsClient:
         return status, resp_headers, data, headers
 
 
+class _GatedConnector(aiohttp.TCPConnector):
+    """Takes the engine's rate grant once a connection is in hand, new or reused, just
+    before the request is written: as close to the wire as aiohttp lets us get. aiohttp
+    connects once per attempt (it re-sends a GET on a dropped keep-alive connection), so
+    every attempt takes one. Outside an engine's poll (no gate) it is a TCPConnector."""
+
+    async def connect(
+        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> Connection:
+        conn = await super().connect(req, traces, timeout)
+        gate = CURRENT_GATE.get()
+        if gate is not None:
+            try:
+                await gate.pass_()
+            except BaseException:
+                conn.release()  # unused: back to the pool
+                raise
+        return conn
+
+
 async def _take_grant(session: object, ctx: object, params: object) -> None:
     gate = CURRENT_GATE.get()
     if gate is not None:
@@ -429,9 +567,8 @@ async def _take_grant(session: object, ctx: object, params: object) -> None:
 
 
 def _gate_trace() -> aiohttp.TraceConfig:
-    # The hooks run once a connection is in hand, new or reused, and just before the
-    # request is written: a grant taken there is as close to the wire as aiohttp lets us
-    # get, and every attempt (aiohttp re-sends a GET on a dropped keep-alive) takes one.
+    # For a borrowed session, whose connector is not ours: the same grants through the
+    # trace hooks that run at the same two moments (a new connection, a reused one).
     trace = aiohttp.TraceConfig()
     trace.on_connection_create_end.append(_take_grant)
     trace.on_connection_reuseconn.append(_take_grant)

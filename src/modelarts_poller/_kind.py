@@ -9,7 +9,7 @@ registering a :class:`Kind`. A user declares their own ModelArts kind the same w
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -90,8 +90,9 @@ class ModelArtsTask:
     def ids(self) -> tuple[str, ...]:
         return tuple(getattr(self, name) for name in self.ID_NAMES)
 
-    async def fetch(self, api: Any) -> Any:
-        return await api.get_task(self)
+    def fetch(self, api: Any) -> Awaitable[Any]:
+        # The client's coroutine itself: one frame fewer on every step of every poll.
+        return api.get_task(self)  # type: ignore[no-any-return]
 
     def group(self) -> tuple[Any, ...]:
         """What names the tasks one list call observes together with this one."""

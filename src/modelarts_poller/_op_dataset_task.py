@@ -173,7 +173,9 @@ def _failure(v: object, path: str) -> TaskFailure:
 
 
 def _plain(v: object, path: str) -> Mapping[str, object]:
-    return MappingProxyType(dict(p.obj(v, path)))
+    d = p.obj(v, path)
+    p.expose(d.values())
+    return MappingProxyType(dict(d))
 
 
 def _result(v: Any) -> DatasetTaskResult | None:

@@ -85,6 +85,7 @@ def parse_training_job_status(data: object) -> TrainingJobStatus:
         rest = p.extra(part, known)
         if rest:
             extra[name] = dict(rest)
+            p.expose((extra[name],))
     return TrainingJobStatus(
         status=p.opt_str(st, "phase", "status"),
         secondary_phase=p.opt_str(st, "secondary_phase", "status"),

@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -168,11 +169,34 @@ def opt_enum(d: dict[str, Any], key: str, path: str, cls: type[E], raw: type) ->
     return v if member is None else member
 
 
+class _Exposure(threading.local):
+    """Counts, per thread, the parses that put a decoded JSON list or object (mutable, and
+    kept as sent) into a snapshot. A client shares one snapshot between byte-identical
+    answers only when its parse counted none: a caller changing such a value in place
+    would otherwise change what later polls report."""
+
+    count = 0
+
+
+EXPOSURE = _Exposure()
+
+
+def expose(values: Iterable[object]) -> None:
+    """Note that ``values`` go into a snapshot as sent (see :data:`EXPOSURE`)."""
+    for v in values:
+        t = type(v)
+        if t is list or t is dict:
+            EXPOSURE.count += 1
+            return
+
+
 def extra(d: dict[str, Any], known: frozenset[str]) -> Mapping[str, object]:
     """Fields this library does not know, kept (not dropped) in a read-only mapping."""
     if len(d) <= len(known) and known.issuperset(d):
         return EMPTY
-    return MappingProxyType({k: v for k, v in d.items() if k not in known})
+    out = {k: v for k, v in d.items() if k not in known}
+    expose(out.values())
+    return MappingProxyType(out)
 
 
 def ms_datetime(ms: int | None) -> datetime | None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # Two requests whose delays differ by less than this still land in different windows of
 # the server's clock. It costs max_rate * 2.5% of throughput.
 WIRE_MARGIN = 0.025
+_NEVER = -math.inf
 
 
 def check_rate(max_rate: object) -> float:
@@ -139,6 +140,7 @@ class LocalRateLimiter:
         "_paused_until",
         "_probe_until",
         "_probing",
+        "_sleepers",
         "_window",
         "max_rate",
     )
@@ -155,27 +157,37 @@ class LocalRateLimiter:
             None if self.max_rate is None else RateWindow(self.max_rate, now=self._clock.now())
         )
         self._lock: anyio.Lock | None = None
-        self._paused_until = -math.inf
-        self._probe_until = -math.inf
+        self._paused_until = _NEVER
+        self._probe_until = _NEVER
         self._adapt = adapt
         # Unlimited and no quota heard of yet: one request must come back before the next.
         self._probing = self._window is None and adapt
+        # Waiters asleep for time (a pause, the probe, a full window). Only they make a
+        # newcomer queue: the lock alone would turn a burst into a convoy of hand-offs.
+        self._sleepers = 0
 
     async def acquire(self) -> None:
         lock = self._lock
         if lock is None:
             lock = self._lock = anyio.Lock()
         clock = self._clock
-        window = self._window
-        # Fast path: nothing paused and a grant is free, with nobody queued (without a rate
-        # of our own nobody waits for a grant, so the queue does not matter).
+        # Fast path: nobody asleep waiting, nothing paused, and a grant is free. Not "the
+        # lock is free": each hand-off of the lock costs a loop iteration, so under load
+        # newcomers kept finding it held and every grant went through the queue (at 1000
+        # in flight, all of them). Waiters woken but not yet running take grants that are
+        # free now, as a newcomer does; while grants are scarce someone sleeps, and then
+        # newcomers queue behind the sleepers in arrival order.
+        hold = self._paused_until
+        if self._probe_until > hold:
+            hold = self._probe_until
         if (
-            (window is None or not lock.locked())
+            not self._sleepers
             and not self._probing
-            and clock.now() >= max(self._paused_until, self._probe_until)
-            and (window is None or window.take(clock.now()) == 0.0)
+            and (hold == _NEVER or clock.now() >= hold)  # no clock read when nothing holds
         ):
-            return
+            window = self._window
+            if window is None or window.take(clock.now()) == 0.0:
+                return
         async with lock:
             while True:
                 now = clock.now()
@@ -184,7 +196,7 @@ class LocalRateLimiter:
                     if until == self._probe_until:
                         # The probe's answer ends this wait early: look again soon.
                         until = min(until, now + 0.02)
-                    await clock.sleep_until(until)
+                    await self._sleep_until(until)
                     continue
                 if self._probing:
                     # The first answer (or a second without one) tells us the quota.
@@ -195,22 +207,29 @@ class LocalRateLimiter:
                 wait = 0.0 if window is None else window.take(now)
                 if wait == 0.0:
                     return
-                await clock.sleep_until(now + wait)
+                await self._sleep_until(now + wait)
+
+    async def _sleep_until(self, when: float) -> None:
+        self._sleepers += 1
+        try:
+            await self._clock.sleep_until(when)
+        finally:
+            self._sleepers -= 1
 
     def observe(self, headers: Any, status: int, retry_after: float | None) -> None:
         """What an answer says about the quota (called by ``ModelArtsClient``)."""
         if not self._adapt:
             return
-        now = self._clock.now()
+        self._probe_until = _NEVER  # an answer came back: the probe is over
         quota = parse_quota(headers)
         if quota is not None:
+            now = self._clock.now()
             rate, remaining = quota
             self._set_rate(rate, now)
             if remaining is not None and remaining <= 0:
                 self._pause(now + 1.0 / rate)
-        self._probe_until = -math.inf  # an answer came back: the probe is over
         if status == 429:
-            self._pause(now + (retry_after if retry_after is not None else 1.0))
+            self._pause(self._clock.now() + (retry_after if retry_after is not None else 1.0))
 
     def _pause(self, until: float) -> None:
         if until > self._paused_until:
@@ -264,10 +283,13 @@ class Gate:
     requests may not go through ``ModelArtsClient``): the first request uses it.
     """
 
-    __slots__ = ("limiter", "owner", "prepaid")
+    __slots__ = ("limiter", "observe", "owner", "prepaid")
 
     def __init__(self, limiter: RateLimiter, owner: Any = None) -> None:
         self.limiter = limiter
+        # What answers say about the quota goes here, if the limiter listens (looked up
+        # once, not per answer).
+        self.observe: Any = getattr(limiter, "observe", None)
         self.owner = owner  # the engine: its clock times the wait, its metrics count it
         self.prepaid = False
 
