@@ -168,7 +168,7 @@ async def test_starts_measured_at_the_server_stay_within_max_rate(server: Server
         Engine(client=client, max_rate=200, policy=FAST, list_polling=False) as engine,
     ):
         await watch_for(engine, specs, 1.6)
-    assert len(server.arrivals) > 250
+    assert len(server.arrivals) > 200  # more than one second's worth: the windows are tested
     assert busiest_second(server.arrivals) <= 200
 
 
