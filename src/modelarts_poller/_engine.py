@@ -56,7 +56,7 @@ from ._kind import ModelArtsTask
 from ._logcontext import task_context
 from ._metrics import EngineMetrics
 from ._phase import Phase
-from ._policy import PollPolicy, next_poll_delay, retry_delay
+from ._policy import PollPolicy, next_poll_delay, retry_delay, time_to_finish
 from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
 from ._schedule import (
     HEDGE,
@@ -508,13 +508,9 @@ class Engine:
             chance = change_chance(seen=False, waited=0.0, eta=None, ended=ended)
             return priority_credit(chance, handle._policy.interval.initial, backlog)
         seen_at = handle._seen_at
-        eta = None
-        first = handle._first
         completion = obs.completion
-        if first is not None and completion is not None:
-            t0, c0 = first
-            if completion > c0 and seen_at > t0:
-                eta = (1.0 - completion) * (seen_at - t0) / (completion - c0)
+        latest = None if completion is None else (seen_at, completion)
+        eta = time_to_finish(handle._first, latest)
         ended = None
         if eta is None and durations is not None and handle._fresh:
             watched = handle._watched_at

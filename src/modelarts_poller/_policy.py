@@ -62,6 +62,20 @@ class PollPolicy:
 ETA_MARGIN = 1.03
 
 
+def time_to_finish(
+    first_seen: tuple[float, float] | None, latest: tuple[float, float] | None
+) -> float | None:
+    """Seconds from ``latest`` to the finish, at the average rate since ``first_seen``
+    (both ``(time, completion)``), or ``None`` without progress between them."""
+    if first_seen is None or latest is None:
+        return None
+    t0, c0 = first_seen
+    t1, c1 = latest
+    if c1 <= c0 or t1 <= t0:
+        return None
+    return (1.0 - c1) * (t1 - t0) / (c1 - c0)
+
+
 def next_poll_delay(
     policy: PollPolicy,
     attempt: int,
@@ -78,13 +92,12 @@ def next_poll_delay(
     next poll aims a little past it, within the interval's initial and maximum delays.
     """
     delay = policy.interval.delay(attempt, draw)
-    if not policy.progress_aware or first_seen is None or latest is None:
+    if not policy.progress_aware:
         return delay
-    t0, c0 = first_seen
-    t1, c1 = latest
-    if c1 <= c0 or t1 <= t0:
+    remaining = time_to_finish(first_seen, latest)
+    if remaining is None:
         return delay
-    eta = (1.0 - c1) * (t1 - t0) / (c1 - c0) * ETA_MARGIN
+    eta = remaining * ETA_MARGIN
     lo = policy.interval.initial
     hi = policy.interval.maximum
     return lo if eta < lo else hi if eta > hi else eta
