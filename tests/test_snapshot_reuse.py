@@ -22,11 +22,13 @@ from modelarts_poller import (
     Engine,
     ExportTask,
     ExportTaskStatus,
+    FailureReason,
     NoAuth,
     ParseError,
     PollPolicy,
     ProtocolError,
     TaskCompleted,
+    TaskFailed,
     TaskRetrying,
     TrainingJob,
     kinds,
@@ -34,6 +36,7 @@ from modelarts_poller import (
 from modelarts_poller._client import ModelArtsClient, _Route
 from modelarts_poller._kind import ModelArtsTask, id_field, project_field, success_field
 from modelarts_poller._phase import Phase
+from modelarts_poller._specs import Observation
 from tests.aioresponses_compat import mock_http
 from tests.test_parsing_properties import json_objects, json_values
 
@@ -264,3 +267,100 @@ async def test_evicted_routes_give_their_bytes_back(
         evicted.live = False
         evicted.decode(200, {}, b'{"status": "RUNNING"}', lambda: 0.0)
         assert client._kept.bytes == 3 * len(b'{"status": "RUNNING"}')
+
+
+# -- the engine reads a shared snapshot once -----------------------------------------------
+
+_BACK_TO_BACK = PollPolicy(
+    interval=Backoff(initial=0, maximum=0, jitter="none"), progress_aware=False, max_polls=4
+)
+DATASET_TASK = f"{BASE}/v1/p1/datasets/task/dt1"
+
+
+@attrs.frozen
+class CountedDatasetTask(DatasetTask):
+    """A built-in spec whose interpret counts its calls (fetch kept: the client's)."""
+
+    calls: ClassVar[list[object]] = []
+
+    def interpret(self, snapshot: Any) -> Any:
+        CountedDatasetTask.calls.append(snapshot)
+        return super().interpret(snapshot)
+
+
+async def test_the_engine_interprets_a_shared_snapshot_once(mocked: Any) -> None:
+    CountedDatasetTask.calls.clear()
+    running = {"task_id": "dt1", "status": "RUNNING", "create_time": 1}
+    for _ in range(4):
+        mocked.get(DATASET_TASK, body=body(running))
+    async with (
+        ModelArtsClient(project_id="p1", auth=NoAuth(), endpoint=BASE) as client,
+        Engine(client=client, policy=_BACK_TO_BACK, adapt_to_quota=False) as engine,
+    ):
+        outcome = await engine.watch(CountedDatasetTask("dt1", project_id="p1")).wait()
+    assert isinstance(outcome, TaskFailed)  # max_polls: four RUNNING answers, no end
+    assert outcome.reason is FailureReason.MAX_POLLS
+    assert len(CountedDatasetTask.calls) == 1  # one decode, one reading; the rest shared
+
+
+class InPlace:
+    """A user's spec whose fetch hands back one dict, changed in place between polls."""
+
+    kind = "in-place"
+
+    def __init__(self) -> None:
+        self.state: dict[str, object] = {"status": "RUNNING"}
+        self.polls = 0
+
+    async def fetch(self, api: object) -> dict[str, object]:
+        self.polls += 1
+        if self.polls == 3:
+            self.state["status"] = "DONE"
+        return self.state
+
+    def interpret(self, snapshot: dict[str, object]) -> Observation:
+        done = snapshot["status"] == "DONE"
+        return Observation(
+            Phase.SUCCEEDED if done else Phase.RUNNING, status=str(snapshot["status"])
+        )
+
+
+@attrs.frozen
+class OwnFetchDatasetTask(DatasetTask):
+    """A built-in spec subclass with a fetch of its own: its snapshots are not the client's."""
+
+    box: ClassVar[dict[str, Any]] = {}
+
+    async def fetch(self, api: Any) -> Any:  # type: ignore[override]
+        snap = OwnFetchDatasetTask.box["snap"]
+        OwnFetchDatasetTask.box["polls"] = OwnFetchDatasetTask.box.get("polls", 0) + 1
+        if OwnFetchDatasetTask.box["polls"] == 3:
+            object.__setattr__(snap, "status", "SUCCESS")  # changed in place
+        return snap
+
+
+async def test_a_snapshot_returned_again_by_a_users_fetch_is_read_again() -> None:
+    policy = attrs.evolve(_BACK_TO_BACK, max_polls=10)
+    spec = InPlace()
+    async with Engine(policy=policy) as engine:
+        outcome = await engine.watch(spec).wait()
+    assert isinstance(outcome, TaskCompleted)
+    assert spec.polls == 3
+
+
+async def test_a_built_in_spec_with_its_own_fetch_is_read_every_poll() -> None:
+    from modelarts_poller import DatasetTaskStatus
+    from modelarts_poller._op_dataset_task import parse_dataset_task_status
+
+    snap = parse_dataset_task_status({"task_id": "dt1", "status": "RUNNING", "create_time": 1})
+    assert isinstance(snap, DatasetTaskStatus)
+    OwnFetchDatasetTask.box.clear()
+    OwnFetchDatasetTask.box["snap"] = snap
+    policy = attrs.evolve(_BACK_TO_BACK, max_polls=10)
+    async with (
+        ModelArtsClient(project_id="p1", auth=NoAuth(), endpoint=BASE) as client,
+        Engine(client=client, policy=policy, adapt_to_quota=False) as engine,
+    ):
+        outcome = await engine.watch(OwnFetchDatasetTask("dt1")).wait()
+    assert isinstance(outcome, TaskCompleted)
+    assert OwnFetchDatasetTask.box["polls"] == 3
