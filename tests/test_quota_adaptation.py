@@ -155,3 +155,47 @@ async def test_while_grants_are_scarce_newcomers_queue_in_arrival_order(clock: F
             await clock.advance(0.01)  # arrivals in this order, while the first sleeps
         await clock.advance(10)
     assert order == list(range(6))
+
+
+async def test_try_acquire_grants_only_what_is_free_and_takes_nothing_otherwise(
+    clock: FakeClock,
+) -> None:
+    limiter = LocalRateLimiter(2, clock=clock, adapt=False)
+    assert limiter.try_acquire()  # the bucket's one token
+    assert not limiter.try_acquire()  # the next is 0.5 s away: refused, not taken
+    await clock.advance(0.5)
+    assert limiter.try_acquire()  # the refusal did not use up the token that came
+    assert not limiter.try_acquire()
+    probing = LocalRateLimiter(None, clock=clock)
+    assert not probing.try_acquire()  # the quota probe waits for an answer: no shortcut
+
+
+async def test_the_gate_takes_a_free_grant_without_awaiting_the_limiter(clock: FakeClock) -> None:
+    from modelarts_poller._ratelimit import Gate
+
+    class Owner:
+        _contended = True
+        _metrics = None
+        _now = staticmethod(clock.now)
+
+    class Counting(LocalRateLimiter):
+        __slots__ = ("awaited",)
+
+        async def acquire(self) -> None:
+            self.awaited += 1
+            await super().acquire()
+
+    limiter = Counting(2, clock=clock, adapt=False)
+    limiter.awaited = 0
+    owner = Owner()
+    gate = Gate(limiter, owner)
+    assert gate.take_now()
+    assert limiter.awaited == 0
+    assert owner._contended is False  # granted at once: the rate does not bind
+    assert not gate.take_now()  # none free: the caller awaits pass_(), which waits
+    waiting = clock.run(gate.pass_())
+    await waiting
+    assert limiter.awaited == 1
+    gate.prepaid = True
+    assert gate.take_now()  # a grant the engine already took is used first
+    assert gate.prepaid is False

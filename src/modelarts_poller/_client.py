@@ -551,7 +551,7 @@ class _GatedConnector(aiohttp.TCPConnector):
     ) -> Connection:
         conn = await super().connect(req, traces, timeout)
         gate = CURRENT_GATE.get()
-        if gate is not None:
+        if gate is not None and not gate.take_now():
             try:
                 await gate.pass_()
             except BaseException:
@@ -562,7 +562,7 @@ class _GatedConnector(aiohttp.TCPConnector):
 
 async def _take_grant(session: object, ctx: object, params: object) -> None:
     gate = CURRENT_GATE.get()
-    if gate is not None:
+    if gate is not None and not gate.take_now():
         await gate.pass_()
 
 

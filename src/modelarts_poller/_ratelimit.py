@@ -166,10 +166,9 @@ class LocalRateLimiter:
         # newcomer queue: the lock alone would turn a burst into a convoy of hand-offs.
         self._sleepers = 0
 
-    async def acquire(self) -> None:
-        lock = self._lock
-        if lock is None:
-            lock = self._lock = anyio.Lock()
+    def try_acquire(self) -> bool:
+        """Take a grant if one is free now, without waiting; ``False`` (nothing taken)
+        when ``acquire()`` would have to wait or queue."""
         clock = self._clock
         # Fast path: nobody asleep waiting, nothing paused, and a grant is free. Not "the
         # lock is free": each hand-off of the lock costs a loop iteration, so under load
@@ -187,7 +186,16 @@ class LocalRateLimiter:
         ):
             window = self._window
             if window is None or window.take(clock.now()) == 0.0:
-                return
+                return True
+        return False
+
+    async def acquire(self) -> None:
+        if self.try_acquire():
+            return
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = anyio.Lock()
+        clock = self._clock
         async with lock:
             while True:
                 now = clock.now()
@@ -283,7 +291,7 @@ class Gate:
     requests may not go through ``ModelArtsClient``): the first request uses it.
     """
 
-    __slots__ = ("limiter", "observe", "owner", "prepaid")
+    __slots__ = ("_try_acquire", "limiter", "observe", "owner", "prepaid")
 
     def __init__(self, limiter: RateLimiter, owner: Any = None) -> None:
         self.limiter = limiter
@@ -292,11 +300,30 @@ class Gate:
         self.observe: Any = getattr(limiter, "observe", None)
         self.owner = owner  # the engine: its clock times the wait, its metrics count it
         self.prepaid = False
+        # A limiter that can grant without a coroutine (LocalRateLimiter) is asked that
+        # first: most grants are free, and an await per request costs more than the check.
+        self._try_acquire: Any = getattr(limiter, "try_acquire", None)
 
     @property
     def limiter_has_rate(self) -> bool:
         """False for a limiter that keeps no rate of its own yet (only pauses)."""
         return getattr(self.limiter, "max_rate", 1.0) is not None
+
+    def take_now(self) -> bool:
+        """This request's grant, if it needs no wait; ``False``: await :meth:`pass_`."""
+        if self.prepaid:
+            self.prepaid = False
+            return True
+        try_acquire = self._try_acquire
+        if try_acquire is None or not try_acquire():
+            return False
+        owner = self.owner
+        if owner is not None:
+            owner._contended = False  # granted at once: the rate does not bind now
+            metrics = owner._metrics
+            if metrics is not None:
+                metrics.rate_wait(0.0)
+        return True
 
     async def pass_(self) -> None:
         if self.prepaid:
