@@ -132,7 +132,7 @@ class DurationModel:
     def quiet_until(self, kind: str, age: float, budget: float) -> float | None:
         """The age up to which a task alive at ``age`` ends with probability at most
         ``budget`` (conditional), or ``None`` while the kind is not known yet."""
-        if not self.knows(kind):
+        if self._totals.get(kind, 0.0) < MIN_SAMPLES:  # knows(), inline: asked every poll
             return None
         cdf = self._cumulative(kind)
         assert cdf is not None

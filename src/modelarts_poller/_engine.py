@@ -658,7 +658,11 @@ class Engine:
                 if self._tracer is None and (
                     self._lists is None or getattr(spec, "LIST_PATH", None) is None
                 ):
-                    snapshot = await spec.fetch(self._client)
+                    if _FROZEN_SNAPSHOTS.get(type(spec)):
+                        # ModelArtsTask.fetch itself, without its frame.
+                        snapshot = await self._client.get_task(spec)
+                    else:
+                        snapshot = await spec.fetch(self._client)
                 else:
                     snapshot = await self._fetch(spec)
             else:
@@ -697,7 +701,11 @@ class Engine:
             return
         spec = handle.spec
         prev = handle._obs
-        if prev is not None and snapshot is handle._snapshot and _frozen_snapshots(spec):
+        if (
+            prev is not None
+            and snapshot is handle._snapshot
+            and (_FROZEN_SNAPSHOTS.get(type(spec)) or _frozen_snapshots(spec))
+        ):
             obs = prev  # the same frozen answer as last time: nothing to read again
         else:
             try:
@@ -767,7 +775,8 @@ class Engine:
             if latest is None:
                 # No progress to go by: skip the stretch before its kind's tasks start ending.
                 quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
-                delay = placed_delay(delay, policy.interval.maximum, age, quiet)
+                if quiet is not None:
+                    delay = placed_delay(delay, policy.interval.maximum, age, quiet)
             elif handle._first is not None and delay > policy.interval.initial:
                 # A progress estimate may be wrong (a task that will fail rarely says so):
                 # it does not jump past the age by which half its kind's runners have ended.

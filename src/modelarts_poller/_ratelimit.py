@@ -229,7 +229,7 @@ class LocalRateLimiter:
         if not self._adapt:
             return
         self._probe_until = _NEVER  # an answer came back: the probe is over
-        quota = parse_quota(headers)
+        quota = None if headers.get("X-ratelimit") is None else parse_quota(headers)
         if quota is not None:
             now = self._clock.now()
             rate, remaining = quota
