@@ -109,18 +109,21 @@ class GcLog:
             ms = sorted((e - s) * 1e3 for s, e, g in window if g == gen)
             top = f" max {ms[-1]:.2f} ms" if ms else ""
             parts.append(f"gen{gen} {len(ms)}x{top}")
-        # A poll late by L that started at t waited through a collection that overlapped
-        # (t - L, t).
+        # A poll late by L that started at t waited through the collections overlapping
+        # (t - L, t); they made it late if they took at least half of L.
         late = [(t, x) for t, x in zip(rec.at, rec.late, strict=True) if x > 0.005]
         hit = [0, 0, 0]
         for t, x in late:
-            gens = [g for s, e, g in window if s < t and e > t - x]
-            if gens:
-                hit[max(gens)] += 1
+            spent = [0.0, 0.0, 0.0]
+            for s, e, g in window:
+                if s < t and e > t - x:
+                    spent[g] += min(e, t) - max(s, t - x)
+            if sum(spent) >= x / 2:
+                hit[max(g for g in (0, 1, 2) if spent[g] > 0)] += 1
         return (
             f"# gc {name}: {', '.join(parts)} in the window; {len(late)} polls > 5 ms late, "
-            f"{hit[2]} through a gen2, {hit[1]} a gen1, {hit[0]} a gen0 collection, "
-            f"{len(late) - sum(hit)} through none"
+            f"of which collections took half the wait or more of {hit[2]} (worst gen2), "
+            f"{hit[1]} (gen1), {hit[0]} (gen0)"
         )
 
 
