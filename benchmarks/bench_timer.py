@@ -31,6 +31,9 @@ from modelarts_poller import Backoff, Engine, Observation, Phase, PollPolicy
 
 FREEZE = "--gc-freeze" in sys.argv
 NO_GC = "--no-gc" in sys.argv  # diagnosis: what the tail looks like without the collector
+# Diagnosis: the collections of each generation during the measured window, how long they
+# took, and how many of the polls later than 5 ms waited through one.
+GC_LOG = "--gc-log" in sys.argv
 IDLE_DAY = 86_400.0
 
 
@@ -71,6 +74,7 @@ class Recorder:
         self.until = until
         self.first = 0.0  # time of the first measured poll
         self.submit_s = 0.0
+        self.at: list[float] = []  # with --gc-log: when each measured poll started
 
     def hit(self, n: int) -> Observation:
         now = time.monotonic()
@@ -79,8 +83,48 @@ class Recorder:
             if not self.late:
                 self.first = now
             self.late.append(now - prev - self.period[n])
+            if GC_LOG:
+                self.at.append(now)
         self.last[n] = now
         return RUNNING
+
+
+class GcLog:
+    """A ``gc.callbacks`` entry that keeps (start, end, generation) of every collection."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float, int]] = []
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.monotonic()
+        else:
+            self.spans.append((self._start, time.monotonic(), info["generation"]))
+
+    def report(self, name: str, rec: Recorder) -> str:
+        window = [s for s in self.spans if rec.first <= s[0] <= rec.until]
+        parts = []
+        for gen in (0, 1, 2):
+            ms = sorted((e - s) * 1e3 for s, e, g in window if g == gen)
+            top = f" max {ms[-1]:.2f} ms" if ms else ""
+            parts.append(f"gen{gen} {len(ms)}x{top}")
+        # A poll late by L that started at t waited through the collections overlapping
+        # (t - L, t); they made it late if they took at least half of L.
+        late = [(t, x) for t, x in zip(rec.at, rec.late, strict=True) if x > 0.005]
+        hit = [0, 0, 0]
+        for t, x in late:
+            spent = [0.0, 0.0, 0.0]
+            for s, e, g in window:
+                if s < t and e > t - x:
+                    spent[g] += min(e, t) - max(s, t - x)
+            if sum(spent) >= x / 2:
+                hit[max(g for g in (0, 1, 2) if spent[g] > 0)] += 1
+        return (
+            f"# gc {name}: {', '.join(parts)} in the window; {len(late)} polls > 5 ms late, "
+            f"of which collections took half the wait or more of {hit[2]} (worst gen2), "
+            f"{hit[1]} (gen1), {hit[0]} (gen0)"
+        )
 
 
 def rate(rec: Recorder) -> float:
@@ -143,11 +187,17 @@ def main() -> None:
     submits: list[float] = []
     for _ in range(repeats):
         for name in ("engine", "naive"):
+            log = GcLog()
+            if GC_LOG:
+                gc.callbacks.append(log)
             if name == "engine":
                 rec = asyncio.run(engine_run(n, seconds, idle))
                 submits.append(rec.submit_s)
             else:
                 rec = asyncio.run(naive_run(n, seconds))
+            if GC_LOG:
+                gc.callbacks.remove(log)
+                print(log.report(name, rec), flush=True)
             late = rec.late
             rows[name].append(
                 (
@@ -156,6 +206,12 @@ def main() -> None:
                     percentile(late, 99.9) * 1e3,
                     rate(rec),
                 )
+            )
+            p50, p99, p999, polls = rows[name][-1]
+            print(
+                f"# run {len(rows[name])} {name}: p50 {p50:.3f} ms, p99 {p99:.2f} ms, "
+                f"p99.9 {p999:.2f} ms, {polls:.0f} polls/s",
+                flush=True,
             )
             gc.collect()
     print(f"# engine: {n} ticking + {idle} idle tracked; naive: {n} ticking")
@@ -181,5 +237,18 @@ def main() -> None:
     )
 
 
+OPTIONS = """options:
+  --idle N      idle tracked tasks besides the ticking ones (default 1,000,000)
+  --repeats N   runs of each design (default 5)
+  --gc-freeze   gc.freeze() once every task is watched
+  --no-gc       the collector off (diagnosis)
+  --gc-log      per run: collections of each generation in the window, and the late
+                polls that waited through one (diagnosis)
+  --smoke       small sizes, no targets"""
+
+
 if __name__ == "__main__":
-    main()
+    if "--help" in sys.argv or "-h" in sys.argv:
+        print((__doc__ or "").strip() + "\n\n" + OPTIONS)
+    else:
+        main()

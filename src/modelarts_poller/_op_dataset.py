@@ -108,7 +108,7 @@ def parse_dataset_status(data: object) -> DatasetStatus:
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class DatasetIdle(ModelArtsTask):
     """A dataset, watched until it is idle again. Succeeds at 1 (normal); 3 (deleted)
     and 4 (abnormal) fail it."""

@@ -211,7 +211,7 @@ V1_SYNC_PATH = "/v1/{project_id}/datasets/{dataset_id}/sync"
 V1_VERSIONS_PATH = "/v1/{project_id}/datasets/{dataset_id}/versions"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class DatasetTask(ModelArtsTask):
     """A generic dataset asynchronous task of the legacy v1 API (``get_task_status``).
     Succeeds on ``SUCCESS``; ``FAILURE`` fails it."""

@@ -428,7 +428,7 @@ def _export_item(v: object, path: str) -> ExportTaskStatus:
         ) from None
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ExportTask(ModelArtsTask):
     """One export task of a dataset. Succeeds on ``SUCCESSED``; ``FAILED`` fails it."""
 

@@ -153,7 +153,7 @@ def _page(data: object) -> tuple[int, tuple[ImportTaskStatus, ...]]:
     return (len(items) if total is None else total), items
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ImportTask(ModelArtsTask):
     """One import task of a dataset. Succeeds on ``COMPLETED``; ``FAILED`` and
     ``NOT_EXIST`` fail it."""

@@ -130,7 +130,7 @@ def _text_or_number(d: dict[str, Any], key: str) -> str | None:
     return p.opt_str(d, key, "")
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class IntelligentTask(ModelArtsTask):
     """An auto-labeling, pre-labeling or auto-grouping task of a dataset. Succeeds at 3
     (succeeded); 2 (failed) and 5 (stopped) fail it."""

@@ -92,7 +92,7 @@ def parse_model_status(data: object) -> ModelStatus:
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ModelImport(ModelArtsTask):
     """A model being imported (published). Succeeds on ``published``; ``failed`` and
     ``building_failed`` fail it."""

@@ -81,7 +81,7 @@ def parse_processing_task_status(data: object) -> ProcessingTaskStatus:
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ProcessingTask(ModelArtsTask):
     """A data processing task. Succeeds at 2 (completed); 3 (failed) and 4 (stopped)
     fail it."""

@@ -106,7 +106,7 @@ def parse_service_status(data: object) -> ServiceStatus:
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ServiceDeployment(ModelArtsTask):
     """A service being deployed. Succeeds on ``running`` (or ``finished``); ``failed`` and
     ``stopped`` fail it."""

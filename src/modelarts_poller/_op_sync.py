@@ -120,7 +120,7 @@ STATUS_PATH = "/v2/{project_id}/datasets/{dataset_id}/sync-data/status"
 START_PATH = "/v2/{project_id}/datasets/{dataset_id}/sync-data"
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class SyncTask(ModelArtsTask):
     """The synchronization task of one dataset. Succeeds on ``COMPLETED``; ``FAILED`` and
     ``NOT_EXIST`` fail it."""

@@ -114,7 +114,7 @@ def _status_item(v: object, path: str) -> str | None:
     return p.opt_str(p.obj(v, path), "message", path)
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class TrainingJob(ModelArtsTask):
     """A training job. Succeeds on ``Completed``; ``Failed``, ``Terminated`` and
     ``Abnormal`` fail it."""

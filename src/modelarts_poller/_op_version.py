@@ -107,7 +107,7 @@ def parse_dataset_version_status(data: object) -> DatasetVersionStatus:
     )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class DatasetVersionTask(ModelArtsTask):
     """A dataset version being published. Succeeds at 1 (normal); 3 (deleted) and 4
     (error) fail it."""

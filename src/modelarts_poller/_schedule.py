@@ -30,6 +30,18 @@ REKEY_SLICE = 500  # waiting polls given fresh credits at a time: a bounded paus
 LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
 HEDGE = 0.5  # a progress estimate's jump stops where this share of the kind's runners ended
 _INF = math.inf
+_SEQ_BITS = 64  # a timer entry's low bits: its sequence number (never reaches 2**64)
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+_FAR = 1 << 1100  # the nanoseconds of an infinite due time: past any finite float's
+_floor = math.floor
+
+
+def _ns(t: float) -> int:
+    """``t`` seconds in whole nanoseconds, rounded down; infinities beyond every float."""
+    try:
+        return _floor(t * 1e9)
+    except (OverflowError, ValueError):
+        return _FAR if t > 0 else -_FAR
 
 
 class Schedulable(Protocol):
@@ -44,9 +56,17 @@ T = TypeVar("T", bound=Schedulable)
 
 
 class Scheduler(Generic[T]):
-    """A timer heap of ``(due, seq, item)`` and, when due polls compete, a ready heap
-    ordered by ``due - credit``. Cancelling or re-pushing an item leaves its old entry
-    behind; entries whose ``seq`` no longer matches the item's are skipped.
+    """A timer heap of entries ordered by ``(due, seq)`` and, when due polls compete, a
+    ready heap ordered by ``due - credit``. Cancelling or re-pushing an item leaves its old
+    entry behind; entries whose ``seq`` no longer matches the item's are skipped.
+
+    A timer entry is one int, the due time in whole nanoseconds (rounded down) above
+    ``seq``; the item is found in a dict by ``seq`` and its exact due time on the item.
+    An int is no container: the collector never tracks it, so a million queued items add
+    nothing to the objects a full collection walks (a ``(due, seq, item)`` tuple added one
+    per item), and the entry a poll pushes never sits in the youngest generation (a tuple
+    does until a collection untracks it: at thousands of polls a second, a collection
+    that rarely comes then has tens of thousands of them to walk).
 
     ``credit(item, due, now)`` gives a due item's credit in seconds (see the module
     docstring); ``None`` serves due items in due order.
@@ -55,6 +75,7 @@ class Scheduler(Generic[T]):
     __slots__ = (
         "_counter",
         "_credit",
+        "_items",
         "_next_rekey",
         "_ready",
         "_rekey_at",
@@ -64,7 +85,8 @@ class Scheduler(Generic[T]):
     )
 
     def __init__(self, credit: Callable[[T, float, float], float] | None = None) -> None:
-        self._timer: list[tuple[float, int, T]] = []
+        self._timer: list[int] = []  # (due in ns) << _SEQ_BITS | seq
+        self._items: dict[int, T] = {}  # seq -> item, for every timer entry (stale too)
         self._ready: list[tuple[float, int, T, float]] = []
         self._counter = itertools.count(1)
         self._credit = credit
@@ -77,36 +99,78 @@ class Scheduler(Generic[T]):
         seq = next(self._counter)
         item._seq = seq
         item._due = due
-        heapq.heappush(self._timer, (due, seq, item))
+        self._items[seq] = item
+        try:
+            ns = _floor(due * 1e9)
+        except (OverflowError, ValueError):  # infinite (or NaN): after every finite time
+            ns = -_FAR if due < 0 else _FAR
+        heapq.heappush(self._timer, ns << _SEQ_BITS | seq)
 
     def earliest(self) -> float:
         """When the next item is due (``-inf`` if one is waiting already, ``inf`` if
         none is queued). May be early: a stale entry's time counts until it is popped."""
         if self._ready:
             return -_INF
+        return self._head_due()
+
+    def _head_due(self) -> float:
+        """The first timer entry's due time: exact if it is live, else its time rounded
+        down to the nanosecond (early, never late)."""
         timer = self._timer
-        return timer[0][0] if timer else _INF
+        if not timer:
+            return _INF
+        key = timer[0]
+        seq = key & _SEQ_MASK
+        item = self._items[seq]
+        if item._seq == seq:
+            return item._due
+        ns = key >> _SEQ_BITS
+        return (ns - 1) / 1e9 if -_FAR < ns < _FAR else (_INF if ns > 0 else -_INF)
 
     def pop(self, now: float) -> T | float:
         """The item to poll now, or the time to look again."""
-        timer, ready = self._timer, self._ready
+        timer, ready, items = self._timer, self._ready, self._items
         pop = heapq.heappop
         credit = self._credit
         moved = 0
+        # Entries above the horizon are due after ``now`` (their nanosecond is later);
+        # at or below it the item's exact due time decides.
+        horizon = _ns(now) << _SEQ_BITS | _SEQ_MASK
+        aside: list[int] | None = None  # live entries of now's nanosecond, not due yet
+        soonest = _INF  # the earliest of their due times
         while timer:
-            due, seq, item = timer[0]
+            key = timer[0]
+            seq = key & _SEQ_MASK
+            item = items[seq]
             if item._seq != seq:
                 pop(timer)
+                del items[seq]
                 continue
-            if due > now:
+            if key > horizon:
                 break
             pop(timer)
+            due = item._due
+            if due > now:
+                if aside is None:
+                    aside = []
+                aside.append(key)
+                if due < soonest:
+                    soonest = due
+                continue
+            del items[seq]
             if not ready:
                 # The common case when nothing competes: the next live entry is not due,
                 # so this one goes out without computing anyone's credit.
-                while timer and timer[0][2]._seq != timer[0][1]:
+                while timer:
+                    head = timer[0] & _SEQ_MASK
+                    if items[head]._seq == head:
+                        break
                     pop(timer)
-                if not timer or timer[0][0] > now:
+                    del items[head]
+                if not timer or timer[0] > horizon:
+                    if aside is not None:
+                        for key in aside:
+                            heapq.heappush(timer, key)
                     item._seq = 0
                     self.last_due = due
                     self.backlog += (now - due - self.backlog) * 0.05
@@ -116,6 +180,9 @@ class Scheduler(Generic[T]):
             moved += 1
             if moved >= REKEY_SLICE:
                 break  # a bounded pause: the rest join the due on the next pops
+        if aside is not None:
+            for key in aside:
+                heapq.heappush(timer, key)
         if ready and credit is not None and now >= self._next_rekey:
             self._rekey(now)
             ready = self._ready
@@ -129,7 +196,8 @@ class Scheduler(Generic[T]):
             return item
         if not ready:
             self.backlog = 0.0  # nothing waits: no queue to pass
-        return timer[0][0] if timer else _INF
+        look = self._head_due()
+        return soonest if soonest < look else look
 
     def _rekey(self, now: float) -> None:
         """Credits are given when an item joins the due; while due items wait, what is
@@ -169,6 +237,7 @@ class Scheduler(Generic[T]):
 
     def clear(self) -> None:
         self._timer.clear()
+        self._items.clear()
         self._ready.clear()
 
     def __len__(self) -> int:
