@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import pytest
@@ -283,3 +284,74 @@ async def test_watchers_that_start_together_register_in_batches_and_none_is_lost
     assert sum(per_iteration.values()) == len(scripts) - 1  # the one that left was skipped
     assert isinstance(done[-1], asyncio.CancelledError)
     assert all(p["status"] == "completed" for p in done[:-1])  # type: ignore[index]
+
+
+LIMITER_PATH = "tests.toy_limiter:shared"
+
+
+async def test_a_rate_limiter_factory_is_called_once_per_engine_and_paces_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import toy_limiter
+
+    limiter = toy_limiter.CountingLimiter(40)
+    monkeypatch.setattr(toy_limiter, "LIMITER", limiter)
+    async with Simulator(SimulatorConfig(seed=7)) as sim:
+        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(60)]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
+            rate_limiter=LIMITER_PATH,
+        )
+        # Two triggerers' registries (one loop here), one limiter behind both.
+        first, second = SharedEngines(policy=FAST), SharedEngines(policy=FAST)
+        watchers = [
+            (first if i % 2 else second).watch(conn, token_of(s)) for i, s in enumerate(scripts)
+        ]
+        payloads = await asyncio.wait_for(asyncio.gather(*watchers), timeout=60)
+        requests = sum(sim.counters.per_second_all.values())
+        per_second = sim.counters.per_second_all
+    assert all(p["status"] == "completed" for p in payloads)
+    assert limiter.made == 2  # once per shared engine, not once per watcher
+    assert limiter.grants >= requests > 60  # every request of both engines took its grant
+    assert max(per_second.values()) <= 40  # the two together, within the one limit
+
+
+def test_a_rate_limiter_path_is_checked_where_the_connection_is_made() -> None:
+    extra = {"auth": "none", "endpoint": "http://127.0.0.1:1", "project_id": "p"}
+    for bad in ("tests.toy_limiter", "tests.toy_limiter:", ":shared", "a b:c", 3):
+        with pytest.raises(InvalidArgumentError, match=r"package\.module:factory"):
+            connection_from_fields(extra=extra, rate_limiter=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        connection_from_fields(extra=extra, max_rate=10, rate_limiter=LIMITER_PATH)
+    a = connection_from_fields(extra=extra, rate_limiter=LIMITER_PATH)
+    b = connection_from_fields(extra=extra, rate_limiter="tests.toy_limiter:sync_acquire")
+    assert a.key != b.key  # different limiters, different engines
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("tests.no_such_module:shared", "cannot import 'tests.no_such_module'"),
+        ("tests.toy_limiter:missing", "has no 'missing'"),
+        ("tests.toy_limiter:NOT_CALLABLE", "is not callable"),
+        ("tests.toy_limiter:not_a_limiter", "not a RateLimiter"),
+        ("tests.toy_limiter:sync_acquire", "not a RateLimiter"),
+    ],
+)
+def test_a_bad_rate_limiter_factory_is_named(path: str, message: str) -> None:
+    from modelarts_poller.airflow import rate_limiter_from_path
+
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)) as caught:
+        rate_limiter_from_path(path)
+    assert path in str(caught.value)
+
+
+async def test_a_bad_rate_limiter_factory_reaches_the_watcher() -> None:
+    conn = connection_from_fields(
+        extra={"auth": "none", "endpoint": "http://127.0.0.1:1", "project_id": "p"},
+        rate_limiter="tests.toy_limiter:not_a_limiter",
+    )
+    shared = SharedEngines()
+    with pytest.raises(InvalidArgumentError, match="not a RateLimiter"):
+        await asyncio.wait_for(shared.watch(conn, token_for(SyncTask("d"))), timeout=10)
+    assert shared.engines() == 0

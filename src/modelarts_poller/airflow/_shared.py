@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
+import inspect
 import json
 import time
 from collections import Counter, deque
@@ -31,6 +33,7 @@ from .._errors import InvalidArgumentError
 from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
 from .._handle import TaskHandle
 from .._policy import PollPolicy
+from .._ratelimit import RateLimiter
 from .._validate import check_number
 from ..cli._jsonl import snapshot_fields, spec_fields
 
@@ -41,6 +44,8 @@ class Connection:
 
     ``auth`` builds the credentials (called once per engine); ``key`` tells connections
     apart without holding a secret in it (a digest of the credentials' source values).
+    ``rate_limiter`` names a factory (``"package.module:factory"``) that
+    :func:`rate_limiter_from_path` resolves and the shared engine calls once.
     """
 
     project_id: str
@@ -49,6 +54,7 @@ class Connection:
     endpoint: str | None = None
     region: str | None = None
     max_rate: float | None = None
+    rate_limiter: str | None = None
 
     def client(self) -> ModelArtsClient:
         return ModelArtsClient(
@@ -62,13 +68,20 @@ def connection_from_fields(
     password: str | None = None,
     extra: Mapping[str, Any] | None = None,
     max_rate: float | None = None,
+    rate_limiter: str | None = None,
 ) -> Connection:
     """A :class:`Connection` from the ``huaweicloud`` connection shape Airflow users have:
     access key in ``login``, secret key in ``password``, ``region``, ``project_id`` and
     ``endpoint`` in ``extra``; or ``token`` in ``extra`` for an IAM token; or an IAM user
     name in ``login``, its password in ``password`` and ``domain_name`` (optionally
     ``iam_endpoint``) in ``extra`` for password authentication with a self-renewing
-    token; or ``auth: "none"`` for a local simulator."""
+    token; or ``auth: "none"`` for a local simulator. ``rate_limiter`` (instead of
+    ``max_rate``) names the factory of a :class:`RateLimiter` shared beyond the engine
+    (``"package.module:factory"``, see :func:`rate_limiter_from_path`)."""
+    if rate_limiter is not None:
+        check_limiter_path(rate_limiter)
+        if max_rate is not None:
+            raise InvalidArgumentError("give max_rate or rate_limiter, not both")
     extra = dict(extra or {})
     project_id = extra.get("project_id")
     if not isinstance(project_id, str) or not project_id:
@@ -109,9 +122,57 @@ def connection_from_fields(
     if endpoint is None and region is None:
         raise InvalidArgumentError("the connection needs region or endpoint in its extra")
     digest = hashlib.sha256(
-        json.dumps([source, project_id, endpoint, region, max_rate]).encode()
+        json.dumps([source, project_id, endpoint, region, max_rate, rate_limiter]).encode()
     ).hexdigest()
-    return Connection(project_id, digest, auth, endpoint, region, max_rate)
+    return Connection(project_id, digest, auth, endpoint, region, max_rate, rate_limiter)
+
+
+def check_limiter_path(path: object) -> str:
+    """``path`` if it has the shape ``"package.module:factory"`` (nothing is imported)."""
+    if not isinstance(path, str):
+        raise InvalidArgumentError(
+            f"rate_limiter must be a 'package.module:factory' string, got {path!r}"
+        )
+    module, sep, name = path.partition(":")
+    parts = [*module.split("."), *name.split(".")]
+    if not sep or not all(p.isidentifier() for p in parts):
+        raise InvalidArgumentError(
+            f"rate_limiter must name a factory as 'package.module:factory', got {path!r}"
+        )
+    return path
+
+
+def rate_limiter_from_path(path: str) -> RateLimiter:
+    """Import the factory ``path`` names (``"package.module:factory"``, the factory may be
+    an attribute path such as ``Class.method``), call it with no arguments and return
+    the :class:`RateLimiter` it makes. Raises :class:`InvalidArgumentError` for a module
+    or name that is not there, a factory that is not callable, or a result without an
+    async ``acquire()``."""
+    check_limiter_path(path)
+    module_name, _, name = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidArgumentError(
+            f"rate_limiter {path!r}: cannot import {module_name!r}: {exc}"
+        ) from exc
+    for part in name.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise InvalidArgumentError(
+                f"rate_limiter {path!r}: {module_name!r} has no {name!r}"
+            ) from None
+    if not callable(target):
+        raise InvalidArgumentError(f"rate_limiter {path!r} is not callable: {target!r}")
+    limiter = target()
+    acquire = getattr(limiter, "acquire", None)
+    if not isinstance(limiter, RateLimiter) or not inspect.iscoroutinefunction(acquire):
+        raise InvalidArgumentError(
+            f"rate_limiter {path!r} returned {limiter!r}, not a RateLimiter "
+            "(an object with an async acquire() method)"
+        )
+    return limiter
 
 
 def token_for(spec: Any, *, timeout: float | None = None) -> str:
@@ -210,10 +271,16 @@ class _Shared:
 
     async def _own(self) -> None:
         try:
+            path = self.connection.rate_limiter
+            # Resolved here, in the process that polls, once per shared engine.
+            limiter = None if path is None else rate_limiter_from_path(path)
             async with (
                 self.connection.client() as client,
                 Engine(
-                    client=client, policy=self.policy, max_rate=self.connection.max_rate
+                    client=client,
+                    policy=self.policy,
+                    max_rate=self.connection.max_rate,
+                    rate_limiter=limiter,
                 ) as engine,
             ):
                 self.engine = engine

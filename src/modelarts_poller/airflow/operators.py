@@ -50,6 +50,7 @@ class _Watching(BaseOperator):
         *,
         modelarts_conn_id: str = ModelArtsHook.default_conn_name,
         max_rate: float | None = None,
+        rate_limiter: str | None = None,
         polling: Mapping[str, Any] | None = None,
         watch_timeout: float | None = None,
         fail_on_failure: bool = True,
@@ -59,6 +60,7 @@ class _Watching(BaseOperator):
         super().__init__(**kwargs)
         self.modelarts_conn_id = modelarts_conn_id
         self.max_rate = max_rate
+        self.rate_limiter = rate_limiter
         self.polling = None if polling is None else dict(polling)
         self.watch_timeout = watch_timeout
         self.fail_on_failure = fail_on_failure
@@ -70,6 +72,7 @@ class _Watching(BaseOperator):
             token=token_for(spec, timeout=self.watch_timeout),
             conn_id=self.modelarts_conn_id,
             max_rate=self.max_rate,
+            rate_limiter=self.rate_limiter,
             polling=self.polling,
             fail_on_failure=self.fail_on_failure,
             end_from_trigger=self.end_from_trigger,
