@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -254,13 +255,13 @@ async def test_watchers_that_start_together_register_in_batches_and_none_is_lost
 
     iteration = [0]
     per_iteration: dict[int, int] = {}
-    watch_token = Engine.watch_token
+    restore = Engine._restore
 
-    def counted(self: Engine, token: str, **kw: object) -> object:
+    def counted(self: Engine, *args: object) -> object:
         per_iteration[iteration[0]] = per_iteration.get(iteration[0], 0) + 1
-        return watch_token(self, token, **kw)  # type: ignore[arg-type]
+        return restore(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Engine, "watch_token", counted)
+    monkeypatch.setattr(Engine, "_restore", counted)
     async with Simulator(SimulatorConfig(seed=6)) as sim:
         scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(3 * REGISTER_BATCH)]
         conn = connection_from_fields(
@@ -355,3 +356,57 @@ async def test_a_bad_rate_limiter_factory_reaches_the_watcher() -> None:
     with pytest.raises(InvalidArgumentError, match="not a RateLimiter"):
         await asyncio.wait_for(shared.watch(conn, token_for(SyncTask("d"))), timeout=10)
     assert shared.engines() == 0
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop (no time passes) until ``condition()``, for at most 10,000 turns."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def test_a_waiting_watcher_holds_few_objects_for_the_collector() -> None:
+    # A full garbage collection walks every tracked object: with 20,000 triggers waiting,
+    # each object a watcher holds is 20,000 more to walk in one loop iteration (a 20,000
+    # trigger run paused 0.3 s in one such collection). Count what one waiting watcher adds.
+    import gc
+
+    n = 300
+    async with Simulator(SimulatorConfig(seed=8)) as sim:
+        scripts = [sim.add("sync", queue=0.0, run=1e6) for _ in range(n + 1)]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        quiet = PollPolicy(first_delay=3600.0)  # no poll while we count
+        shared = SharedEngines(policy=quiet)
+        first = asyncio.create_task(shared.watch(conn, token_of(scripts[0])))
+        await until(lambda: shared.watching() == 1)  # the engine is open, one registered
+        # What the test's own tasks hold (a Task, its context, its coroutine), counted
+        # with the same kind of task that waits on nothing of the library.
+        never = asyncio.get_running_loop().create_future()
+
+        async def idle() -> None:
+            await never
+
+        gc.collect()
+        before = len(gc.get_objects())
+        idlers = [asyncio.create_task(idle()) for _ in range(n)]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+        per_idle = (len(gc.get_objects()) - before) / n
+        before = len(gc.get_objects())
+        watchers = [asyncio.create_task(shared.watch(conn, token_of(s))) for s in scripts[1:]]
+        await until(lambda: shared.watching() == n + 1)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+        per_watcher = (len(gc.get_objects()) - before) / n - per_idle
+        for task in [first, *idlers, *watchers]:
+            task.cancel()
+        await asyncio.gather(first, *idlers, *watchers, return_exceptions=True)
+    # Its share (a _Watch and its future), the task's (handle, spec, its heap entry and
+    # waiter list): 6. Awaiting handle.wait() and a registration future of its own made it 15.
+    assert per_watcher <= 7

@@ -217,6 +217,45 @@ def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
 REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
 
 
+class _Watch:
+    """One watcher's share of a task's watch, and the one future it waits on.
+
+    A waiting trigger holds only this, its future and its own coroutine: a full garbage
+    collection walks every tracked object in one loop iteration, and with 20,000 triggers
+    each object a watcher holds is 20,000 more to walk (a coroutine, two events and a
+    future per ``handle.wait()`` were a third of a 0.3 s pause). The future's result is the
+    handle, set by the handle's release (this object is its waiter) or at registration.
+    """
+
+    __slots__ = ("future", "handle", "listening", "on_event", "policy", "spec", "token")
+
+    def __init__(
+        self,
+        token: str,
+        policy: PollPolicy | None,
+        on_event: Callable[[TaskEvent], object] | None,
+        future: asyncio.Future[TaskHandle],
+    ) -> None:
+        self.token = token
+        self.policy = policy
+        self.on_event = on_event
+        self.future = future
+        self.spec: Any = None  # set once registered: the watcher then counts
+        self.handle: TaskHandle | None = None
+        self.listening = True  # cleared when the watcher leaves: its callback goes quiet
+
+    def __call__(self, handle: TaskHandle) -> None:
+        """The handle's waiter: the task ended."""
+        if not self.future.done():
+            self.future.set_result(handle)
+
+    def event(self, event: TaskEvent) -> None:
+        # A handle keeps its callbacks for its whole watch; a watcher that left must not
+        # be called for another watcher's events.
+        if self.listening and self.on_event is not None:
+            self.on_event(event)
+
+
 class _Shared:
     """One connection's engine, its owner task, and who watches what."""
 
@@ -231,24 +270,22 @@ class _Shared:
         self.failure: BaseException | None = None
         # Watches to register, a batch per loop iteration: thousands of triggers that start
         # together (a triggerer picking up a backlog) must not stall the loop for all of them.
-        self.pending: deque[tuple[str, PollPolicy | None, asyncio.Future[Any]]] = deque()
+        self.pending: deque[_Watch] = deque()
         self.registrar: asyncio.Task[None] | None = None
         self.owner = asyncio.get_running_loop().create_task(self._own())
 
-    def register(self, token: str, policy: PollPolicy | None) -> asyncio.Future[Any]:
-        """A future of ``(spec, handle)`` for the watch ``token`` names, registered soon."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append((token, policy, future))
+    def register(self, watch: _Watch) -> None:
+        """Register ``watch`` soon; its future fails if its token or the engine does."""
+        self.pending.append(watch)
         if self.registrar is None or self.registrar.done():
-            self.registrar = loop.create_task(self._register())
-        return future
+            self.registrar = asyncio.get_running_loop().create_task(self._register())
 
     async def _register(self) -> None:
         pending = self.pending
         while pending:
             for _ in range(min(REGISTER_BATCH, len(pending))):
-                token, policy, future = pending.popleft()
+                watch = pending.popleft()
+                future = watch.future
                 if future.done():
                     continue  # its watcher left before its turn
                 engine = self.engine
@@ -257,16 +294,25 @@ class _Shared:
                         InvalidArgumentError(f"the connection is closed: {self.failure!r}")
                     )
                     continue
+                policy = watch.policy
                 try:
-                    spec, _ = decode_token(token)
+                    spec, state = decode_token(watch.token)
                     if engine.get(spec) is not None:
                         policy = None  # one poller per task: the first watcher's policy stands
-                    handle = engine.watch_token(token, policy=policy)
+                    # The token decoded once: one spec per task, the handle's.
+                    handle = engine._restore(spec, state, policy)
                 except Exception as exc:
                     future.set_exception(exc)
                     continue
+                spec = handle.spec
                 self.watchers[spec] += 1  # counted here: the watcher may leave before it wakes
-                future.set_result((spec, handle))
+                watch.spec, watch.handle = spec, handle
+                if watch.on_event is not None:
+                    handle.add_callback(watch.event, types=(TaskProgress, TaskRetrying))
+                if handle.done():
+                    future.set_result(handle)
+                else:
+                    handle._add_waiter(watch)
             await asyncio.sleep(0)
 
     async def _own(self) -> None:
@@ -293,18 +339,6 @@ class _Shared:
             self.ready.set()
 
 
-def _while(
-    listening: list[bool], on_event: Callable[[TaskEvent], object]
-) -> Callable[[TaskEvent], None]:
-    # A handle keeps its callbacks for its whole watch; a watcher that left must not be
-    # called for another watcher's events.
-    def call(event: TaskEvent) -> None:
-        if listening:
-            on_event(event)
-
-    return call
-
-
 class SharedEngines:
     """Watches for many trigger-shaped coroutines, one engine per connection."""
 
@@ -317,6 +351,10 @@ class SharedEngines:
     def engines(self) -> int:
         """How many engines are open (one per connection in use)."""
         return len(self._shared)
+
+    def watching(self) -> int:
+        """How many watchers are registered with an engine and waiting for their task."""
+        return sum(sum(shared.watchers.values()) for shared in self._shared.values())
 
     async def watch(
         self,
@@ -339,37 +377,28 @@ class SharedEngines:
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
         shared.users += 1
-        spec: Any = None
-        handle: TaskHandle | None = None
-        registered: asyncio.Future[Any] | None = None
-        listening = [True]  # emptied when this watcher leaves: its callback goes quiet
+        watch = _Watch(token, policy, on_event, asyncio.get_running_loop().create_future())
         try:
             await shared.ready.wait()
             if shared.engine is None:
                 raise InvalidArgumentError(
                     f"the connection could not be opened: {shared.failure!r}"
                 ) from shared.failure
-            registered = shared.register(token, policy)  # a bad token raises from here
-            spec, handle = await registered
-            if on_event is not None:
-                handle.add_callback(_while(listening, on_event), types=(TaskProgress, TaskRetrying))
-            return event_payload(await handle.wait())
+            shared.register(watch)
+            handle = await watch.future  # a bad token raises from here
+            outcome = handle.outcome
+            assert outcome is not None
+            return event_payload(outcome)
         finally:
-            listening.clear()
-            if (
-                spec is None
-                and registered is not None
-                and registered.done()
-                and not registered.cancelled()
-                and registered.exception() is None
-            ):
-                spec, handle = registered.result()  # registered, but it left before waking
-            if spec is not None:
+            watch.listening = False
+            spec, handle_ = watch.spec, watch.handle
+            if spec is not None and handle_ is not None:  # registered: it counted
+                handle_._remove_waiter(watch)
                 shared.watchers[spec] -= 1
                 if shared.watchers[spec] <= 0:
                     del shared.watchers[spec]
-                    if handle is not None and not handle.done():
-                        handle.cancel("every watcher of this task left")
+                    if not handle_.done():
+                        handle_.cancel("every watcher of this task left")
             shared.users -= 1
             if shared.users == 0:
                 shared.stop.set()
