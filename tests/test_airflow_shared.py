@@ -410,3 +410,44 @@ async def test_a_waiting_watcher_holds_few_objects_for_the_collector() -> None:
     # Its share (a _Watch and its future), the task's (handle, spec, its heap entry and
     # waiter list): 6. Awaiting handle.wait() and a registration future of its own made it 15.
     assert per_watcher <= 7
+
+
+@pytest.mark.parametrize("just_started", [True, False])
+async def test_a_just_started_token_lets_the_shared_engine_learn_durations(
+    just_started: bool,
+) -> None:
+    async with Simulator(SimulatorConfig(seed=9)) as sim:
+        quick = [sim.add("sync", queue=0.0, run=0.2) for _ in range(5)]
+        long = sim.add("sync", queue=0.0, run=1e6)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+
+        def token(script: object) -> str:
+            return token_for(spec_of(script), just_started=just_started)  # type: ignore[arg-type]
+
+        keeper = asyncio.create_task(shared.watch(conn, token(long)))  # keeps the engine open
+        payloads = await asyncio.wait_for(
+            asyncio.gather(*(shared.watch(conn, token(s)) for s in quick)), timeout=20
+        )
+        (engine,) = [s.engine for s in shared._shared.values()]
+        assert engine is not None
+        assert engine.durations is not None
+        learned = engine.durations.samples("sync")
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+    assert all(p["status"] == "completed" for p in payloads)
+    # An operator's token (the task started now) teaches the engine its kind's durations;
+    # a task of unknown age (a sensor's) teaches nothing.
+    assert learned == (5.0 if just_started else 0.0)
+
+
+def test_token_for_just_started_carries_the_start_as_wall_clock_time() -> None:
+    before = time.time()
+    _, state = decode_token(token_for(SyncTask("d"), just_started=True))
+    assert state.started_at is not None
+    assert before <= state.started_at <= time.time()
+    assert decode_token(token_for(SyncTask("d")))[1].started_at is None
+    with pytest.raises(InvalidArgumentError, match="just_started"):
+        token_for(SyncTask("d"), just_started="yes")  # type: ignore[arg-type]

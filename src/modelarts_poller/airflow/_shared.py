@@ -175,14 +175,23 @@ def rate_limiter_from_path(path: str) -> RateLimiter:
     return limiter
 
 
-def token_for(spec: Any, *, timeout: float | None = None) -> str:
+def token_for(spec: Any, *, timeout: float | None = None, just_started: bool = False) -> str:
     """The continuation token of a task not watched yet (what an operator that started the
     task hands to its trigger). ``timeout`` (seconds from now) becomes the watch's
-    deadline, as wall-clock time, so it holds wherever and whenever the token is watched."""
+    deadline, as wall-clock time, so it holds wherever and whenever the token is watched.
+    ``just_started`` says the task was started now (an operator's start call): its age is
+    then known wherever the token is watched, so the engine's learned durations learn from
+    its end and place its polls by its age; otherwise its age is unknown (a task
+    something else started) and it is polled by its policy alone."""
+    if not isinstance(just_started, bool):
+        raise InvalidArgumentError(f"just_started must be a bool, got {just_started!r}")
+    now = time.time()
+    deadline_at = None
     if timeout is not None:
-        timeout = check_number("timeout", timeout)
-        return encode_token(spec, TaskState(deadline_at=time.time() + timeout))
-    return encode_token(spec, TaskState())
+        deadline_at = now + check_number("timeout", timeout)
+    return encode_token(
+        spec, TaskState(deadline_at=deadline_at, started_at=now if just_started else None)
+    )
 
 
 def event_payload(outcome: TaskCompleted | TaskFailed) -> dict[str, Any]:

@@ -69,7 +69,8 @@ class _Watching(BaseOperator):
     def trigger_for(self, spec: Any) -> ModelArtsTaskTrigger:
         """The trigger that waits for the task ``spec`` names."""
         return ModelArtsTaskTrigger(
-            token=token_for(spec, timeout=self.watch_timeout),
+            # Called right after the start call: the task's age is known from here.
+            token=token_for(spec, timeout=self.watch_timeout, just_started=True),
             conn_id=self.modelarts_conn_id,
             max_rate=self.max_rate,
             rate_limiter=self.rate_limiter,
