@@ -63,6 +63,7 @@ class Settings:
         # docs/airflow.md: max_rate a little under the quota (a second's edge can let one
         # request too many through at exactly the quota).
         self.max_rate: float = self.quota * RATE_MARGIN
+        self.ages: bool = not args.unknown_ages
         self.median: float = args.median or (1.5 if SMOKE else 30.0)
         self.sleep: float = args.sleep or (0.5 if SMOKE else 5.0)
         self.limit: float = 60.0 if SMOKE else 900.0  # seconds a pass may take, at most
@@ -164,8 +165,9 @@ async def shared_pass(
     )
     engines = SharedEngines()
     trig = Triggerer()
-    # As an operator makes them, right after its start call: the tasks' ages are known.
-    tokens = [token_for(spec_of(t), just_started=True) for t in tasks]
+    # As an operator makes them, right after its start call: the tasks' ages are known
+    # (--unknown-ages: as a sensor makes them, and as every token was before just_started).
+    tokens = [token_for(spec_of(t), just_started=settings.ages) for t in tasks]
 
     def make(i: int) -> Any:
         return lambda: shared_run(engines, conn, tokens[i], settings.policy)
@@ -301,6 +303,8 @@ def two_triggerers(
     halves = [tasks[0::2], tasks[1::2]]
     args = [sys.executable, __file__, "--child", sim.url, str(settings.max_rate / 2)]
     args += ["--median", str(settings.median), "--max-interval", str(settings.max_interval)]
+    if not settings.ages:
+        args.append("--unknown-ages")
     if SMOKE:
         args.append("--smoke")
     procs = [
@@ -354,6 +358,11 @@ def main() -> None:
         type=lambda v: set(v.split(",")),
         default={"shared", "rehomed", "fixed", "two"},
         help="which passes to run: shared,rehomed,fixed,two (default: all)",
+    )
+    parser.add_argument(
+        "--unknown-ages",
+        action="store_true",
+        help="tokens without the tasks' start (a sensor's): nothing for durations to learn",
     )
     parser.add_argument("--child", nargs=2, metavar=("URL", "MAX_RATE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
