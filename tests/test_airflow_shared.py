@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -253,13 +255,13 @@ async def test_watchers_that_start_together_register_in_batches_and_none_is_lost
 
     iteration = [0]
     per_iteration: dict[int, int] = {}
-    watch_token = Engine.watch_token
+    restore = Engine._restore
 
-    def counted(self: Engine, token: str, **kw: object) -> object:
+    def counted(self: Engine, *args: object) -> object:
         per_iteration[iteration[0]] = per_iteration.get(iteration[0], 0) + 1
-        return watch_token(self, token, **kw)  # type: ignore[arg-type]
+        return restore(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Engine, "watch_token", counted)
+    monkeypatch.setattr(Engine, "_restore", counted)
     async with Simulator(SimulatorConfig(seed=6)) as sim:
         scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(3 * REGISTER_BATCH)]
         conn = connection_from_fields(
@@ -283,3 +285,169 @@ async def test_watchers_that_start_together_register_in_batches_and_none_is_lost
     assert sum(per_iteration.values()) == len(scripts) - 1  # the one that left was skipped
     assert isinstance(done[-1], asyncio.CancelledError)
     assert all(p["status"] == "completed" for p in done[:-1])  # type: ignore[index]
+
+
+LIMITER_PATH = "tests.toy_limiter:shared"
+
+
+async def test_a_rate_limiter_factory_is_called_once_per_engine_and_paces_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import toy_limiter
+
+    limiter = toy_limiter.CountingLimiter(40)
+    monkeypatch.setattr(toy_limiter, "LIMITER", limiter)
+    async with Simulator(SimulatorConfig(seed=7)) as sim:
+        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(60)]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
+            rate_limiter=LIMITER_PATH,
+        )
+        # Two triggerers' registries (one loop here), one limiter behind both.
+        first, second = SharedEngines(policy=FAST), SharedEngines(policy=FAST)
+        watchers = [
+            (first if i % 2 else second).watch(conn, token_of(s)) for i, s in enumerate(scripts)
+        ]
+        payloads = await asyncio.wait_for(asyncio.gather(*watchers), timeout=60)
+        requests = sum(sim.counters.per_second_all.values())
+        per_second = sim.counters.per_second_all
+    assert all(p["status"] == "completed" for p in payloads)
+    assert limiter.made == 2  # once per shared engine, not once per watcher
+    assert limiter.grants >= requests > 60  # every request of both engines took its grant
+    assert max(per_second.values()) <= 40  # the two together, within the one limit
+
+
+def test_a_rate_limiter_path_is_checked_where_the_connection_is_made() -> None:
+    extra = {"auth": "none", "endpoint": "http://127.0.0.1:1", "project_id": "p"}
+    for bad in ("tests.toy_limiter", "tests.toy_limiter:", ":shared", "a b:c", 3):
+        with pytest.raises(InvalidArgumentError, match=r"package\.module:factory"):
+            connection_from_fields(extra=extra, rate_limiter=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        connection_from_fields(extra=extra, max_rate=10, rate_limiter=LIMITER_PATH)
+    a = connection_from_fields(extra=extra, rate_limiter=LIMITER_PATH)
+    b = connection_from_fields(extra=extra, rate_limiter="tests.toy_limiter:sync_acquire")
+    assert a.key != b.key  # different limiters, different engines
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("tests.no_such_module:shared", "cannot import 'tests.no_such_module'"),
+        ("tests.toy_limiter:missing", "has no 'missing'"),
+        ("tests.toy_limiter:NOT_CALLABLE", "is not callable"),
+        ("tests.toy_limiter:not_a_limiter", "not a RateLimiter"),
+        ("tests.toy_limiter:sync_acquire", "not a RateLimiter"),
+    ],
+)
+def test_a_bad_rate_limiter_factory_is_named(path: str, message: str) -> None:
+    from modelarts_poller.airflow import rate_limiter_from_path
+
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)) as caught:
+        rate_limiter_from_path(path)
+    assert path in str(caught.value)
+
+
+async def test_a_bad_rate_limiter_factory_reaches_the_watcher() -> None:
+    conn = connection_from_fields(
+        extra={"auth": "none", "endpoint": "http://127.0.0.1:1", "project_id": "p"},
+        rate_limiter="tests.toy_limiter:not_a_limiter",
+    )
+    shared = SharedEngines()
+    with pytest.raises(InvalidArgumentError, match="not a RateLimiter"):
+        await asyncio.wait_for(shared.watch(conn, token_for(SyncTask("d"))), timeout=10)
+    assert shared.engines() == 0
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop (no time passes) until ``condition()``, for at most 10,000 turns."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def test_a_waiting_watcher_holds_few_objects_for_the_collector() -> None:
+    # A full garbage collection walks every tracked object: with 20,000 triggers waiting,
+    # each object a watcher holds is 20,000 more to walk in one loop iteration (a 20,000
+    # trigger run paused 0.3 s in one such collection). Count what one waiting watcher adds.
+    import gc
+
+    n = 300
+    async with Simulator(SimulatorConfig(seed=8)) as sim:
+        scripts = [sim.add("sync", queue=0.0, run=1e6) for _ in range(n + 1)]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        quiet = PollPolicy(first_delay=3600.0)  # no poll while we count
+        shared = SharedEngines(policy=quiet)
+        first = asyncio.create_task(shared.watch(conn, token_of(scripts[0])))
+        await until(lambda: shared.watching() == 1)  # the engine is open, one registered
+        # What the test's own tasks hold (a Task, its context, its coroutine), counted
+        # with the same kind of task that waits on nothing of the library.
+        never = asyncio.get_running_loop().create_future()
+
+        async def idle() -> None:
+            await never
+
+        gc.collect()
+        before = len(gc.get_objects())
+        idlers = [asyncio.create_task(idle()) for _ in range(n)]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+        per_idle = (len(gc.get_objects()) - before) / n
+        before = len(gc.get_objects())
+        watchers = [asyncio.create_task(shared.watch(conn, token_of(s))) for s in scripts[1:]]
+        await until(lambda: shared.watching() == n + 1)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+        per_watcher = (len(gc.get_objects()) - before) / n - per_idle
+        for task in [first, *idlers, *watchers]:
+            task.cancel()
+        await asyncio.gather(first, *idlers, *watchers, return_exceptions=True)
+    # Its share (a _Watch and its future), the task's (handle, spec, its heap entry and
+    # waiter list): 6. Awaiting handle.wait() and a registration future of its own made it 15.
+    assert per_watcher <= 7
+
+
+@pytest.mark.parametrize("just_started", [True, False])
+async def test_a_just_started_token_lets_the_shared_engine_learn_durations(
+    just_started: bool,
+) -> None:
+    async with Simulator(SimulatorConfig(seed=9)) as sim:
+        quick = [sim.add("sync", queue=0.0, run=0.2) for _ in range(5)]
+        long = sim.add("sync", queue=0.0, run=1e6)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+
+        def token(script: object) -> str:
+            return token_for(spec_of(script), just_started=just_started)  # type: ignore[arg-type]
+
+        keeper = asyncio.create_task(shared.watch(conn, token(long)))  # keeps the engine open
+        payloads = await asyncio.wait_for(
+            asyncio.gather(*(shared.watch(conn, token(s)) for s in quick)), timeout=20
+        )
+        (engine,) = [s.engine for s in shared._shared.values()]
+        assert engine is not None
+        assert engine.durations is not None
+        learned = engine.durations.samples("sync")
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+    assert all(p["status"] == "completed" for p in payloads)
+    # An operator's token (the task started now) teaches the engine its kind's durations;
+    # a task of unknown age (a sensor's) teaches nothing.
+    assert learned == (5.0 if just_started else 0.0)
+
+
+def test_token_for_just_started_carries_the_start_as_wall_clock_time() -> None:
+    before = time.time()
+    _, state = decode_token(token_for(SyncTask("d"), just_started=True))
+    assert state.started_at is not None
+    assert before <= state.started_at <= time.time()
+    assert decode_token(token_for(SyncTask("d")))[1].started_at is None
+    with pytest.raises(InvalidArgumentError, match="just_started"):
+        token_for(SyncTask("d"), just_started="yes")  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from modelarts_poller import (
     PollPolicy,
     TaskFailed,
 )
+from modelarts_poller._checkpoint import decode_token, encode_token
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Job, Jobs
 
@@ -85,14 +86,38 @@ async def test_the_engine_learns_from_ends_not_from_deadlines_or_cancels(
         assert model.ended_by("job", 13.5) == pytest.approx(1.0)
 
 
-async def test_a_resumed_task_teaches_nothing(clock: FakeClock, jobs: Jobs) -> None:
+async def test_a_task_of_unknown_age_teaches_nothing(clock: FakeClock, jobs: Jobs) -> None:
     job = jobs.add("a", (0, "RUNNING", None), (30, "DONE", None))
     async with Engine(client=jobs, clock=clock, policy=STEADY) as first:
         token = first.token(first.watch(job))
+    spec, state = decode_token(token, {"job": Job})
+    assert state.started_at is not None  # watched from its start: its age goes with it
+    aged = encode_token(spec, attrs.evolve(state, started_at=None))  # an older token's shape
     async with Engine(client=jobs, clock=clock, policy=STEADY) as engine:
-        await clock.run(engine.watch_token(token, kinds={"job": Job}).wait())
+        again = engine.watch_token(aged, kinds={"job": Job})
+        await clock.run(again.wait())
         assert engine.durations is not None
         assert engine.durations.samples("job") == 0.0  # its age at the restart is unknown
+        # ... nor does its token claim an age it does not know
+        assert decode_token(engine.token(again), {"job": Job})[1].started_at is None
+
+
+async def test_a_resumed_task_of_known_age_teaches_its_whole_duration(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    job = jobs.add("a", (0, "RUNNING", None), (30, "DONE", None))
+    async with Engine(client=jobs, clock=clock, policy=STEADY) as first:
+        handle = first.watch(job)
+        await clock.advance(12)
+        token = first.token(handle)
+    async with Engine(client=jobs, clock=clock, policy=STEADY) as engine:
+        await clock.run(engine.watch_token(token, kinds={"job": Job}).wait())
+        model = engine.durations
+        assert model is not None
+        assert model.samples("job") == 1.0
+        # counted from the first watch's start (30 s), not from the resume (18 s)
+        assert model.ended_by("job", 25.0) == 0.0
+        assert model.ended_by("job", 32.0) == pytest.approx(1.0)
 
 
 async def test_the_checkpoint_keeps_what_was_learned(

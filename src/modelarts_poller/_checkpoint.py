@@ -62,6 +62,9 @@ class TaskState:
     deadline_at: float | None = None  # wall-clock (epoch) seconds
     attempt: int = 0  # polls since the status last changed: where the backoff stands
     errors: int = 0  # consecutive transient errors: where the retry backoff stands
+    # Wall-clock (epoch) seconds when the watch began, if the task was watched from its
+    # start: the age learned durations count from. None when its age is not known.
+    started_at: float | None = None
 
 
 def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
@@ -76,6 +79,8 @@ def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
         "attempt": state.attempt,
         "errors": state.errors,
     }
+    if state.started_at is not None:
+        payload["started_at"] = state.started_at
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -121,7 +126,13 @@ def decode_token(
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InvalidArgumentError(f"token has a bad {name}")
     deadline = None if deadline_at is None else float(deadline_at)
-    return spec, TaskState(polls, status, deadline, attempt, errors)
+    started_at = payload.get("started_at")  # absent from tokens of tasks of unknown age
+    if started_at is not None and (
+        isinstance(started_at, bool) or not isinstance(started_at, int | float)
+    ):
+        raise InvalidArgumentError("token has a bad start time")
+    started = None if started_at is None else float(started_at)
+    return spec, TaskState(polls, status, deadline, attempt, errors, started)
 
 
 _SCHEMA = """

@@ -435,7 +435,13 @@ class Engine:
         if handle._deadline is not None:
             deadline_at = self._wall() + (handle._deadline - self._clock.now())
         status = handle._obs.status if handle._obs is not None else None
-        state = TaskState(handle._polls, status, deadline_at, handle._attempt, handle._errors)
+        # A task watched from its start keeps its age: learned durations go on counting it.
+        started_at = None
+        if handle._fresh:
+            started_at = self._wall() - (self._clock.now() - handle._watched_at)
+        state = TaskState(
+            handle._polls, status, deadline_at, handle._attempt, handle._errors, started_at
+        )
         return encode_token(handle.spec, state)
 
     def watch_token(
@@ -470,7 +476,13 @@ class Engine:
                 handle._obs = Observation(Phase.UNKNOWN, None, state.status)
             if state.deadline_at is not None:
                 handle._deadline = self._clock.now() + (state.deadline_at - self._wall())
-            handle._fresh = False  # its age is not known: nothing to learn or place by it
+            if state.started_at is None:
+                handle._fresh = False  # its age is not known: nothing to learn or place by it
+            else:
+                # Watched from its start elsewhere (or by an operator that just started it):
+                # its age goes on from there. A start in the future (clock skew) is age 0.
+                age = max(0.0, self._wall() - state.started_at)
+                handle._watched_at = self._clock.now() - age
         return handle
 
     def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:

@@ -116,6 +116,7 @@ def test_execute_starts_the_operation_and_defers_to_its_trigger(
     spec, state = decode_token(kwargs["token"])
     assert type(spec) is spec_type
     assert state.deadline_at is not None  # watch_timeout, as wall-clock time
+    assert state.started_at is not None  # started just now: its age is known (durations)
     started = sim_thread.call(lambda: [s.describe() for s in sim_thread.sim.state.tasks.values()])
     assert any(list(spec.ids) == t["ids"] and t["kind"] == spec.kind for t in started), started
     # the trigger's event resumes the operator, whose return value is the XCom
@@ -196,6 +197,9 @@ def test_the_sensor_starts_from_the_trigger(conn_id: str, sim_thread: SimThread)
     spec, state = decode_token(again.trigger.serialize()[1]["token"])
     assert spec == decode_token(trigger.token)[0]
     assert state.deadline_at is not None
+    # a task something else started: its age is not known, in either token
+    assert state.started_at is None
+    assert decode_token(trigger.token)[1].started_at is None
 
 
 def test_the_sensor_with_templated_ids_starts_on_a_worker() -> None:

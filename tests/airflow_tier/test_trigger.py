@@ -185,3 +185,34 @@ async def test_conn_id_is_read_from_airflow(monkeypatch: pytest.MonkeyPatch) -> 
         )
         (event,) = await asyncio.wait_for(events_of(trigger), timeout=20)
     assert event.payload["status"] == "completed"
+
+
+async def test_a_rate_limiter_factory_survives_serialize_and_paces_the_triggers_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import toy_limiter
+
+    limiter = toy_limiter.CountingLimiter(40)
+    monkeypatch.setattr(toy_limiter, "LIMITER", limiter)
+    async with Simulator(SimulatorConfig(seed=16)) as sim:
+        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(4)]
+        triggers = []
+        for script in scripts:
+            made = trigger_for(sim, script, rate_limiter="tests.toy_limiter:shared")
+            classpath, kwargs = made.serialize()
+            json.dumps(kwargs)
+            assert kwargs["rate_limiter"] == "tests.toy_limiter:shared"
+            triggers.append(import_string(classpath)(**kwargs))  # as the triggerer makes it
+        runs = await asyncio.wait_for(asyncio.gather(*map(events_of, triggers)), timeout=20)
+        requests = sum(sim.counters.per_second_all.values())
+    assert [e.payload["status"] for (e,) in runs] == ["completed"] * 4
+    assert limiter.made == 1  # resolved in the triggerer, once for the shared engine
+    assert limiter.grants >= requests >= 4
+
+
+def test_a_bad_rate_limiter_is_refused_where_the_trigger_is_made() -> None:
+    token = encode_token(spec_of_export(), TaskState())
+    with pytest.raises(InvalidArgumentError, match=r"package\.module:factory"):
+        ModelArtsTaskTrigger(token=token, conn_id="a", rate_limiter="no-colon")
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        ModelArtsTaskTrigger(token=token, conn_id="a", max_rate=5, rate_limiter="a.b:c")

@@ -15,6 +15,7 @@ from ._shared import (
     connection_from_fields,
     event_payload,
     policy_from_options,
+    rate_limiter_from_path,
     token_for,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "connection_from_fields",
     "event_payload",
     "policy_from_options",
+    "rate_limiter_from_path",
     "token_for",
 ]

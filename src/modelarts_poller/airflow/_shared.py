@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
+import inspect
 import json
 import time
 from collections import Counter, deque
@@ -31,6 +33,7 @@ from .._errors import InvalidArgumentError
 from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
 from .._handle import TaskHandle
 from .._policy import PollPolicy
+from .._ratelimit import RateLimiter
 from .._validate import check_number
 from ..cli._jsonl import snapshot_fields, spec_fields
 
@@ -41,6 +44,8 @@ class Connection:
 
     ``auth`` builds the credentials (called once per engine); ``key`` tells connections
     apart without holding a secret in it (a digest of the credentials' source values).
+    ``rate_limiter`` names a factory (``"package.module:factory"``) that
+    :func:`rate_limiter_from_path` resolves and the shared engine calls once.
     """
 
     project_id: str
@@ -49,6 +54,7 @@ class Connection:
     endpoint: str | None = None
     region: str | None = None
     max_rate: float | None = None
+    rate_limiter: str | None = None
 
     def client(self) -> ModelArtsClient:
         return ModelArtsClient(
@@ -62,13 +68,20 @@ def connection_from_fields(
     password: str | None = None,
     extra: Mapping[str, Any] | None = None,
     max_rate: float | None = None,
+    rate_limiter: str | None = None,
 ) -> Connection:
     """A :class:`Connection` from the ``huaweicloud`` connection shape Airflow users have:
     access key in ``login``, secret key in ``password``, ``region``, ``project_id`` and
     ``endpoint`` in ``extra``; or ``token`` in ``extra`` for an IAM token; or an IAM user
     name in ``login``, its password in ``password`` and ``domain_name`` (optionally
     ``iam_endpoint``) in ``extra`` for password authentication with a self-renewing
-    token; or ``auth: "none"`` for a local simulator."""
+    token; or ``auth: "none"`` for a local simulator. ``rate_limiter`` (instead of
+    ``max_rate``) names the factory of a :class:`RateLimiter` shared beyond the engine
+    (``"package.module:factory"``, see :func:`rate_limiter_from_path`)."""
+    if rate_limiter is not None:
+        check_limiter_path(rate_limiter)
+        if max_rate is not None:
+            raise InvalidArgumentError("give max_rate or rate_limiter, not both")
     extra = dict(extra or {})
     project_id = extra.get("project_id")
     if not isinstance(project_id, str) or not project_id:
@@ -109,19 +122,76 @@ def connection_from_fields(
     if endpoint is None and region is None:
         raise InvalidArgumentError("the connection needs region or endpoint in its extra")
     digest = hashlib.sha256(
-        json.dumps([source, project_id, endpoint, region, max_rate]).encode()
+        json.dumps([source, project_id, endpoint, region, max_rate, rate_limiter]).encode()
     ).hexdigest()
-    return Connection(project_id, digest, auth, endpoint, region, max_rate)
+    return Connection(project_id, digest, auth, endpoint, region, max_rate, rate_limiter)
 
 
-def token_for(spec: Any, *, timeout: float | None = None) -> str:
+def check_limiter_path(path: object) -> str:
+    """``path`` if it has the shape ``"package.module:factory"`` (nothing is imported)."""
+    if not isinstance(path, str):
+        raise InvalidArgumentError(
+            f"rate_limiter must be a 'package.module:factory' string, got {path!r}"
+        )
+    module, sep, name = path.partition(":")
+    parts = [*module.split("."), *name.split(".")]
+    if not sep or not all(p.isidentifier() for p in parts):
+        raise InvalidArgumentError(
+            f"rate_limiter must name a factory as 'package.module:factory', got {path!r}"
+        )
+    return path
+
+
+def rate_limiter_from_path(path: str) -> RateLimiter:
+    """Import the factory ``path`` names (``"package.module:factory"``, the factory may be
+    an attribute path such as ``Class.method``), call it with no arguments and return
+    the :class:`RateLimiter` it makes. Raises :class:`InvalidArgumentError` for a module
+    or name that is not there, a factory that is not callable, or a result without an
+    async ``acquire()``."""
+    check_limiter_path(path)
+    module_name, _, name = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidArgumentError(
+            f"rate_limiter {path!r}: cannot import {module_name!r}: {exc}"
+        ) from exc
+    for part in name.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise InvalidArgumentError(
+                f"rate_limiter {path!r}: {module_name!r} has no {name!r}"
+            ) from None
+    if not callable(target):
+        raise InvalidArgumentError(f"rate_limiter {path!r} is not callable: {target!r}")
+    limiter = target()
+    acquire = getattr(limiter, "acquire", None)
+    if not isinstance(limiter, RateLimiter) or not inspect.iscoroutinefunction(acquire):
+        raise InvalidArgumentError(
+            f"rate_limiter {path!r} returned {limiter!r}, not a RateLimiter "
+            "(an object with an async acquire() method)"
+        )
+    return limiter
+
+
+def token_for(spec: Any, *, timeout: float | None = None, just_started: bool = False) -> str:
     """The continuation token of a task not watched yet (what an operator that started the
     task hands to its trigger). ``timeout`` (seconds from now) becomes the watch's
-    deadline, as wall-clock time, so it holds wherever and whenever the token is watched."""
+    deadline, as wall-clock time, so it holds wherever and whenever the token is watched.
+    ``just_started`` says the task was started now (an operator's start call): its age is
+    then known wherever the token is watched, so the engine's learned durations learn from
+    its end and place its polls by its age; otherwise its age is unknown (a task
+    something else started) and it is polled by its policy alone."""
+    if not isinstance(just_started, bool):
+        raise InvalidArgumentError(f"just_started must be a bool, got {just_started!r}")
+    now = time.time()
+    deadline_at = None
     if timeout is not None:
-        timeout = check_number("timeout", timeout)
-        return encode_token(spec, TaskState(deadline_at=time.time() + timeout))
-    return encode_token(spec, TaskState())
+        deadline_at = now + check_number("timeout", timeout)
+    return encode_token(
+        spec, TaskState(deadline_at=deadline_at, started_at=now if just_started else None)
+    )
 
 
 def event_payload(outcome: TaskCompleted | TaskFailed) -> dict[str, Any]:
@@ -156,6 +226,45 @@ def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
 REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
 
 
+class _Watch:
+    """One watcher's share of a task's watch, and the one future it waits on.
+
+    A waiting trigger holds only this, its future and its own coroutine: a full garbage
+    collection walks every tracked object in one loop iteration, and with 20,000 triggers
+    each object a watcher holds is 20,000 more to walk (a coroutine, two events and a
+    future per ``handle.wait()`` were a third of a 0.3 s pause). The future's result is the
+    handle, set by the handle's release (this object is its waiter) or at registration.
+    """
+
+    __slots__ = ("future", "handle", "listening", "on_event", "policy", "spec", "token")
+
+    def __init__(
+        self,
+        token: str,
+        policy: PollPolicy | None,
+        on_event: Callable[[TaskEvent], object] | None,
+        future: asyncio.Future[TaskHandle],
+    ) -> None:
+        self.token = token
+        self.policy = policy
+        self.on_event = on_event
+        self.future = future
+        self.spec: Any = None  # set once registered: the watcher then counts
+        self.handle: TaskHandle | None = None
+        self.listening = True  # cleared when the watcher leaves: its callback goes quiet
+
+    def __call__(self, handle: TaskHandle) -> None:
+        """The handle's waiter: the task ended."""
+        if not self.future.done():
+            self.future.set_result(handle)
+
+    def event(self, event: TaskEvent) -> None:
+        # A handle keeps its callbacks for its whole watch; a watcher that left must not
+        # be called for another watcher's events.
+        if self.listening and self.on_event is not None:
+            self.on_event(event)
+
+
 class _Shared:
     """One connection's engine, its owner task, and who watches what."""
 
@@ -170,24 +279,22 @@ class _Shared:
         self.failure: BaseException | None = None
         # Watches to register, a batch per loop iteration: thousands of triggers that start
         # together (a triggerer picking up a backlog) must not stall the loop for all of them.
-        self.pending: deque[tuple[str, PollPolicy | None, asyncio.Future[Any]]] = deque()
+        self.pending: deque[_Watch] = deque()
         self.registrar: asyncio.Task[None] | None = None
         self.owner = asyncio.get_running_loop().create_task(self._own())
 
-    def register(self, token: str, policy: PollPolicy | None) -> asyncio.Future[Any]:
-        """A future of ``(spec, handle)`` for the watch ``token`` names, registered soon."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append((token, policy, future))
+    def register(self, watch: _Watch) -> None:
+        """Register ``watch`` soon; its future fails if its token or the engine does."""
+        self.pending.append(watch)
         if self.registrar is None or self.registrar.done():
-            self.registrar = loop.create_task(self._register())
-        return future
+            self.registrar = asyncio.get_running_loop().create_task(self._register())
 
     async def _register(self) -> None:
         pending = self.pending
         while pending:
             for _ in range(min(REGISTER_BATCH, len(pending))):
-                token, policy, future = pending.popleft()
+                watch = pending.popleft()
+                future = watch.future
                 if future.done():
                     continue  # its watcher left before its turn
                 engine = self.engine
@@ -196,24 +303,39 @@ class _Shared:
                         InvalidArgumentError(f"the connection is closed: {self.failure!r}")
                     )
                     continue
+                policy = watch.policy
                 try:
-                    spec, _ = decode_token(token)
+                    spec, state = decode_token(watch.token)
                     if engine.get(spec) is not None:
                         policy = None  # one poller per task: the first watcher's policy stands
-                    handle = engine.watch_token(token, policy=policy)
+                    # The token decoded once: one spec per task, the handle's.
+                    handle = engine._restore(spec, state, policy)
                 except Exception as exc:
                     future.set_exception(exc)
                     continue
+                spec = handle.spec
                 self.watchers[spec] += 1  # counted here: the watcher may leave before it wakes
-                future.set_result((spec, handle))
+                watch.spec, watch.handle = spec, handle
+                if watch.on_event is not None:
+                    handle.add_callback(watch.event, types=(TaskProgress, TaskRetrying))
+                if handle.done():
+                    future.set_result(handle)
+                else:
+                    handle._add_waiter(watch)
             await asyncio.sleep(0)
 
     async def _own(self) -> None:
         try:
+            path = self.connection.rate_limiter
+            # Resolved here, in the process that polls, once per shared engine.
+            limiter = None if path is None else rate_limiter_from_path(path)
             async with (
                 self.connection.client() as client,
                 Engine(
-                    client=client, policy=self.policy, max_rate=self.connection.max_rate
+                    client=client,
+                    policy=self.policy,
+                    max_rate=self.connection.max_rate,
+                    rate_limiter=limiter,
                 ) as engine,
             ):
                 self.engine = engine
@@ -224,18 +346,6 @@ class _Shared:
         finally:
             self.engine = None
             self.ready.set()
-
-
-def _while(
-    listening: list[bool], on_event: Callable[[TaskEvent], object]
-) -> Callable[[TaskEvent], None]:
-    # A handle keeps its callbacks for its whole watch; a watcher that left must not be
-    # called for another watcher's events.
-    def call(event: TaskEvent) -> None:
-        if listening:
-            on_event(event)
-
-    return call
 
 
 class SharedEngines:
@@ -250,6 +360,10 @@ class SharedEngines:
     def engines(self) -> int:
         """How many engines are open (one per connection in use)."""
         return len(self._shared)
+
+    def watching(self) -> int:
+        """How many watchers are registered with an engine and waiting for their task."""
+        return sum(sum(shared.watchers.values()) for shared in self._shared.values())
 
     async def watch(
         self,
@@ -272,37 +386,28 @@ class SharedEngines:
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
         shared.users += 1
-        spec: Any = None
-        handle: TaskHandle | None = None
-        registered: asyncio.Future[Any] | None = None
-        listening = [True]  # emptied when this watcher leaves: its callback goes quiet
+        watch = _Watch(token, policy, on_event, asyncio.get_running_loop().create_future())
         try:
             await shared.ready.wait()
             if shared.engine is None:
                 raise InvalidArgumentError(
                     f"the connection could not be opened: {shared.failure!r}"
                 ) from shared.failure
-            registered = shared.register(token, policy)  # a bad token raises from here
-            spec, handle = await registered
-            if on_event is not None:
-                handle.add_callback(_while(listening, on_event), types=(TaskProgress, TaskRetrying))
-            return event_payload(await handle.wait())
+            shared.register(watch)
+            handle = await watch.future  # a bad token raises from here
+            outcome = handle.outcome
+            assert outcome is not None
+            return event_payload(outcome)
         finally:
-            listening.clear()
-            if (
-                spec is None
-                and registered is not None
-                and registered.done()
-                and not registered.cancelled()
-                and registered.exception() is None
-            ):
-                spec, handle = registered.result()  # registered, but it left before waking
-            if spec is not None:
+            watch.listening = False
+            spec, handle_ = watch.spec, watch.handle
+            if spec is not None and handle_ is not None:  # registered: it counted
+                handle_._remove_waiter(watch)
                 shared.watchers[spec] -= 1
                 if shared.watchers[spec] <= 0:
                     del shared.watchers[spec]
-                    if handle is not None and not handle.done():
-                        handle.cancel("every watcher of this task left")
+                    if not handle_.done():
+                        handle_.cancel("every watcher of this task left")
             shared.users -= 1
             if shared.users == 0:
                 shared.stop.set()

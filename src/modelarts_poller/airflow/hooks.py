@@ -39,13 +39,16 @@ def _extra_of(conn: Any) -> dict[str, Any]:
     return dict(extra) if isinstance(extra, Mapping) else {}
 
 
-def connection_of(conn: Any, *, max_rate: float | None = None) -> Connection:
+def connection_of(
+    conn: Any, *, max_rate: float | None = None, rate_limiter: str | None = None
+) -> Connection:
     """The :class:`Connection` of an Airflow connection of the ``huaweicloud`` shape."""
     return connection_from_fields(
         login=conn.login or None,
         password=conn.password or None,
         extra=_extra_of(conn),
         max_rate=max_rate,
+        rate_limiter=rate_limiter,
     )
 
 
@@ -73,7 +76,9 @@ class ModelArtsHook(BaseHook):
     secret key in ``password``, ``region``, ``project_id`` and ``endpoint`` in ``extra``;
     or ``token`` in ``extra``; or an IAM user and password in ``login``/``password`` with
     ``domain_name`` in ``extra``. ``max_rate`` caps the requests per second of the
-    engine this connection's triggers share in one triggerer process.
+    engine this connection's triggers share in one triggerer process; ``rate_limiter``
+    (``"package.module:factory"``) instead names the factory of that engine's
+    ``RateLimiter``.
     """
 
     conn_name_attr = "modelarts_conn_id"
@@ -82,11 +87,16 @@ class ModelArtsHook(BaseHook):
     hook_name = "Huawei Cloud ModelArts"
 
     def __init__(
-        self, modelarts_conn_id: str = default_conn_name, *, max_rate: float | None = None
+        self,
+        modelarts_conn_id: str = default_conn_name,
+        *,
+        max_rate: float | None = None,
+        rate_limiter: str | None = None,
     ) -> None:
         super().__init__()
         self.modelarts_conn_id = modelarts_conn_id
         self.max_rate = max_rate
+        self.rate_limiter = rate_limiter
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -100,13 +110,17 @@ class ModelArtsHook(BaseHook):
 
     def get_connection_obj(self) -> Connection:
         """This hook's connection, read through Airflow (sync: for workers)."""
-        return connection_of(self.get_connection(self.modelarts_conn_id), max_rate=self.max_rate)
+        return connection_of(
+            self.get_connection(self.modelarts_conn_id),
+            max_rate=self.max_rate,
+            rate_limiter=self.rate_limiter,
+        )
 
     async def aget_connection_obj(self) -> Connection:
         """This hook's connection, read through Airflow without blocking the loop (for
         triggers)."""
         conn = await self.aget_connection(self.modelarts_conn_id)
-        return connection_of(conn, max_rate=self.max_rate)
+        return connection_of(conn, max_rate=self.max_rate, rate_limiter=self.rate_limiter)
 
     def get_conn(self) -> Connection:
         return self.get_connection_obj()

@@ -50,6 +50,7 @@ class _Watching(BaseOperator):
         *,
         modelarts_conn_id: str = ModelArtsHook.default_conn_name,
         max_rate: float | None = None,
+        rate_limiter: str | None = None,
         polling: Mapping[str, Any] | None = None,
         watch_timeout: float | None = None,
         fail_on_failure: bool = True,
@@ -59,6 +60,7 @@ class _Watching(BaseOperator):
         super().__init__(**kwargs)
         self.modelarts_conn_id = modelarts_conn_id
         self.max_rate = max_rate
+        self.rate_limiter = rate_limiter
         self.polling = None if polling is None else dict(polling)
         self.watch_timeout = watch_timeout
         self.fail_on_failure = fail_on_failure
@@ -67,9 +69,11 @@ class _Watching(BaseOperator):
     def trigger_for(self, spec: Any) -> ModelArtsTaskTrigger:
         """The trigger that waits for the task ``spec`` names."""
         return ModelArtsTaskTrigger(
-            token=token_for(spec, timeout=self.watch_timeout),
+            # Called right after the start call: the task's age is known from here.
+            token=token_for(spec, timeout=self.watch_timeout, just_started=True),
             conn_id=self.modelarts_conn_id,
             max_rate=self.max_rate,
+            rate_limiter=self.rate_limiter,
             polling=self.polling,
             fail_on_failure=self.fail_on_failure,
             end_from_trigger=self.end_from_trigger,

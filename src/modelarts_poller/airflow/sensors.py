@@ -45,6 +45,7 @@ class ModelArtsTaskSensor(BaseSensorOperator):
         ids: Sequence[str],
         modelarts_conn_id: str = ModelArtsHook.default_conn_name,
         max_rate: float | None = None,
+        rate_limiter: str | None = None,
         polling: Mapping[str, Any] | None = None,
         fail_on_failure: bool = True,
         end_from_trigger: bool = False,
@@ -58,6 +59,7 @@ class ModelArtsTaskSensor(BaseSensorOperator):
         self.ids = list(ids)
         self.modelarts_conn_id = modelarts_conn_id
         self.max_rate = max_rate
+        self.rate_limiter = rate_limiter
         self.polling = None if polling is None else dict(polling)
         self.fail_on_failure = fail_on_failure
         self.end_from_trigger = end_from_trigger
@@ -89,6 +91,7 @@ class ModelArtsTaskSensor(BaseSensorOperator):
             token=token_for(spec, timeout=None if timeout is None else timeout.total_seconds()),
             conn_id=self.modelarts_conn_id,
             max_rate=self.max_rate,
+            rate_limiter=self.rate_limiter,
             polling=self.polling,
             fail_on_failure=self.fail_on_failure,
             end_from_trigger=self.end_from_trigger,

@@ -15,7 +15,13 @@ from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent
 from .._checkpoint import decode_token
 from .._errors import InvalidArgumentError
 from .._events import TaskEvent, TaskProgress, TaskRetrying
-from ._shared import Connection, SharedEngines, connection_from_fields, policy_from_options
+from ._shared import (
+    Connection,
+    SharedEngines,
+    check_limiter_path,
+    connection_from_fields,
+    policy_from_options,
+)
 
 CLASSPATH = "modelarts_poller.airflow.triggers.ModelArtsTaskTrigger"
 
@@ -46,6 +52,8 @@ class ModelArtsTaskTrigger(BaseTrigger):
     The connection is ``conn_id`` (an Airflow connection, read in the triggerer) or
     ``connection``, the connection's fields (``login``, ``password``, ``extra``) stored
     with the trigger. ``max_rate`` caps the requests per second of the shared engine;
+    ``rate_limiter`` instead names a factory (``"package.module:factory"``), imported and
+    called in the triggerer once per shared engine, whose ``RateLimiter`` paces it;
     ``polling`` holds JSON polling options (see ``policy_from_options``). With
     ``end_from_trigger`` the trigger ends the task itself (success, or failure when the
     task failed and ``fail_on_failure``) with the payload as its XCom ``return_value``,
@@ -59,6 +67,7 @@ class ModelArtsTaskTrigger(BaseTrigger):
         conn_id: str | None = None,
         connection: Mapping[str, Any] | None = None,
         max_rate: float | None = None,
+        rate_limiter: str | None = None,
         polling: Mapping[str, Any] | None = None,
         fail_on_failure: bool = True,
         end_from_trigger: bool = False,
@@ -67,13 +76,17 @@ class ModelArtsTaskTrigger(BaseTrigger):
         decode_token(token)  # a bad token is refused where it is made, not in the triggerer
         if (conn_id is None) == (connection is None):
             raise InvalidArgumentError("give the trigger exactly one of conn_id and connection")
+        if rate_limiter is not None:
+            check_limiter_path(rate_limiter)  # its shape; it is imported in the triggerer
+            if max_rate is not None:
+                raise InvalidArgumentError("give max_rate or rate_limiter, not both")
         if connection is not None:
             unknown = set(connection) - {"login", "password", "extra"}
             if unknown:
                 raise InvalidArgumentError(
                     f"connection takes login, password and extra, got {sorted(unknown)}"
                 )
-            self._connection_now(dict(connection), max_rate)  # its fields are complete
+            self._connection_now(dict(connection), max_rate, rate_limiter)  # fields complete
         policy_from_options(polling)
         for name, flag in (
             ("fail_on_failure", fail_on_failure),
@@ -85,6 +98,7 @@ class ModelArtsTaskTrigger(BaseTrigger):
         self.conn_id = conn_id
         self.connection = None if connection is None else dict(connection)
         self.max_rate = max_rate
+        self.rate_limiter = rate_limiter
         self.polling = None if polling is None else dict(polling)
         self.fail_on_failure = fail_on_failure
         self.end_from_trigger = end_from_trigger
@@ -95,6 +109,7 @@ class ModelArtsTaskTrigger(BaseTrigger):
             "conn_id": self.conn_id,
             "connection": self.connection,
             "max_rate": self.max_rate,
+            "rate_limiter": self.rate_limiter,
             "polling": self.polling,
             "fail_on_failure": self.fail_on_failure,
             "end_from_trigger": self.end_from_trigger,
@@ -106,21 +121,25 @@ class ModelArtsTaskTrigger(BaseTrigger):
         return f"<ModelArtsTaskTrigger {spec} conn_id={self.conn_id!r}>"
 
     @staticmethod
-    def _connection_now(fields: dict[str, Any], max_rate: float | None) -> Connection:
+    def _connection_now(
+        fields: dict[str, Any], max_rate: float | None, rate_limiter: str | None
+    ) -> Connection:
         return connection_from_fields(
             login=fields.get("login"),
             password=fields.get("password"),
             extra=fields.get("extra"),
             max_rate=max_rate,
+            rate_limiter=rate_limiter,
         )
 
     async def _resolve(self) -> Connection:
         if self.connection is not None:
-            return self._connection_now(self.connection, self.max_rate)
+            return self._connection_now(self.connection, self.max_rate, self.rate_limiter)
         from .hooks import ModelArtsHook
 
         assert self.conn_id is not None
-        return await ModelArtsHook(self.conn_id, max_rate=self.max_rate).aget_connection_obj()
+        hook = ModelArtsHook(self.conn_id, max_rate=self.max_rate, rate_limiter=self.rate_limiter)
+        return await hook.aget_connection_obj()
 
     def _progress(self, event: TaskEvent) -> None:
         if isinstance(event, TaskProgress):

@@ -1,0 +1,43 @@
+"""A toy RateLimiter for tests: one instance for every engine that names ``shared``, as a
+limiter backed by a store shared between processes would be."""
+
+from __future__ import annotations
+
+from modelarts_poller._ratelimit import LocalRateLimiter
+
+
+class CountingLimiter:
+    """A LocalRateLimiter at ``rate`` that counts the grants it gives."""
+
+    def __init__(self, rate: float) -> None:
+        self.inner = LocalRateLimiter(rate, adapt=False)
+        self.grants = 0
+        self.made = 0
+
+    async def acquire(self) -> None:
+        await self.inner.acquire()
+        self.grants += 1
+
+
+LIMITER = CountingLimiter(40)
+
+
+def shared() -> CountingLimiter:
+    LIMITER.made += 1
+    return LIMITER
+
+
+def not_a_limiter() -> object:
+    return object()
+
+
+class SyncAcquire:
+    def acquire(self) -> None:
+        return None
+
+
+def sync_acquire() -> SyncAcquire:
+    return SyncAcquire()
+
+
+NOT_CALLABLE = 3
