@@ -160,6 +160,30 @@ def test_tokens_without_a_backoff_position_still_decode() -> None:
         decode_token(bad, {"job": Job})
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("deadline_at", "NaN", "deadline"),
+        ("deadline_at", "Infinity", "deadline"),
+        ("deadline_at", "true", "deadline"),
+        ("started_at", "NaN", "start time"),
+        ("started_at", "-Infinity", "start time"),
+        ("started_at", '"1"', "start time"),
+    ],
+)
+def test_a_token_with_a_time_that_is_no_finite_number_is_refused(
+    field: str, value: str, message: str
+) -> None:
+    import base64
+
+    # Written by hand: json.dumps would not write NaN into a token, but a hostile one can.
+    head = '{"v":1,"kind":"job","spec":{"name":"x"},"polls":0,"status":null'
+    raw = f'{head},"{field}":{value}}}'
+    token = base64.urlsafe_b64encode(raw.encode()).decode()
+    with pytest.raises(InvalidArgumentError, match=message):
+        decode_token(token, {"job": Job})
+
+
 async def test_a_spec_the_checkpoint_cannot_save_is_refused_and_not_left_watched(
     clock: FakeClock, jobs: Jobs, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ import base64
 import dataclasses
 import json
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -118,7 +119,11 @@ def decode_token(
         raise InvalidArgumentError("token has a bad poll count")
     if status is not None and not isinstance(status, str):
         raise InvalidArgumentError("token has a bad status")
-    if deadline_at is not None and not isinstance(deadline_at, int | float):
+    if deadline_at is not None and (
+        isinstance(deadline_at, bool)
+        or not isinstance(deadline_at, int | float)
+        or not math.isfinite(deadline_at)  # json reads NaN and Infinity
+    ):
         raise InvalidArgumentError("token has a bad deadline")
     # Tokens made before the backoff position was carried have neither: start afresh.
     attempt, errors = payload.get("attempt", 0), payload.get("errors", 0)
@@ -128,7 +133,9 @@ def decode_token(
     deadline = None if deadline_at is None else float(deadline_at)
     started_at = payload.get("started_at")  # absent from tokens of tasks of unknown age
     if started_at is not None and (
-        isinstance(started_at, bool) or not isinstance(started_at, int | float)
+        isinstance(started_at, bool)
+        or not isinstance(started_at, int | float)
+        or not math.isfinite(started_at)
     ):
         raise InvalidArgumentError("token has a bad start time")
     started = None if started_at is None else float(started_at)
