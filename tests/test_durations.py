@@ -32,6 +32,10 @@ def test_quiet_until_holds_at_most_the_budget(
     model = DurationModel()
     model.seed("k", values * (MIN_SAMPLES // len(values) + 1))
     quiet = model.quiet_until("k", age, budget)
+    beyond = (1.0 - model.ended_by("k", age)) * model.samples("k")
+    if beyond < MIN_SAMPLES:  # too few ends later than this age: nothing to say there
+        assert quiet is None
+        return
     assert quiet is not None
     assert quiet >= age
     chance = model.chance_ended("k", age, quiet)
@@ -115,3 +119,17 @@ def test_record_ignores_a_clock_that_went_back() -> None:
     model.record("k", float("nan"))
     assert model.samples("k") == 0.0
     assert "empty" in repr(model)
+
+
+def test_past_the_learned_ends_the_model_claims_no_quiet_stretch() -> None:
+    # All tasks start together; the first 40 ends are the short ones (10-20 s). A task still
+    # running at 25 s is older than every end learned: the model must not say that half of
+    # such tasks end within a moment (it said "by now", which made the engine poll a long
+    # task at the interval's initial delay on every poll).
+    model = DurationModel()
+    model.seed("k", [10.0 + i * 0.25 for i in range(40)])
+    assert model.quiet_until("k", 25.0, 0.5) is None
+    assert model.quiet_until("k", 19.0, 0.5) is None  # only 4 of the 40 ends came later
+    middle = model.quiet_until("k", 12.0, 0.5)  # 32 ends later than 12 s: known there
+    assert middle is not None
+    assert 12.0 < middle < 20.0

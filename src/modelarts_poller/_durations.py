@@ -131,7 +131,10 @@ class DurationModel:
 
     def quiet_until(self, kind: str, age: float, budget: float) -> float | None:
         """The age up to which a task alive at ``age`` ends with probability at most
-        ``budget`` (conditional), or ``None`` while the kind is not known yet."""
+        ``budget`` (conditional), or ``None`` while the kind is not known at that age:
+        fewer than ``MIN_SAMPLES`` of its learned ends came later than ``age``. The ends
+        learned so far are those of the shorter tasks (the long ones are still running),
+        so past them the model has nothing to say: it must not claim they end soon."""
         if self._totals.get(kind, 0.0) < MIN_SAMPLES:  # knows(), inline: asked every poll
             return None
         cdf = self._cumulative(kind)
@@ -139,8 +142,8 @@ class DurationModel:
         total = cdf[-1]
         start = self.ended_by(kind, age)
         alive = 1.0 - start
-        if alive <= 1e-9:
-            return age
+        if alive * total < MIN_SAMPLES:
+            return None
         target = (start + budget * alive) * total
         i = bisect.bisect_left(cdf, target)
         if i >= _BINS:
