@@ -451,3 +451,30 @@ def test_token_for_just_started_carries_the_start_as_wall_clock_time() -> None:
     assert decode_token(token_for(SyncTask("d")))[1].started_at is None
     with pytest.raises(InvalidArgumentError, match="just_started"):
         token_for(SyncTask("d"), just_started="yes")  # type: ignore[arg-type]
+
+
+async def test_what_an_engine_learned_outlives_it_for_the_connections_next_engine() -> None:
+    async with Simulator(SimulatorConfig(seed=21)) as sim:
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
+        )
+        shared = SharedEngines(policy=FAST)
+        first = sim.add("sync", queue=0.0, run=0.2)
+        payload = await asyncio.wait_for(
+            shared.watch(conn, token_for(spec_of(first), just_started=True)), timeout=20
+        )
+        assert payload["status"] == "completed"
+        await asyncio.sleep(0)
+        assert shared.engines() == 0  # its engine closed with its last watcher
+        model = shared._learned[conn.key]
+        assert model.samples("sync") == 1  # one end learned, kept after the engine closed
+        second = sim.add("sync", queue=0.0, run=0.2)
+        waiting = asyncio.create_task(
+            shared.watch(conn, token_for(spec_of(second), just_started=True))
+        )
+        await asyncio.sleep(0.05)
+        engine = shared._shared[conn.key].engine
+        assert engine is not None
+        assert engine.durations is model  # the next engine starts from what was learned
+        assert (await asyncio.wait_for(waiting, timeout=20))["status"] == "completed"
+    assert model.samples("sync") == 2

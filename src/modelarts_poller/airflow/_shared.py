@@ -28,6 +28,7 @@ from .._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, TokenAuth
 from .._backoff import Backoff
 from .._checkpoint import TaskState, decode_token, encode_token
 from .._client import ModelArtsClient
+from .._durations import DurationModel
 from .._engine import Engine
 from .._errors import InvalidArgumentError
 from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
@@ -268,9 +269,12 @@ class _Watch:
 class _Shared:
     """One connection's engine, its owner task, and who watches what."""
 
-    def __init__(self, connection: Connection, policy: PollPolicy | None) -> None:
+    def __init__(
+        self, connection: Connection, policy: PollPolicy | None, durations: DurationModel
+    ) -> None:
         self.connection = connection
         self.policy = policy
+        self.durations = durations
         self.users = 0
         self.watchers: Counter[Any] = Counter()  # spec -> watchers still waiting on it
         self.ready = asyncio.Event()
@@ -336,6 +340,7 @@ class _Shared:
                     policy=self.policy,
                     max_rate=self.connection.max_rate,
                     rate_limiter=limiter,
+                    durations=self.durations,
                 ) as engine,
             ):
                 self.engine = engine
@@ -354,6 +359,9 @@ class SharedEngines:
     def __init__(self, *, policy: PollPolicy | None = None) -> None:
         self._policy = policy
         self._shared: dict[str, _Shared] = {}
+        # What each connection's engines learned of durations outlives them: an engine is
+        # closed when its last watcher leaves, and the next DAG run's tasks are the same kinds.
+        self._learned: dict[str, DurationModel] = {}
         # The loop holds tasks weakly: an owner closing its engine must not be collected.
         self._owners: set[asyncio.Task[None]] = set()
 
@@ -382,7 +390,8 @@ class SharedEngines:
         the task's progress and retry events while this watcher waits, never after."""
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
-            shared = self._shared[connection.key] = _Shared(connection, self._policy)
+            learned = self._learned.setdefault(connection.key, DurationModel())
+            shared = self._shared[connection.key] = _Shared(connection, self._policy, learned)
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
         shared.users += 1
