@@ -123,8 +123,7 @@ class Backoff:
 
     def delay(self, attempt: int, draw: float) -> float:
         """The jittered delay before attempt ``attempt``; ``draw`` is uniform in [0, 1)."""
-        steps = self._steps  # base_delay(), inline: asked every poll
-        d = steps[attempt] if 0 <= attempt < len(steps) else steps[-1]
+        d = self.base_delay(attempt)
         jitter = self.jitter
         if jitter == "equal":
             return d * (0.5 + 0.5 * draw)

@@ -135,7 +135,7 @@ class DurationModel:
         fewer than ``MIN_SAMPLES`` of its learned ends came later than ``age``. The ends
         learned so far are those of the shorter tasks (the long ones are still running),
         so past them the model has nothing to say: it must not claim they end soon."""
-        if self._totals.get(kind, 0.0) < MIN_SAMPLES:  # knows(), inline: asked every poll
+        if not self.knows(kind):
             return None
         cdf = self._cumulative(kind)
         assert cdf is not None

@@ -613,7 +613,7 @@ class Engine:
                 due = worker.due
                 while True:
                     await poll(handle, due)
-                    got = sched.pop(now()) if self._metrics is None else pop_due(now())
+                    got = pop_due(now())
                     if not isinstance(got, TaskHandle):
                         if got < self._dispatch_target:
                             self._wake_dispatcher()
@@ -667,16 +667,7 @@ class Engine:
             if self._per_poll_grants and not prepaid and not getattr(spec, "_wire_limited", False):
                 await self._prepay()
             if deadline is None:
-                if self._tracer is None and (
-                    self._lists is None or getattr(spec, "LIST_PATH", None) is None
-                ):
-                    if _FROZEN_SNAPSHOTS.get(type(spec)):
-                        # ModelArtsTask.fetch itself, without its frame.
-                        snapshot = await self._client.get_task(spec)
-                    else:
-                        snapshot = await spec.fetch(self._client)
-                else:
-                    snapshot = await self._fetch(spec)
+                snapshot = await self._fetch(spec)
             else:
                 snapshot = await self._fetch_by(spec, deadline)
         except _DeadlineHit:
@@ -713,11 +704,7 @@ class Engine:
             return
         spec = handle.spec
         prev = handle._obs
-        if (
-            prev is not None
-            and snapshot is handle._snapshot
-            and (_FROZEN_SNAPSHOTS.get(type(spec)) or _frozen_snapshots(spec))
-        ):
+        if prev is not None and snapshot is handle._snapshot and _frozen_snapshots(spec):
             obs = prev  # the same frozen answer as last time: nothing to read again
         else:
             try:
@@ -787,8 +774,7 @@ class Engine:
             if latest is None:
                 # No progress to go by: skip the stretch before its kind's tasks start ending.
                 quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
-                if quiet is not None:
-                    delay = placed_delay(delay, policy.interval.maximum, age, quiet)
+                delay = placed_delay(delay, policy.interval.maximum, age, quiet)
             elif handle._first is not None and delay > policy.interval.initial:
                 # A progress estimate may be wrong (a task that will fail rarely says so):
                 # it does not jump past the age by which half its kind's runners have ended.
@@ -809,14 +795,15 @@ class Engine:
         request that observes the task with others of its group."""
         if self._lists is not None and getattr(spec, "LIST_PATH", None) is not None:
             return self._lists.fetch(spec)
-        if self._tracer is None:
-            return spec.fetch(self._client)
-        return self._traced(spec)
+        return self._fetch_own(spec)
 
     def _fetch_own(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
-        if self._tracer is None:
-            return spec.fetch(self._client)
-        return self._traced(spec)
+        if self._tracer is not None:
+            return self._traced(spec)
+        if _FROZEN_SNAPSHOTS.get(type(spec)):  # ModelArtsTask.fetch, without its frame
+            # (the type is judged by _observe on its first answer; until then: spec.fetch)
+            return self._client.get_task(spec)  # type: ignore[no-any-return]
+        return spec.fetch(self._client)
 
     def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
         assert self._core_tg is not None

@@ -229,7 +229,7 @@ class LocalRateLimiter:
         if not self._adapt:
             return
         self._probe_until = _NEVER  # an answer came back: the probe is over
-        quota = None if headers.get("X-ratelimit") is None else parse_quota(headers)
+        quota = parse_quota(headers)
         if quota is not None:
             now = self._clock.now()
             rate, remaining = quota
@@ -317,15 +317,11 @@ class Gate:
         try_acquire = self._try_acquire
         if try_acquire is None or not try_acquire():
             return False
-        owner = self.owner
-        if owner is not None:
-            owner._contended = False  # granted at once: the rate does not bind now
-            metrics = owner._metrics
-            if metrics is not None:
-                metrics.rate_wait(0.0)
+        self._granted(0.0)
         return True
 
     async def pass_(self) -> None:
+        """This request's grant, timed: a wait long enough marks the rate as binding."""
         if self.prepaid:
             self.prepaid = False
             return
@@ -336,7 +332,12 @@ class Gate:
         now = owner._now  # the engine's clock, so that a test clock's waits count
         started = now()
         await self.limiter.acquire()
-        waited = now() - started
+        self._granted(now() - started)
+
+    def _granted(self, waited: float) -> None:
+        owner = self.owner
+        if owner is None:
+            return
         # Grants are scarce (a rate binds, not merely a busy loop): the engine then waits
         # for one before choosing what to poll.
         owner._contended = waited > _CONTENDED and self.limiter_has_rate
