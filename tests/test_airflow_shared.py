@@ -472,7 +472,13 @@ async def test_what_an_engine_learned_outlives_it_for_the_connections_next_engin
         waiting = asyncio.create_task(
             shared.watch(conn, token_for(spec_of(second), just_started=True))
         )
-        await asyncio.sleep(0.05)
+
+        async def registered() -> None:
+            # The watch's turn at the registrar, in loop iterations rather than wall time.
+            while shared.watching() == 0:  # noqa: ASYNC110 (a count, not an event, says when)
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(registered(), timeout=20)
         engine = shared._shared[conn.key].engine
         assert engine is not None
         assert engine.durations is model  # the next engine starts from what was learned
