@@ -14,7 +14,12 @@ each repeat:
 - azure-style: one coroutine per task (get status, stop if done, asyncio.sleep(0)),
               the shape of azure-core's async pollers, through the same client;
 - backoff:    the `backoff` package's @on_predicate(backoff.constant, interval=0)
-              around the same client call, one coroutine per task.
+              around the same client call, one coroutine per task;
+- engine-lean: the engine with its request economy off (priority, learn_durations,
+              list_polling, adapt_to_quota all False): what those features cost a poll;
+- heap-loop:  the least a scheduler over this client can be: one heap of due times, as
+              many workers as the concurrency, get_task and a changed-snapshot check,
+              nothing else (no events, backoff, limits or deadlines).
 
 Each run warms up, then counts completed polls and the client process's CPU time
 (time.process_time) over a fixed window. Figures are medians [min .. max] of the
@@ -22,13 +27,16 @@ repeats; ratios are per repeat (same repeat, back to back), then the median.
 A uvloop row (engine and raw) is added when uvloop is importable.
 Target: engine >= 0.95 x raw polls/s at every concurrency. Engine vs raw+parse is what
 the client adds; engine vs azure-style (the same client in a plain loop) is what the
-engine's scheduling adds.
+engine's scheduling adds; engine vs heap-loop is what the engine's promises cost per poll
+(its events, backoff, limits and bookkeeping) over the bare shape of a scheduler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import heapq
+import itertools
 import json
 import statistics
 import sys
@@ -93,6 +101,51 @@ async def engine_run(url: str, ids: list[str]) -> tuple[float, float]:
     ):
         engine.watch_many(DatasetTask(i) for i in ids)
         return await window(lambda: engine.stats().polls)
+
+
+async def engine_lean_run(url: str, ids: list[str]) -> tuple[float, float]:
+    c = len(ids)
+    async with (
+        client(url, c) as api,
+        Engine(
+            client=api,
+            policy=BACK_TO_BACK,
+            max_in_flight=c,
+            priority=False,
+            learn_durations=False,
+            list_polling=False,
+            adapt_to_quota=False,
+        ) as engine,
+    ):
+        engine.watch_many(DatasetTask(i) for i in ids)
+        return await window(lambda: engine.stats().polls)
+
+
+async def heap_loop_run(url: str, ids: list[str]) -> tuple[float, float]:
+    async with client(url, len(ids)) as api:
+        seq = itertools.count()
+        heap: list[tuple[float, int, DatasetTask]] = [(0.0, next(seq), DatasetTask(i)) for i in ids]
+        last: dict[DatasetTask, Any] = {}
+        counter = Counter()
+        now = time.monotonic
+
+        async def worker() -> None:
+            get = api.get_task
+            while True:
+                _due, _, spec = heapq.heappop(heap)
+                snapshot = await get(spec)
+                if snapshot is not last.get(spec):
+                    last[spec] = snapshot
+                counter.n += 1
+                heapq.heappush(heap, (now(), next(seq), spec))
+
+        workers = [asyncio.create_task(worker()) for _ in ids]
+        try:
+            return await window(lambda: counter.n)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def _run_loops(
@@ -173,6 +226,8 @@ DESIGNS: dict[str, Callable[[str, list[str]], Awaitable[tuple[float, float]]]] =
     "raw+parse": raw_parse_run,
     "azure-style": azure_style_run,
     "backoff": backoff_run,
+    "engine-lean": engine_lean_run,
+    "heap-loop": heap_loop_run,
 }
 UVLOOP_DESIGNS = ("engine", "raw")
 
@@ -224,7 +279,7 @@ def main() -> None:
                 if name == "engine" and loop == "asyncio":
                     checks.append((conc, statistics.median(ratios)))
             eng = results[("engine", "asyncio")]
-            for base in ("raw+parse", "azure-style"):
+            for base in ("raw+parse", "azure-style", "heap-loop"):
                 other = results[(base, "asyncio")]
                 cpu = [a[1] - b[1] for a, b in zip(eng, other, strict=True)]
                 rps = [a[0] / b[0] for a, b in zip(eng, other, strict=True)]
