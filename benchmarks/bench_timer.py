@@ -26,7 +26,7 @@ import time
 
 import attrs
 
-from _common import SMOKE, header, percentile, summary, verdict
+from _common import SMOKE, header, percentile, rss_bytes, summary, verdict
 from modelarts_poller import Backoff, Engine, Observation, Phase, PollPolicy
 
 FREEZE = "--gc-freeze" in sys.argv
@@ -74,6 +74,7 @@ class Recorder:
         self.until = until
         self.first = 0.0  # time of the first measured poll
         self.submit_s = 0.0
+        self.rss = 0  # resident bytes once every task is watched (the process's, all of it)
         self.at: list[float] = []  # with --gc-log: when each measured poll started
 
     def hit(self, n: int) -> Observation:
@@ -149,6 +150,7 @@ async def engine_run(n: int, seconds: float, idle: int = 0) -> Recorder:
         rec.until += rec.submit_s
         for i in range(n):
             engine.watch(Tick(i), policy=policies[i])
+        rec.rss = rss_bytes()
         if FREEZE:
             gc.freeze()  # tracked tasks are long-lived: keep full collections off them
         await asyncio.sleep(seconds + 3.0)
@@ -185,6 +187,7 @@ def main() -> None:
         gc.disable()
     rows: dict[str, list[tuple[float, float, float, float]]] = {"engine": [], "naive": []}
     submits: list[float] = []
+    rss: list[float] = []
     for _ in range(repeats):
         for name in ("engine", "naive"):
             log = GcLog()
@@ -193,6 +196,7 @@ def main() -> None:
             if name == "engine":
                 rec = asyncio.run(engine_run(n, seconds, idle))
                 submits.append(rec.submit_s)
+                rss.append(rec.rss / 2**20)
             else:
                 rec = asyncio.run(naive_run(n, seconds))
             if GC_LOG:
@@ -225,6 +229,9 @@ def main() -> None:
             f"{summary([x[2] for x in r]):>24} {summary([x[3] for x in r], '{:.0f}'):>24}"
         )
     print(f"# engine submit of {idle} idle tasks with watch_many: {summary(submits)} s")
+    print(
+        f"# engine process resident memory with all of them watched: {summary(rss, '{:.0f}')} MiB"
+    )
     p99s = [x[1] for x in rows["engine"]]
     p999s = [x[2] for x in rows["engine"]]
     print(
