@@ -93,32 +93,24 @@ def client(url: str, concurrency: int) -> ModelArtsClient:
     )
 
 
-async def engine_run(url: str, ids: list[str]) -> tuple[float, float]:
+async def engine_run(url: str, ids: list[str], **options: Any) -> tuple[float, float]:
     c = len(ids)
     async with (
         client(url, c) as api,
-        Engine(client=api, policy=BACK_TO_BACK, max_in_flight=c) as engine,
+        Engine(client=api, policy=BACK_TO_BACK, max_in_flight=c, **options) as engine,
     ):
         engine.watch_many(DatasetTask(i) for i in ids)
         return await window(lambda: engine.stats().polls)
 
 
 async def engine_lean_run(url: str, ids: list[str]) -> tuple[float, float]:
-    c = len(ids)
-    async with (
-        client(url, c) as api,
-        Engine(
-            client=api,
-            policy=BACK_TO_BACK,
-            max_in_flight=c,
-            priority=False,
-            learn_durations=False,
-            list_polling=False,
-            adapt_to_quota=False,
-        ) as engine,
-    ):
-        engine.watch_many(DatasetTask(i) for i in ids)
-        return await window(lambda: engine.stats().polls)
+    economy_off = {
+        "priority": False,
+        "learn_durations": False,
+        "list_polling": False,
+        "adapt_to_quota": False,
+    }
+    return await engine_run(url, ids, **economy_off)
 
 
 async def heap_loop_run(url: str, ids: list[str]) -> tuple[float, float]:
@@ -126,10 +118,9 @@ async def heap_loop_run(url: str, ids: list[str]) -> tuple[float, float]:
         seq = itertools.count()
         heap: list[tuple[float, int, DatasetTask]] = [(0.0, next(seq), DatasetTask(i)) for i in ids]
         last: dict[DatasetTask, Any] = {}
-        counter = Counter()
         now = time.monotonic
 
-        async def worker() -> None:
+        async def worker(_i: int, counter: Counter) -> None:
             get = api.get_task
             while True:
                 _due, _, spec = heapq.heappop(heap)
@@ -139,13 +130,7 @@ async def heap_loop_run(url: str, ids: list[str]) -> tuple[float, float]:
                 counter.n += 1
                 heapq.heappush(heap, (now(), next(seq), spec))
 
-        workers = [asyncio.create_task(worker()) for _ in ids]
-        try:
-            return await window(lambda: counter.n)
-        finally:
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+        return await _run_loops(worker, len(ids))
 
 
 async def _run_loops(
