@@ -343,6 +343,11 @@ class Engine:
         Watching a spec that is already being watched returns the same handle (one
         poller); ``on_event`` is then added to it and ``policy`` must not differ.
         """
+        if on_event is not None:
+            # Checked before the watch starts: a refused callback leaves nothing watched.
+            if not callable(on_event):
+                raise InvalidArgumentError(f"on_event must be callable, got {on_event!r}")
+            concrete_types(types)
         handle = self.watch_many((spec,), policy=policy)[0]
         if on_event is not None:
             handle.add_callback(on_event, types=types)

@@ -1,0 +1,27 @@
+"""A refused argument leaves nothing behind and names what was wrong, on every path the
+docs describe: watching with a callback, waiting on a batch, policies, clocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelarts_poller import Engine, InvalidArgumentError
+from modelarts_poller.testing import FakeClock
+from tests.jobs import Jobs
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [({"on_event": 5}, "on_event"), ({"on_event": print, "types": int}, "types")],
+)
+async def test_a_watch_whose_callback_is_refused_watches_nothing(
+    clock: FakeClock, jobs: Jobs, kw: dict[str, object], name: str
+) -> None:
+    job = jobs.add("a", (0, "RUNNING", None))
+    async with Engine(client=jobs, clock=clock) as engine:
+        with pytest.raises(InvalidArgumentError, match=name):
+            engine.watch(job, **kw)  # type: ignore[arg-type]
+        assert engine.get(job) is None
+        assert engine.stats().tracked == 0
+        await clock.advance(10)
+    assert jobs.polls["a"] == []
