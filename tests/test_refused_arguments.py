@@ -25,3 +25,28 @@ async def test_a_watch_whose_callback_is_refused_watches_nothing(
         assert engine.stats().tracked == 0
         await clock.advance(10)
     assert jobs.polls["a"] == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1, "5", True])
+async def test_wait_refuses_a_bad_timeout_even_when_every_task_has_ended(
+    clock: FakeClock, jobs: Jobs, bad: object
+) -> None:
+    job = jobs.add("a", (0, "DONE", None))
+    async with Engine(client=jobs, clock=clock) as engine:
+        handle = engine.watch(job)
+        await clock.run(handle)
+        with pytest.raises(InvalidArgumentError, match="timeout"):
+            await engine.wait([handle], timeout=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="timeout"):
+            await engine.wait([], timeout=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [[5], [None], 5, ["handle"]])
+async def test_wait_and_as_completed_refuse_what_is_not_a_handle(
+    clock: FakeClock, jobs: Jobs, bad: object
+) -> None:
+    async with Engine(client=jobs, clock=clock) as engine:
+        with pytest.raises(InvalidArgumentError, match="handles"):
+            await engine.wait(bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="handles"):
+            engine.as_completed(bad)  # type: ignore[arg-type]

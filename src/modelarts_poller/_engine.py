@@ -29,7 +29,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from ._batch import BatchResult, as_completed, wait_batch
+from ._batch import BatchResult, as_completed, checked_handles, wait_batch
 from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
@@ -1111,7 +1111,7 @@ class Engine:
 
     def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
         """Yield each handle as its task finishes (finished ones first)."""
-        return as_completed(handles)
+        return as_completed(checked_handles(handles))  # refused here, not at the first step
 
     # -- introspection ----------------------------------------------------------------
 
