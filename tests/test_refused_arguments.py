@@ -50,3 +50,18 @@ async def test_wait_and_as_completed_refuse_what_is_not_a_handle(
             await engine.wait(bad)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgumentError, match="handles"):
             engine.as_completed(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [
+        ({"on_callback_error": 5}, "on_callback_error"),
+        ({"clock": 5}, "clock"),
+        ({"clock": "system"}, "clock"),
+        ({"kind_policies": 5}, "kind_policies"),
+        ({"kind_policies": ["export"]}, "kind_policies"),
+    ],
+)
+def test_engine_options_of_the_wrong_type_are_named(kw: dict[str, object], name: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=name):
+        Engine(**kw)  # type: ignore[arg-type]

@@ -178,10 +178,22 @@ class Engine:
         policy = PollPolicy() if policy is None else policy
         if not isinstance(policy, PollPolicy):
             raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
+        if kind_policies is not None and not isinstance(kind_policies, Mapping):
+            raise InvalidArgumentError(
+                f"kind_policies must map kind names to PollPolicy, got {kind_policies!r}"
+            )
         kind_policies = dict(kind_policies or {})
         for kind, p in kind_policies.items():
             if not isinstance(p, PollPolicy):
                 raise InvalidArgumentError(f"kind_policies[{kind!r}] must be a PollPolicy")
+        if clock is not None and not isinstance(clock, Clock):
+            raise InvalidArgumentError(
+                f"clock must have now() and async sleep_until(deadline), got {clock!r}"
+            )
+        if on_callback_error is not None and not callable(on_callback_error):
+            raise InvalidArgumentError(
+                f"on_callback_error must be callable, got {on_callback_error!r}"
+            )
         if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
             raise InvalidArgumentError(f"checkpoint must be a Checkpoint, got {checkpoint!r}")
         self._checkpoint = checkpoint
