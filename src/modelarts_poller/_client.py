@@ -410,7 +410,8 @@ class ModelArtsClient:
         data = b""
         if body is not None:
             try:
-                data = json.dumps(body, separators=(",", ":")).encode()
+                # NaN and infinities are not JSON: the server could not read the body.
+                data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
             except (TypeError, ValueError) as exc:
                 raise InvalidArgumentError(f"request body is not JSON-serialisable: {exc}") from exc
         if self._metrics is None:
