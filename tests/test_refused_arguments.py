@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelarts_poller import Engine, InvalidArgumentError
+from modelarts_poller import Engine, InvalidArgumentError, TaskFailed
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Jobs
 
@@ -65,3 +65,15 @@ async def test_wait_and_as_completed_refuse_what_is_not_a_handle(
 def test_engine_options_of_the_wrong_type_are_named(kw: dict[str, object], name: str) -> None:
     with pytest.raises(InvalidArgumentError, match=name):
         Engine(**kw)  # type: ignore[arg-type]
+
+
+async def test_cancel_refuses_a_message_that_is_not_text(clock: FakeClock, jobs: Jobs) -> None:
+    job = jobs.add("a", (0, "RUNNING", None))
+    async with Engine(client=jobs, clock=clock) as engine:
+        handle = engine.watch(job)
+        with pytest.raises(InvalidArgumentError, match="message"):
+            handle.cancel(5)  # type: ignore[arg-type]
+        assert not handle.done()  # refused: still watched
+        assert handle.cancel("enough") is True
+        assert isinstance(handle.outcome, TaskFailed)
+        assert handle.outcome.message == "enough"
