@@ -86,6 +86,8 @@ def test_custom_strategies_generator_factory_and_attempt_function() -> None:
         ({"jitter": "some"}, "jitter"),
         ({"strategy": "linear"}, "strategy"),
         ({"strategy": lambda n: "soon"}, "not a number"),
+        ({"strategy": lambda n: 1 / 0}, "strategy raised ZeroDivisionError"),
+        ({"strategy": lambda: iter([1, None, object()])}, "not a number"),
         ({"factor": True}, "factor"),
     ],
 )
@@ -99,6 +101,9 @@ def test_bad_backoff_options_name_the_option(kwargs: dict[str, object], message:
     [
         ({"deadline": 0}, "deadline"),
         ({"max_polls": -1}, "max_polls"),
+        ({"max_polls": 0}, "max_polls"),  # the first poll is always made
+        ({"progress_aware": "no"}, "progress_aware"),  # a truthy string is not True
+        ({"progress_aware": 1}, "progress_aware"),
         ({"max_retries": 1.5}, "max_retries"),
         ({"interval": 5}, "interval"),
         ({"first_delay": -1}, "first_delay"),

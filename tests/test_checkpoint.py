@@ -201,3 +201,33 @@ async def test_a_spec_the_checkpoint_cannot_save_is_refused_and_not_left_watched
             engine.watch_many([Job("ok"), Plain()])  # type: ignore[list-item]
         assert engine.stats().tracked == 0  # all or nothing: the good one is not watched
     # and the engine closed cleanly (before the fix its exit raised the same error)
+
+
+@pytest.mark.parametrize("bad", [5, None, ""])
+def test_a_checkpoint_path_that_is_no_path_is_refused(bad: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="path"):
+        Checkpoint(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("make", ["directory", "missing parent", "not sqlite"])
+async def test_a_checkpoint_file_that_cannot_be_opened_is_named(
+    tmp_path: Path, clock: FakeClock, jobs: Jobs, make: str
+) -> None:
+    path = {"directory": tmp_path, "missing parent": tmp_path / "no" / "w.db"}.get(
+        make, tmp_path / "w.db"
+    )
+    if make == "not sqlite":
+        path.write_bytes(b"this is a spreadsheet, not a database" * 50)
+    with pytest.raises(InvalidArgumentError, match="cannot be used as a SQLite file") as info:
+        async with Engine(client=jobs, clock=clock, checkpoint=Checkpoint(path)):
+            pass
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [5, ["job"], {"job": 5}, {1: Job}])
+def test_kinds_that_do_not_map_names_to_classes_are_refused(bad: object) -> None:
+    token = encode_token(Job("j1"), TaskState())
+    with pytest.raises(InvalidArgumentError, match="kinds"):
+        decode_token(token, bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="kinds"):
+        Checkpoint("w.db", kinds=bad)  # type: ignore[arg-type]

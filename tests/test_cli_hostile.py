@@ -101,3 +101,19 @@ def test_csv_lines_are_named_by_their_number_in_the_file() -> None:
     text = "# tasks\nkind,dataset_id,task_id\n\nsync,ds1,\n# an export\nexport,ds2,\n"
     with pytest.raises(InvalidArgumentError, match=r"^t\.csv:6: an export task needs task_id"):
         specs_from_text(text, name="t.csv")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["watch", "--kind", "sync", "ds1", "--no-auth", "--metrics-port", "99999"],
+        ["watch", "--kind", "sync", "ds1", "--no-auth", "--metrics-port", "0"],
+        ["simulate", "--port", "70000"],
+        ["simulate", "--port", "-1"],
+    ],
+)
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(args: list[str]) -> None:
+    out = run(*args, env={"MODELARTS_ENDPOINT": "http://127.0.0.1:9", "MODELARTS_PROJECT_ID": "p"})
+    assert out.returncode == 2
+    assert "port" in out.stderr
+    assert "Traceback" not in out.stderr

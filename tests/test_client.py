@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -379,6 +380,11 @@ async def test_invalid_ids_rejected_before_any_request(
         ({"path": "/b/", "export_type": 7}, "export_type"),
         ({"path": "/b/", "version_id": "v/1"}, "version_id"),
         ({"path": "/b/", "extra": {"x": object()}}, "JSON"),
+        ({"path": "/b/", "extra": {"x": math.nan}}, "JSON"),  # NaN is not JSON
+        ({"path": "/b/", "extra": {"x": [math.inf]}}, "JSON"),
+        ({"path": "/b/", "extra": [("x", 1)]}, "extra must be a mapping"),
+        ({"path": "/b/", "extra": "x"}, "extra must be a mapping"),
+        ({"path": "/b/", "extra": {1: 2}}, "extra keys must be str"),
     ],
 )
 async def test_export_task_arguments_checked_before_request(
@@ -386,6 +392,25 @@ async def test_export_task_arguments_checked_before_request(
 ) -> None:
     with pytest.raises(InvalidArgumentError, match=match):
         await client.create_export_task("ds1", **kw)
+    assert mocked.requests == {}
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        lambda c: c.create_import_task("ds1", import_path="/b/i/", extra={"x": math.nan}),
+        lambda c: c.create_import_task("ds1", import_path="/b/i/", extra=5),
+        lambda c: c.create_dataset_version("ds1", extra=["version_name"]),
+        lambda c: c.start_intelligent_task("ds1", task_type="auto-label", config={"t": math.inf}),
+        lambda c: c.start_intelligent_task("ds1", task_type="auto-label", config="fast"),
+        lambda c: c.start_intelligent_task("ds1", task_type="auto-label", extra=("a", "b")),
+    ],
+)
+async def test_start_calls_refuse_bodies_the_server_could_not_read(
+    client: ModelArtsClient, mocked: Any, start: Any
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"JSON|extra|config"):
+        await start(client)
     assert mocked.requests == {}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+import attrs
 import pytest
 
 from modelarts_poller import (
@@ -92,6 +93,22 @@ async def test_retry_after_is_a_floor_on_the_next_poll(clock: FakeClock, jobs: J
     async with Engine(client=jobs, clock=clock, policy=EXACT) as engine:
         await clock.run(engine.watch(job))
     assert jobs.polls["a"] == [0, 30]
+
+
+async def test_a_retry_after_past_the_deadline_ends_the_task_at_once(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    # docs/engine.md: no poll the server allows could come before the deadline.
+    job = jobs.add("a", (0, "DONE", None))
+    jobs.faults["a"].append(RateLimited("slow down", status=429, retry_after=100.0))
+    policy = attrs.evolve(EXACT, deadline=50.0)
+    async with Engine(client=jobs, clock=clock, policy=policy) as engine:
+        outcome = await clock.run(engine.watch(job).wait())
+    assert isinstance(outcome, TaskFailed)
+    assert outcome.reason is FailureReason.DEADLINE
+    assert outcome.at == 0.0
+    assert "past the task's deadline" in outcome.message
+    assert jobs.polls["a"] == [0]
 
 
 async def test_retries_exhausted_fails_with_the_last_error(clock: FakeClock, jobs: Jobs) -> None:

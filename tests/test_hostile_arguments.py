@@ -4,6 +4,7 @@ bad one is named at once instead of failing every request later."""
 from __future__ import annotations
 
 import math
+import pickle
 
 import pytest
 
@@ -34,6 +35,31 @@ def test_aksk_credentials_are_checked(field: str, value: str) -> None:
     args = {"access_key": "AK", "secret_key": "SK", "security_token": "ST", field: value}
     with pytest.raises(InvalidArgumentError, match=field):
         AkSkAuth(**args)
+
+
+@pytest.mark.parametrize("value", [" s3cr3t", "s3cr3t "])
+def test_a_secret_key_with_whitespace_at_either_end_is_refused(value: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="secret_key") as info:
+        AkSkAuth("AK", value)
+    assert "s3cr3t" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://", "ftp://iam", "http://user:pw@iam.test", "http://iam.test?x=1", "http://iam:99999"],
+)
+def test_an_iam_endpoint_that_is_not_a_plain_base_url_is_refused(endpoint: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="iam_endpoint"):
+        IamTokenAuth(
+            user_name="u", password="pw", domain_name="d", project_id="p", iam_endpoint=endpoint
+        )
+
+
+def test_iam_auth_cannot_be_pickled_with_its_password() -> None:
+    auth = IamTokenAuth(user_name="u", password="s3cr3t", domain_name="d", project_id="p")
+    with pytest.raises(TypeError, match="pickled"):
+        pickle.dumps(auth)
+    assert "s3cr3t" not in repr(vars(auth) if hasattr(auth, "__dict__") else auth)
 
 
 @pytest.mark.parametrize("field", ["user_name", "domain_name", "password", "project_id"])
@@ -78,6 +104,8 @@ def client(**kw: object) -> ModelArtsClient:
         ({"limit_per_host": 2.0}, "limit_per_host"),
         ({"user_agent": "agent\n"}, "user_agent"),
         ({"user_agent": 5}, "user_agent"),
+        ({"endpoint": "http://127.0.0.1:99999"}, "endpoint"),
+        ({"endpoint": "http://127.0.0.1:port"}, "endpoint"),
     ],
 )
 def test_client_options_are_checked_with_a_clear_error(kw: dict[str, object], name: str) -> None:

@@ -89,3 +89,22 @@ def test_bad_timelines_are_refused() -> None:
         fake.add_sync("d", [])
     with pytest.raises(InvalidArgumentError, match="must not decrease"):
         fake.add_dataset_task("t", [(5, {}), (1, {})])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, "5", True])
+async def test_advance_refuses_what_is_not_a_finite_number_of_seconds(bad: object) -> None:
+    clock = FakeClock()
+    with pytest.raises(InvalidArgumentError, match=r"seconds|backwards"):
+        await clock.advance(bad)  # type: ignore[arg-type]
+    assert clock.now() == 0.0
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1, "5", True])
+async def test_run_refuses_a_limit_that_is_not_a_number_of_seconds(bad: object) -> None:
+    clock = FakeClock()
+
+    async def nothing() -> None:
+        return None
+
+    with pytest.raises(InvalidArgumentError, match="limit"):
+        await clock.run(nothing(), limit=bad)  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from ._errors import (
 )
 from ._http import decode_response
 from ._signer import sign_request
-from ._validate import check_number, check_text
+from ._validate import check_endpoint, check_number, check_text
 
 __all__ = [
     "AkSkAuth",
@@ -170,6 +170,8 @@ class AkSkAuth:
         self._security_token = (
             None if security_token is None else _secret(security_token, "security_token")
         )
+        # A key pair has no business with spaces at its ends (a copy-paste slip).
+        check_text("secret_key", self._secret_key.reveal(), secret=True)
         if self._security_token is not None:
             check_text("security_token", self._security_token.reveal(), secret=True)
         self._clock = clock or _utcnow
@@ -335,22 +337,22 @@ class IamTokenAuth:
         check_number("timeout", timeout)
         password = _secret(password, "password")
         # Built once: the body never changes, and holding it avoids re-serialising secrets.
-        self._body = iam_password_request(
+        # It holds the password, so it is a Secret too (never shown, never pickled).
+        body = iam_password_request(
             user_name=user_name,
             password=password,
             domain_name=domain_name,
             project_id=project_id,
             project_name=project_name,
         )
+        self._body = Secret(body.decode(), name="the IAM request body")
         self._user_name = user_name
         self._domain_name = domain_name
         self._scope = project_id if project_id is not None else project_name
         if iam_endpoint is None:
             iam_endpoint = DEFAULT_IAM_ENDPOINT if region is None else _regional_iam(region)
-        elif not isinstance(iam_endpoint, str) or not iam_endpoint.startswith(
-            ("http://", "https://")
-        ):
-            raise InvalidArgumentError(f"iam_endpoint must be an http(s) URL, got {iam_endpoint!r}")
+        else:
+            iam_endpoint = check_endpoint("iam_endpoint", iam_endpoint)
         self._url = iam_endpoint.rstrip("/") + IAM_TOKENS + "?nocatalog=true"
         self._margin = margin
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -423,7 +425,7 @@ class IamTokenAuth:
     async def _post(self, session: aiohttp.ClientSession) -> tuple[int, Any, bytes]:
         async with session.post(
             self._url,
-            data=self._body,
+            data=self._body.reveal().encode(),
             headers={"Content-Type": "application/json;charset=utf8"},
             timeout=self._timeout,
             allow_redirects=False,

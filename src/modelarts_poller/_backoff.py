@@ -74,15 +74,24 @@ def _materialise(
     strategy: Strategy, initial: float, maximum: float, factor: float
 ) -> tuple[float, ...]:
     steps: list[float] = []
-    for raw in _raw_steps(strategy, initial, factor):
-        if raw is None:  # backoff's generators yield None first, to be primed with send()
-            continue
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise InvalidArgumentError(f"strategy produced a delay that is not a number: {raw!r}")
-        value = min(max(float(raw), 0.0), float(maximum))
-        steps.append(value)
-        if value >= maximum or len(steps) >= MAX_STEPS:
-            break
+    try:
+        for raw in _raw_steps(strategy, initial, factor):
+            if raw is None:  # backoff's generators yield None first, to be primed with send()
+                continue
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+                raise InvalidArgumentError(
+                    f"strategy produced a delay that is not a number: {raw!r}"
+                )
+            value = min(max(float(raw), 0.0), float(maximum))
+            steps.append(value)
+            if value >= maximum or len(steps) >= MAX_STEPS:
+                break
+    except InvalidArgumentError:
+        raise
+    except Exception as exc:  # the caller's strategy raised: name it, keep the cause
+        raise InvalidArgumentError(
+            f"strategy raised {type(exc).__name__} while computing delays: {exc}"
+        ) from exc
     if not steps:
         raise InvalidArgumentError("strategy produced no delays")
     return tuple(steps)

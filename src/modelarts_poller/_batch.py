@@ -33,7 +33,8 @@ async def wait_batch(
     handles: Iterable[TaskHandle], clock: Clock, *, fail_fast: bool, timeout: float | None
 ) -> BatchResult:
     """``Engine.wait``: see its docstring."""
-    handles = list(handles)
+    handles = checked_handles(handles)
+    check_timeout(timeout)
     order: list[TaskHandle] = [h for h in handles if h._outcome is not None]
     pending = [h for h in handles if h._outcome is None]
     if fail_fast:
@@ -76,10 +77,25 @@ def _raise_first_failure(order: list[TaskHandle]) -> None:
             raise TaskFailedError(h._outcome)
 
 
-async def wait_event(event: anyio.Event, timeout: float | None, clock: Clock) -> None:
-    """Wait for ``event``, or until ``timeout`` seconds pass on ``clock``."""
+def checked_handles(handles: Iterable[TaskHandle]) -> list[TaskHandle]:
+    """``handles`` as a list, refused unless every item is a :class:`TaskHandle`."""
+    try:
+        items = list(handles)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"handles must be an iterable of TaskHandle, got {type(handles).__name__}"
+        ) from None
+    for h in items:
+        if not isinstance(h, TaskHandle):
+            raise InvalidArgumentError(
+                f"handles must hold TaskHandle objects (from watch()), got {h!r}"
+            )
+    return items
+
+
+def check_timeout(timeout: object) -> None:
+    """Refuse a ``timeout`` that is not ``None`` or a number of seconds >= 0."""
     if timeout is None:
-        await event.wait()
         return
     if (
         not isinstance(timeout, int | float)
@@ -88,6 +104,14 @@ async def wait_event(event: anyio.Event, timeout: float | None, clock: Clock) ->
         or timeout < 0
     ):
         raise InvalidArgumentError(f"timeout must be a number >= 0, got {timeout!r}")
+
+
+async def wait_event(event: anyio.Event, timeout: float | None, clock: Clock) -> None:
+    """Wait for ``event``, or until ``timeout`` seconds pass on ``clock``."""
+    check_timeout(timeout)
+    if timeout is None:
+        await event.wait()
+        return
     if math.isinf(timeout):
         await event.wait()
         return
@@ -105,7 +129,7 @@ async def wait_event(event: anyio.Event, timeout: float | None, clock: Clock) ->
 
 async def as_completed(handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
     """``Engine.as_completed``: each handle as its task finishes (finished ones first)."""
-    handles = list(dict.fromkeys(handles))
+    handles = list(dict.fromkeys(checked_handles(handles)))
     ready: deque[TaskHandle] = deque(h for h in handles if h._outcome is not None)
     waiting = [h for h in handles if h._outcome is None]
     wake: list[anyio.Event | None] = [None]

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -86,6 +87,19 @@ def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def check_kinds(kinds: object) -> dict[str, SpecFactory]:
+    """``kinds=`` (custom kind names to their spec classes) as a dict, or refused."""
+    if kinds is None:
+        return {}
+    if not isinstance(kinds, Mapping) or not all(
+        isinstance(name, str) and callable(factory) for name, factory in kinds.items()
+    ):
+        raise InvalidArgumentError(
+            f"kinds must map kind names to spec classes, e.g. {{'build': BuildJob}}, got {kinds!r}"
+        )
+    return dict(kinds)
+
+
 def decode_token(
     token: str, kinds: Mapping[str, SpecFactory] | None = None
 ) -> tuple[TaskSpec[Any], TaskState]:
@@ -101,7 +115,7 @@ def decode_token(
         raise InvalidArgumentError("token is not a version-1 continuation token")
     kind = payload.get("kind")
     factories: dict[str, SpecFactory] = {k.name: k.spec_type for k in registered_kinds()}
-    factories.update(kinds or {})
+    factories.update(check_kinds(kinds))
     factory = factories.get(kind) if isinstance(kind, str) else None
     if factory is None:
         raise InvalidArgumentError(
@@ -165,16 +179,27 @@ class Checkpoint:
     """
 
     def __init__(self, path: str | Path, *, kinds: Mapping[str, SpecFactory] | None = None):
+        if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+            raise InvalidArgumentError(f"path must be a file path (str or Path), got {path!r}")
         self.path = Path(path)
-        self.kinds = dict(kinds or {})
+        self.kinds = check_kinds(kinds)
         self._db: sqlite3.Connection | None = None
 
     def open(self) -> None:
         if self._db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            db: sqlite3.Connection | None = None
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+            except sqlite3.Error as exc:
+                if db is not None:
+                    db.close()
+                # A directory, a missing parent or a file of something else: say which.
+                raise InvalidArgumentError(
+                    f"checkpoint {str(self.path)!r} cannot be used as a SQLite file: {exc}"
+                ) from exc
             self._db = db
 
     def close(self) -> None:

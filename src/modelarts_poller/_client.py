@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from aiohttp.client_reqrep import ClientRequest
@@ -47,7 +47,7 @@ from ._op_dataset_task import DatasetTask, DatasetTaskStatus
 from ._op_export import ExportTask, ExportTaskStatus
 from ._op_sync import SyncStatus, SyncTask
 from ._ratelimit import CURRENT_GATE
-from ._validate import check_count, check_id, check_number, check_text
+from ._validate import check_count, check_endpoint, check_id, check_number, check_text
 
 __all__ = ["ModelArtsClient"]
 
@@ -410,7 +410,8 @@ class ModelArtsClient:
         data = b""
         if body is not None:
             try:
-                data = json.dumps(body, separators=(",", ":")).encode()
+                # NaN and infinities are not JSON: the server could not read the body.
+                data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
             except (TypeError, ValueError) as exc:
                 raise InvalidArgumentError(f"request body is not JSON-serialisable: {exc}") from exc
         if self._metrics is None:
@@ -620,14 +621,7 @@ def _ms(started: float) -> float:
 
 def _endpoint(region: str | None, endpoint: str | None) -> str:
     if endpoint is not None:
-        if not isinstance(endpoint, str):
-            raise InvalidArgumentError("endpoint must be a str such as https://host[:port]")
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidArgumentError(f"endpoint must be http(s)://host[:port], got {endpoint!r}")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise InvalidArgumentError("endpoint must not carry a query, fragment or user info")
-        return endpoint.rstrip("/")
+        return check_endpoint("endpoint", endpoint)
     if region is None:
         raise InvalidArgumentError("pass region (e.g. 'cn-north-4') or endpoint")
     if (

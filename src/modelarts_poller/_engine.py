@@ -29,7 +29,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from ._batch import BatchResult, as_completed, wait_batch
+from ._batch import BatchResult, as_completed, checked_handles, wait_batch
 from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
@@ -178,10 +178,22 @@ class Engine:
         policy = PollPolicy() if policy is None else policy
         if not isinstance(policy, PollPolicy):
             raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
+        if kind_policies is not None and not isinstance(kind_policies, Mapping):
+            raise InvalidArgumentError(
+                f"kind_policies must map kind names to PollPolicy, got {kind_policies!r}"
+            )
         kind_policies = dict(kind_policies or {})
         for kind, p in kind_policies.items():
             if not isinstance(p, PollPolicy):
                 raise InvalidArgumentError(f"kind_policies[{kind!r}] must be a PollPolicy")
+        if clock is not None and not isinstance(clock, Clock):
+            raise InvalidArgumentError(
+                f"clock must have now() and async sleep_until(deadline), got {clock!r}"
+            )
+        if on_callback_error is not None and not callable(on_callback_error):
+            raise InvalidArgumentError(
+                f"on_callback_error must be callable, got {on_callback_error!r}"
+            )
         if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
             raise InvalidArgumentError(f"checkpoint must be a Checkpoint, got {checkpoint!r}")
         self._checkpoint = checkpoint
@@ -343,6 +355,11 @@ class Engine:
         Watching a spec that is already being watched returns the same handle (one
         poller); ``on_event`` is then added to it and ``policy`` must not differ.
         """
+        if on_event is not None:
+            # Checked before the watch starts: a refused callback leaves nothing watched.
+            if not callable(on_event):
+                raise InvalidArgumentError(f"on_event must be callable, got {on_event!r}")
+            concrete_types(types)
         handle = self.watch_many((spec,), policy=policy)[0]
         if on_event is not None:
             handle.add_callback(on_event, types=types)
@@ -1106,7 +1123,7 @@ class Engine:
 
     def as_completed(self, handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
         """Yield each handle as its task finishes (finished ones first)."""
-        return as_completed(handles)
+        return as_completed(checked_handles(handles))  # refused here, not at the first step
 
     # -- introspection ----------------------------------------------------------------
 

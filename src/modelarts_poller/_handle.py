@@ -129,6 +129,8 @@ class TaskHandle:
 
         Returns ``False`` if it had already finished. The remote task is not touched.
         """
+        if not isinstance(message, str):
+            raise InvalidArgumentError(f"message must be a str, got {type(message).__name__}")
         if self._outcome is not None:
             return False
         self._engine._cancel(self, message)

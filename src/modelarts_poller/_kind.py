@@ -277,3 +277,16 @@ async def pages(
 def json_body(**fields: object) -> dict[str, object]:
     """A request body of the fields given, leaving out those that are ``None``."""
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def body_fields(name: str, value: object) -> dict[str, object]:
+    """A caller's extra body fields (``extra=``, ``config=``) as a new dict; ``None`` is
+    none. Anything but a mapping with str keys is refused, naming ``name``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"{name} must be a mapping of body fields, got {value!r}")
+    for key in value:
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"{name} keys must be str, got {key!r}")
+    return dict(value)

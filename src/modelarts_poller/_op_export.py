@@ -15,6 +15,7 @@ from ._errors import InvalidArgumentError, ParseError
 from ._kind import (
     Kind,
     ModelArtsTask,
+    body_fields,
     check_page_size,
     id_answer,
     id_field,
@@ -490,7 +491,7 @@ async def create_export_task(
     _export_type(export_type)
     if version_id is not None:
         check_id("version_id", version_id)
-    body: dict[str, object] = dict(extra or {})
+    body = body_fields("extra", extra)
     body["path"] = path
     for key, value in (
         ("export_type", export_type),

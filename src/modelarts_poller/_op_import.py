@@ -19,6 +19,7 @@ from ._errors import InvalidArgumentError
 from ._kind import (
     Kind,
     ModelArtsTask,
+    body_fields,
     check_page_size,
     id_answer,
     id_field,
@@ -194,7 +195,7 @@ async def create_import_task(
         raise InvalidArgumentError(
             f"import_type must be 0 (directory) or 1 (manifest), got {import_type!r}"
         )
-    body: dict[str, object] = dict(extra or {})
+    body = body_fields("extra", extra)
     body["import_path"] = import_path
     if import_type is not None:
         body["import_type"] = import_type

@@ -21,6 +21,7 @@ from ._errors import InvalidArgumentError
 from ._kind import (
     Kind,
     ModelArtsTask,
+    body_fields,
     id_answer,
     id_field,
     project_field,
@@ -166,10 +167,10 @@ async def start_intelligent_task(
         raise InvalidArgumentError(
             f"task_type must be one of {', '.join(sorted(TASK_TYPES))}, got {task_type!r}"
         )
-    body: dict[str, object] = dict(extra or {})
+    body = body_fields("extra", extra)
     body["task_type"] = task_type
     if config is not None:
-        body["config"] = dict(config)
+        body["config"] = body_fields("config", config)
     task_id = await client.request(
         "POST", TASKS_PATH, _TASK_ID, ids={"dataset_id": dataset_id}, body=body,
         project_id=project_id,

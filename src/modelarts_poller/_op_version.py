@@ -19,6 +19,7 @@ from . import _parsing as p
 from ._kind import (
     Kind,
     ModelArtsTask,
+    body_fields,
     id_answer,
     id_field,
     json_body,
@@ -142,7 +143,7 @@ async def create_dataset_version(
     check_id("dataset_id", dataset_id)
     if version_name is not None:
         check_id("version_name", version_name)
-    body = {**dict(extra or {}), **json_body(
+    body = {**body_fields("extra", extra), **json_body(
         version_name=version_name, description=description, version_format=version_format
     )}  # fmt: skip
     version_id = await client.request(

@@ -27,6 +27,19 @@ def _opt_count(_inst: object, attr: Any, value: object) -> None:
         raise InvalidArgumentError(f"{attr.name} must be an int >= 0 or None, got {value!r}")
 
 
+def _opt_polls(_inst: object, attr: Any, value: object) -> None:
+    # The first poll is always made: a limit of 0 polls could not be kept.
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"{attr.name} must be an int >= 1 or None, got {value!r}")
+
+
+def _bool(_inst: object, attr: Any, value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{attr.name} must be True or False, got {value!r}")
+
+
 @attrs.frozen
 class PollPolicy:
     """How one task is polled.
@@ -43,8 +56,8 @@ class PollPolicy:
     retry: Backoff = Backoff(initial=0.5, maximum=30.0, jitter="full")
     max_retries: int | None = attrs.field(default=8, validator=_opt_count)
     deadline: float | None = attrs.field(default=None, validator=_opt_positive)
-    max_polls: int | None = attrs.field(default=None, validator=_opt_count)
-    progress_aware: bool = True
+    max_polls: int | None = attrs.field(default=None, validator=_opt_polls)
+    progress_aware: bool = attrs.field(default=True, validator=_bool)
     first_delay: float = attrs.field(default=0.0)
 
     def __attrs_post_init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from ._errors import InvalidArgumentError
 
@@ -74,3 +75,20 @@ def check_count(name: str, value: object, *, minimum: int = 0) -> int:
     if value < minimum:
         raise InvalidArgumentError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def check_endpoint(name: str, value: object) -> str:
+    """An ``http(s)://host[:port][/path]`` base URL, without a trailing ``/``; refused
+    with a query, a fragment, user info or a port out of range."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name} must be a str such as https://host[:port]")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgumentError(f"{name} must be http(s)://host[:port], got {value!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidArgumentError(f"{name} must not carry a query, fragment or user info")
+    try:
+        parts.port  # noqa: B018 - read for its check: a port out of range raises
+    except ValueError:
+        raise InvalidArgumentError(f"{name} has an invalid port: {value!r}") from None
+    return value.rstrip("/")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -73,6 +74,10 @@ class FakeClock:
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, waking sleepers in order along the way."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise InvalidArgumentError(f"seconds must be a number, got {seconds!r}")
+        if not math.isfinite(seconds):
+            raise InvalidArgumentError(f"seconds must be finite, got {seconds!r}")
         if seconds < 0:
             raise InvalidArgumentError(f"cannot move time backwards ({seconds})")
         target = self._now + seconds
@@ -91,6 +96,15 @@ class FakeClock:
         """Await ``awaitable`` while jumping time to each next sleeper whenever all
         tasks are idle. Raises ``TimeoutError`` if ``limit`` virtual seconds pass first,
         and ``RuntimeError`` if nothing sleeps on the clock and the result never comes."""
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or math.isnan(limit)
+            or limit < 0
+        ):
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()  # never to be awaited: no "never awaited" warning
+            raise InvalidArgumentError(f"limit must be a number of seconds >= 0, got {limit!r}")
         result: list[T] = []
         error: list[BaseException] = []
         end = self._now + limit

@@ -59,6 +59,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535: {text!r}")
+    return value
+
+
 def _add_polling_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("polling")
     g.add_argument(
@@ -125,7 +135,7 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--metrics-port",
-        type=_positive_int,
+        type=_port,
         default=None,
         metavar="PORT",
         help="serve Prometheus metrics on 127.0.0.1:PORT/metrics while watching "

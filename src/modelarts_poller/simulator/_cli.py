@@ -14,9 +14,19 @@ from ._lifecycle import KINDS
 from ._server import Simulator, check_host, serve
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535: {text!r}")
+    return value
+
+
 def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port, 0 for any (default: 8080)")
+    p.add_argument("--port", type=_port, default=8080, help="port, 0 for any (default: 8080)")
     p.add_argument(
         "--allow-remote", action="store_true", help="allow binding an address that is not loopback"
     )
