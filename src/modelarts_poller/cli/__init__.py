@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser(
         "watch",
         help="watch tasks by ID or from a file",
-        description="Watch sync, export or generic dataset tasks until they finish.",
+        description="Watch ModelArts tasks of any kind until they finish.",
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -47,7 +47,13 @@ _SOURCES = {
 def _auth_from(args: argparse.Namespace, env: Env) -> Any:
     from .. import AkSkAuth, IamTokenAuth, TokenAuth
 
-    token = env(args, "token", "MODELARTS_TOKEN")
+    # Flags win over the environment for the kind of credentials too: --ak/--sk on the
+    # command line are not overridden by a MODELARTS_TOKEN that happens to be set.
+    flag_token = getattr(args, "token", None)
+    flag_key = getattr(args, "ak", None) or getattr(args, "sk", None)
+    if flag_token and flag_key:
+        raise InvalidArgumentError("pass --token or --ak/--sk, not both")
+    token = None if flag_key else env(args, "token", "MODELARTS_TOKEN")
     if token:
         return TokenAuth(token)
     ak = env(args, "ak", "MODELARTS_AK")
