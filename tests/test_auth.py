@@ -30,6 +30,7 @@ from modelarts_poller._errors import (
     ParseError,
     ProtocolError,
     RequestTimeout,
+    ResponseTooLarge,
     Unauthorized,
 )
 from modelarts_poller._signer import check_signature
@@ -390,3 +391,42 @@ def test_iam_auth_argument_checks(kw: dict[str, object], match: str) -> None:
     args.update(kw)
     with pytest.raises(InvalidArgumentError, match=match):
         IamTokenAuth(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_an_oversized_iam_reply_is_refused_not_read_whole(
+    wall: WallClock, declared: bool
+) -> None:
+    huge = b"{" + b" " * (2 * 1024 * 1024) + b"}"  # valid JSON, 2 MiB: past the 1 MiB cap
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if declared:
+            return web.Response(body=huge, headers={"X-Subject-Token": "tok"})
+        resp = web.StreamResponse(headers={"X-Subject-Token": "tok"})
+        resp.enable_chunked_encoding()  # no Content-Length: the cap is met while reading
+        await resp.prepare(request)
+        for start in range(0, len(huge), 65536):
+            await resp.write(huge[start : start + 65536])
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v3/auth/tokens", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        auth = IamTokenAuth(
+            user_name="alice",
+            password=PASSWORD,
+            domain_name="acme",
+            project_name="cn-north-4",
+            iam_endpoint=f"http://127.0.0.1:{runner.addresses[0][1]}",
+            clock=wall,
+        )
+        with pytest.raises(ResponseTooLarge, match="IAM reply limit") as info:
+            await auth.token()
+        assert PASSWORD not in str(info.value)
+    finally:
+        await runner.cleanup()

@@ -30,6 +30,7 @@ from ._errors import (
     RequestTimeout,
 )
 from ._http import decode_response
+from ._read import read_capped
 from ._signer import sign_request
 from ._validate import check_endpoint, check_number, check_text
 
@@ -51,6 +52,8 @@ AUTH_TOKEN_HEADER = "X-Auth-Token"
 DEFAULT_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
 # POST: obtain an IAM token (on the IAM endpoint, not ModelArts).
 IAM_TOKENS = "/v3/auth/tokens"
+# A token reply without its catalog (nocatalog=true) is a few kilobytes: far more is hostile.
+IAM_MAX_BODY = 1024 * 1024
 
 
 class Secret:
@@ -430,4 +433,5 @@ class IamTokenAuth:
             timeout=self._timeout,
             allow_redirects=False,
         ) as resp:
-            return resp.status, resp.headers, await resp.read()
+            body = await read_capped(resp, IAM_MAX_BODY, "POST", IAM_TOKENS, "the IAM reply limit")
+            return resp.status, resp.headers, body

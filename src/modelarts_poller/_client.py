@@ -39,7 +39,6 @@ from ._errors import (
     InvalidArgumentError,
     ProtocolError,
     RequestTimeout,
-    ResponseTooLarge,
 )
 from ._http import decode_response, parse_retry_after
 from ._kind import ModelArtsTask
@@ -47,6 +46,7 @@ from ._op_dataset_task import DatasetTask, DatasetTaskStatus
 from ._op_export import ExportTask, ExportTaskStatus
 from ._op_sync import SyncStatus, SyncTask
 from ._ratelimit import CURRENT_GATE
+from ._read import read_capped
 from ._validate import check_count, check_endpoint, check_id, check_number, check_text
 
 __all__ = ["ModelArtsClient"]
@@ -484,7 +484,7 @@ class ModelArtsClient:
                 allow_redirects=False,
             ) as resp:
                 status = resp.status
-                data = await _read_capped(resp, self._max_body, method, path)
+                data = await read_capped(resp, self._max_body, method, path)
                 resp_headers = resp.headers
         except TimeoutError as exc:
             if debug:
@@ -578,36 +578,6 @@ def _gate_trace() -> aiohttp.TraceConfig:
 
 
 _GATE_TRACE = _gate_trace()
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, path: str) -> bytes:
-    """The body, refused as soon as it is known to exceed ``cap`` bytes (before it is all
-    read when the server declares its length)."""
-    length = resp.content_length
-    if length is not None:
-        if length <= cap:
-            return await resp.read()
-        resp.close()
-        raise ResponseTooLarge(
-            f"{method} {path}: response body of {length} bytes exceeds max_body_size={cap}",
-            status=resp.status,
-        )
-    chunks: list[bytes] = []
-    size = 0
-    content = resp.content
-    while True:
-        chunk = await content.read(65536)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > cap:
-            resp.close()
-            raise ResponseTooLarge(
-                f"{method} {path}: response body exceeds max_body_size={cap} bytes",
-                status=resp.status,
-            )
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _http_context(method: str, path: str, started: float, **more: object) -> dict[str, object]:
