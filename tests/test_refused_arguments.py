@@ -77,3 +77,14 @@ async def test_cancel_refuses_a_message_that_is_not_text(clock: FakeClock, jobs:
         assert handle.cancel("enough") is True
         assert isinstance(handle.outcome, TaskFailed)
         assert handle.outcome.message == "enough"
+
+
+async def test_watch_many_names_a_single_spec_or_a_number_passed_for_the_batch(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    job = jobs.add("a", (0, "RUNNING", None))
+    async with Engine(client=jobs, clock=clock) as engine:
+        for bad in (5, job):
+            with pytest.raises(InvalidArgumentError, match="iterable of specs"):
+                engine.watch_many(bad)  # type: ignore[arg-type]
+        assert engine.stats().tracked == 0

@@ -378,6 +378,10 @@ class Engine:
             )
         if policy is not None and not isinstance(policy, PollPolicy):
             raise InvalidArgumentError(f"policy must be a PollPolicy, got {policy!r}")
+        if not isinstance(specs, Iterable):
+            raise InvalidArgumentError(
+                f"watch_many takes an iterable of specs, got {specs!r} (one spec: watch())"
+            )
         # Everything inline, with one clock read for the batch: submitting 100k tasks is
         # dominated by per-task call overhead. watch() comes through here too.
         tasks, push = self._tasks, self._sched.push
