@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -446,3 +447,19 @@ def test_bad_success_values_and_kinds_are_named() -> None:
 
     with pytest.raises(InvalidArgumentError, match="path"):
         url_template(42)  # type: ignore[arg-type]
+
+
+def test_register_kind_refuses_id_names_or_a_kind_name_its_spec_disagrees_with() -> None:
+    with pytest.raises(InvalidArgumentError, match="ID_NAMES"):
+        register_kind(Kind("sync-odd", SyncTask, ("nope",)))
+    with pytest.raises(InvalidArgumentError, match="id_names"):
+        register_kind(Kind("sync-odd", SyncTask, "dataset_id"))  # type: ignore[arg-type]
+
+    @attrs.frozen
+    class Orphan(SyncTask):
+        KIND: ClassVar[str] = "orphan-kind"
+
+    with pytest.raises(InvalidArgumentError, match="orphan-kind"):
+        register_kind(Kind("orphan", Orphan, ("dataset_id",)))
+    assert "sync-odd" not in {k.name for k in kinds()}
+    assert "orphan" not in {k.name for k in kinds()}

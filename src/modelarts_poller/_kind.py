@@ -161,6 +161,17 @@ def register_kind(kind: Kind, *, replace: bool = False) -> Kind:
         raise InvalidArgumentError(f"a kind's name must be lower-case text, got {kind.name!r}")
     if not isinstance(kind.spec_type, type):
         raise InvalidArgumentError(f"a kind's spec_type must be a class, got {kind.spec_type!r}")
+    ids = kind.id_names
+    if not isinstance(ids, tuple) or not all(isinstance(n, str) and n for n in ids):
+        raise InvalidArgumentError(f"a kind's id_names must be a tuple of names, got {ids!r}")
+    # The CLI, tokens and the spec itself must agree on what the IDs are and what the kind
+    # is called: a mismatch would only show when a token or task file is read.
+    declared = getattr(kind.spec_type, "ID_NAMES", None)
+    if isinstance(declared, tuple) and declared != ids:
+        raise InvalidArgumentError(
+            f"kind {kind.name!r}: id_names {ids!r} differ from "
+            f"{kind.spec_type.__name__}.ID_NAMES {declared!r}"
+        )
     names = (kind.name, *kind.aliases)
     for name in names:
         owner = _NAMES.get(name)
@@ -168,6 +179,13 @@ def register_kind(kind: Kind, *, replace: bool = False) -> Kind:
             raise InvalidArgumentError(f"kind name {name!r} is taken by {owner!r}")
     if kind.name in _KINDS and not replace and _KINDS[kind.name] != kind:
         raise InvalidArgumentError(f"kind {kind.name!r} is already registered")
+    # A token names a task by its spec's kind: that name must lead back to a kind.
+    spec_kind = getattr(kind.spec_type, "KIND", None)
+    if isinstance(spec_kind, str) and spec_kind not in names and spec_kind not in _NAMES:
+        raise InvalidArgumentError(
+            f"kind {kind.name!r}: {kind.spec_type.__name__}.KIND is {spec_kind!r}, which is "
+            "neither its name, an alias nor a registered kind"
+        )
     _KINDS[kind.name] = kind
     for name in names:
         _NAMES[name] = kind.name
