@@ -79,6 +79,11 @@ def test_jsonl_file() -> None:
         ("[1, 2]\n", "t.jsonl", r"t.jsonl:1: expected a JSON object"),
         ('{"kind": 3, "dataset_id": "a"}\n', "t.jsonl", "kind must be a string"),
         ('{"kind": "sync", "dataset_id": 5}\n', "t.jsonl", "dataset_id must be a string"),
+        (
+            '{"kind": "export", "dataset_id": "d", "taskid": "t"}\n',
+            "t.jsonl",
+            r"t.jsonl:1: unknown field\(s\) \['taskid'\]",
+        ),
         ("kind,dataset\nsync,a\n", "t.csv", r"t.csv:1: unknown CSV column"),
         ("kind,dataset_id\nsync,a,extra\n", "t.csv", r"t.csv:2: more fields than columns"),
         ("dataset_id\nds1\n", "t.csv", r"t.csv:2: no kind given"),

@@ -94,6 +94,11 @@ def _kind_of(entry: dict[str, Any], default_kind: str | None, where: str) -> str
     return kind
 
 
+def _known_fields() -> set[str]:
+    """What a task file's entry may name: its kind, a project, any kind's IDs."""
+    return {"kind", "project_id"} | {n for k in kinds() for n in k.id_names}
+
+
 def _jsonl(text: str, name: str, default_kind: str | None) -> Iterable[Spec]:
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -107,6 +112,12 @@ def _jsonl(text: str, name: str, default_kind: str | None) -> Iterable[Spec]:
             raise InvalidArgumentError(f"{where}: not valid JSON ({reason})") from None
         if not isinstance(entry, dict):
             raise InvalidArgumentError(f"{where}: expected a JSON object, got {line[:40]!r}")
+        known = _known_fields()
+        unknown = sorted(k for k in entry if k not in known)
+        if unknown:  # a misspelt ID would otherwise read as a missing one, or pass unseen
+            raise InvalidArgumentError(
+                f"{where}: unknown field(s) {unknown}; expected {', '.join(sorted(known))}"
+            )
         yield spec_from_fields(_kind_of(entry, default_kind, where), entry, where=where)
 
 
@@ -123,7 +134,7 @@ def _csv(text: str, name: str, default_kind: str | None) -> Iterable[Spec]:
     numbers = [n for n, _ in kept]
     reader = csv.DictReader(io.StringIO("\n".join(ln for _, ln in kept)))
     header = [h.strip() for h in reader.fieldnames or []]
-    known = {"kind", "project_id"} | {n for k in kinds() for n in k.id_names}
+    known = _known_fields()
     unknown = [h for h in header if h not in known]
     if unknown or not header:
         raise InvalidArgumentError(
