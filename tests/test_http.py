@@ -278,3 +278,26 @@ def test_raise_for_status_ignores_2xx_bodies(body: bytes) -> None:
 def test_raise_for_status_names_method() -> None:
     with pytest.raises(Forbidden, match=f"HTTP 403 for POST {PATH}"):
         raise_for_status(403, {}, b"", path=PATH, method="POST")
+
+
+@given(code=st.text(max_size=30), msg=st.text(max_size=300))
+def test_a_servers_error_text_reaches_the_message_as_one_printable_line(
+    code: str, msg: str
+) -> None:
+    body = json.dumps({"error_code": code, "error_msg": msg}).encode()
+    with pytest.raises(ApiError) as info:
+        raise_for_status(400, {}, body, path=PATH)
+    text = str(info.value)
+    assert text.isprintable()  # no forged log line, no terminal escape
+    if code:
+        assert info.value.error_code == code  # the field keeps the server's text exactly
+    if msg:
+        assert info.value.error_msg == msg
+
+
+def test_a_forged_log_line_in_an_error_message_is_escaped() -> None:
+    body = json.dumps({"error_code": "ModelArts.0001", "error_msg": "no\n[CRITICAL] \x1b[31mx"})
+    with pytest.raises(BadRequest) as info:
+        raise_for_status(400, {}, body.encode(), path=PATH)
+    assert "no\\n[CRITICAL] \\x1b[31mx" in str(info.value)
+    assert info.value.error_msg == "no\n[CRITICAL] \x1b[31mx"
