@@ -14,6 +14,7 @@ from modelarts_poller import (
     ModelArtsClient,
     PollPolicy,
     ServerError,
+    TaskFailedError,
     TokenAuth,
 )
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
@@ -64,3 +65,22 @@ async def test_http_records_carry_method_path_status_and_no_credential(
     assert record.elapsed_ms >= 0  # type: ignore[attr-defined]
     for r in caplog.records:
         assert SECRET not in repr(vars(r))
+
+
+async def test_a_remote_failure_text_is_logged_as_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    fake = FakeModelArts(clock)
+    forged = "disk full\n2026-01-01 CRITICAL forged line \x1b[31m"
+    fake.add_export("ds-1", "t-1", [(0, {"status": "FAILED", "error_msg": forged})])
+    with caplog.at_level(logging.DEBUG, logger="modelarts_poller"):
+        async with Engine(client=fake, clock=clock) as engine:
+            with pytest.raises(TaskFailedError) as info:
+                await clock.run(engine.watch(ExportTask("ds-1", "t-1")))
+    assert info.value.event.message == forged  # the event keeps the server's text
+    assert str(info.value).isprintable()  # the exception's message is one line
+    lines = [r.getMessage() for r in caplog.records if "failed (" in r.getMessage()]
+    assert lines
+    assert all(line.isprintable() for line in lines)
+    assert "forged line" in lines[0]

@@ -41,6 +41,7 @@ from ._errors import (
     PermanentError,
     ProtocolError,
     TransientError,
+    printable_line,
 )
 from ._events import (
     FailureReason,
@@ -1027,7 +1028,7 @@ class Engine:
                     handle.spec,
                     event.reason.value,
                     handle._polls,
-                    event.message,
+                    printable_line(event.message),  # often the server's own text
                     extra=task_context(
                         handle.spec,
                         polls=handle._polls,

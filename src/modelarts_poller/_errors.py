@@ -185,11 +185,20 @@ class ParseError(ProtocolError):
         return (type(self), (self.path, self.value, self.expected))
 
 
+def printable_line(value: str) -> str:
+    """``value`` as one printable line: a server's newline or terminal escape in its error
+    text must not forge log lines or recolour a terminal (the exception's fields keep it)."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in value)
+
+
 class TaskFailedError(PollerError):
     """Raised by ``await handle`` when the task ended in failure; ``event`` says how."""
 
     def __init__(self, event: TaskFailed) -> None:
-        super().__init__(f"task {event.spec} failed: {event.reason.value}: {event.message}")
+        text = printable_line(event.message)  # often the server's own words
+        super().__init__(f"task {event.spec} failed: {event.reason.value}: {text}")
         self.event = event
 
     def __reduce__(self) -> tuple[Any, ...]:

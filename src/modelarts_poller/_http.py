@@ -24,6 +24,7 @@ from ._errors import (
     RateLimited,
     ServerError,
     Unauthorized,
+    printable_line,
 )
 
 __all__ = ["decode_json", "decode_response", "parse_retry_after", "raise_for_status"]
@@ -159,23 +160,15 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
     return _fields_of(data)
 
 
-def _shown(value: str) -> str:
-    """``value`` as one printable line: a server's newline or terminal escape in its error
-    text must not forge log lines or recolour a terminal (the exception's fields keep it)."""
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in value)
-
-
 def _message(
     status: int, method: str, path: str, code: str | None, msg: str | None, request_id: str | None
 ) -> str:
     text = f"HTTP {status} for {method} {path}"
     if code:
-        text += f": {_shown(code[:_SHOWN_MSG])}"
+        text += f": {printable_line(code[:_SHOWN_MSG])}"
     if msg:
         shown = msg if len(msg) <= _SHOWN_MSG else msg[: _SHOWN_MSG - 3] + "..."
-        text += f": {_shown(shown)}"
+        text += f": {printable_line(shown)}"
     if request_id:
         text += f" (X-Request-Id: {request_id[:80]})"
     return text
