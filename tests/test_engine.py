@@ -424,17 +424,6 @@ def test_logs_never_mention_a_caplog_fixture_unused() -> None:
     assert logging.getLogger("modelarts_poller.engine").name == "modelarts_poller.engine"
 
 
-@pytest.mark.parametrize("bad", [math.nan, -1.0, "5", True])
-async def test_wait_refuses_a_timeout_that_is_not_a_number_of_seconds(
-    clock: FakeClock, jobs: Jobs, bad: object
-) -> None:
-    job = jobs.add("a", (0, "RUNNING", None))
-    async with Engine(client=jobs, clock=clock) as engine:
-        handle = engine.watch(job)
-        with pytest.raises(InvalidArgumentError, match="timeout"):
-            await engine.wait([handle], timeout=bad)  # type: ignore[arg-type]
-
-
 async def test_wait_with_an_infinite_timeout_waits_for_the_end(
     clock: FakeClock, jobs: Jobs
 ) -> None:

@@ -27,14 +27,16 @@ async def test_a_watch_whose_callback_is_refused_watches_nothing(
     assert jobs.polls["a"] == []
 
 
+@pytest.mark.parametrize("ended", [False, True])
 @pytest.mark.parametrize("bad", [float("nan"), -1, "5", True])
-async def test_wait_refuses_a_bad_timeout_even_when_every_task_has_ended(
-    clock: FakeClock, jobs: Jobs, bad: object
+async def test_wait_refuses_a_bad_timeout_whether_or_not_the_tasks_have_ended(
+    clock: FakeClock, jobs: Jobs, bad: object, ended: bool
 ) -> None:
-    job = jobs.add("a", (0, "DONE", None))
+    job = jobs.add("a", (0, "DONE" if ended else "RUNNING", None))
     async with Engine(client=jobs, clock=clock) as engine:
         handle = engine.watch(job)
-        await clock.run(handle)
+        if ended:
+            await clock.run(handle)
         with pytest.raises(InvalidArgumentError, match="timeout"):
             await engine.wait([handle], timeout=bad)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgumentError, match="timeout"):

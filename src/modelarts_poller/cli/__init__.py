@@ -17,6 +17,7 @@ from .._backoff import Backoff
 from .._errors import InvalidArgumentError, PollerError
 from .._policy import PollPolicy
 from ._inputs import kind_names, spec_from_ref, specs_from_text
+from ._ports import port_type
 from ._watch import EXIT_INTERRUPTED, EXIT_USAGE
 
 __all__ = ["main"]
@@ -59,14 +60,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535: {text!r}")
-    return value
+_port = port_type(1)
 
 
 def _add_polling_options(p: argparse.ArgumentParser) -> None:

@@ -9,19 +9,12 @@ import sys
 import anyio
 
 from .._errors import InvalidArgumentError
+from ..cli._ports import port_type
 from ._config import Faults, SimulatorConfig
 from ._lifecycle import KINDS
 from ._server import Simulator, check_host, serve
 
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535: {text!r}")
-    return value
+_port = port_type(0)
 
 
 def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
