@@ -82,9 +82,15 @@ class Settings:
         )
 
 
-def make_tasks(sim: SimProcess, n: int, settings: Settings, wave: int = 1) -> list[dict[str, Any]]:
+Task = tuple[str, ...]  # (kind, *ids): what the benchmark keeps of a task while it runs
+
+
+def make_tasks(sim: SimProcess, n: int, settings: Settings, wave: int = 1) -> list[Task]:
     """A new wave of ``n`` tasks (new ids, the same kinds and duration distribution; wave
-    ``w`` draws with seed ``w``), on a simulator reset so its counters are this wave's."""
+    ``w`` draws with seed ``w``), on a simulator reset so its counters are this wave's.
+    Kept as tuples of strings, which the garbage collector stops tracking: the harness's
+    own records must not lengthen the full collections it measures (a dict and a list a
+    task were two tracked objects per trigger that no triggerer has)."""
     sim.reset()
     spec = {
         "count": n,
@@ -94,42 +100,52 @@ def make_tasks(sim: SimProcess, n: int, settings: Settings, wave: int = 1) -> li
         "failure_rate": 0.1,
         "seed": wave,
     }
-    out: list[dict[str, Any]] = sim.call(
-        "POST", "/_sim/tasks", {"project_id": PROJECT, "generate": spec}
-    )["tasks"]
-    return out
+    made = sim.call("POST", "/_sim/tasks", {"project_id": PROJECT, "generate": spec})["tasks"]
+    return [(t["kind"], *t["ids"]) for t in made]
 
 
-def spec_of(task: dict[str, Any]) -> Any:
-    return get_kind(task["kind"]).spec(*task["ids"])
+def spec_of(task: Task) -> Any:
+    return get_kind(task[0]).spec(*task[1:])
 
 
 # -- the two kinds of trigger ----------------------------------------------------------------
 
 
-async def shared_run(engines: SharedEngines, conn: Any, token: str, policy: PollPolicy) -> Any:
+# A trigger is what Airflow's triggerer holds of one: an object whose attributes are its
+# serialized kwargs (a BaseTrigger keeps them in its __dict__) and whose run() is an async
+# generator method.
+
+
+class SharedTrigger:
     """What ModelArtsTaskTrigger.run() does, less Airflow: one event from the shared engine."""
 
-    async def run() -> AsyncIterator[dict[str, Any]]:
-        yield await engines.watch(conn, token, policy=policy)
+    def __init__(self, engines: SharedEngines, conn: Any, token: str, policy: PollPolicy) -> None:
+        self.engines, self.conn, self.token, self.policy = engines, conn, token, policy
 
-    return run()
+    async def run(self) -> AsyncIterator[dict[str, Any]]:
+        yield await self.engines.watch(self.conn, self.token, policy=self.policy)
 
 
-async def fixed_run(url: str, spec: Any, sleep: float) -> AsyncIterator[dict[str, Any]]:
+class FixedTrigger:
     """A trigger as today's providers write it: its own session, a fixed sleep."""
-    async with ModelArtsClient(project_id=PROJECT, auth=NoAuth(), endpoint=url) as client:
-        while True:
-            try:
-                snapshot = await client.get_task(spec)
-            except Exception:
+
+    def __init__(self, url: str, spec: Any, sleep: float) -> None:
+        self.url, self.spec, self.sleep = url, spec, sleep
+
+    async def run(self) -> AsyncIterator[dict[str, Any]]:
+        spec, sleep = self.spec, self.sleep
+        async with ModelArtsClient(project_id=PROJECT, auth=NoAuth(), endpoint=self.url) as client:
+            while True:
+                try:
+                    snapshot = await client.get_task(spec)
+                except Exception:
+                    await asyncio.sleep(sleep)
+                    continue
+                phase = spec.phase_of(snapshot.status)
+                if phase.is_terminal:
+                    yield {"status": phase.value}
+                    return
                 await asyncio.sleep(sleep)
-                continue
-            phase = spec.phase_of(snapshot.status)
-            if phase.is_terminal:
-                yield {"status": phase.value}
-                return
-            await asyncio.sleep(sleep)
 
 
 # -- the emulated triggerer ------------------------------------------------------------------
@@ -138,6 +154,7 @@ async def fixed_run(url: str, spec: Any, sleep: float) -> AsyncIterator[dict[str
 class Triggerer:
     def __init__(self) -> None:
         self.events: dict[int, list[float]] = {}
+        self.triggers: dict[int, dict[str, Any]] = {}
         self.stall = 0.0
         self.steady_stall = 0.0  # after the first STARTUP seconds: not the start burst
         self._stop = asyncio.Event()
@@ -153,9 +170,17 @@ class Triggerer:
             if before - started > STARTUP:
                 self.steady_stall = max(self.steady_stall, stall)
 
-    async def one(self, key: int, make: Any) -> None:
-        async for _event in await make():
+    def start(self, key: int, trigger: Any) -> asyncio.Task[None]:
+        """Run ``trigger`` as Airflow's TriggerRunner does: a task doing ``async for`` over
+        its ``run()``, and a dict of what it knows of the trigger (its task, name, events)."""
+        task = asyncio.create_task(self.run_trigger(key, trigger))
+        self.triggers[key] = {"task": task, "name": f"trigger {key}", "events": 0}
+        return task
+
+    async def run_trigger(self, key: int, trigger: Any) -> None:
+        async for _event in trigger.run():
             self.events.setdefault(key, []).append(time.monotonic())
+            self.triggers[key]["events"] += 1
 
     def stop(self) -> None:
         self._stop.set()
@@ -170,7 +195,7 @@ def shared_connection(url: str, max_rate: float) -> Any:
 async def shared_wave(
     engines: SharedEngines,
     conn: Any,
-    tasks: list[dict[str, Any]],
+    tasks: list[Task],
     settings: Settings,
     *,
     churn: bool = False,
@@ -184,7 +209,7 @@ async def shared_wave(
     tokens = [token_for(spec_of(t), just_started=settings.ages) for t in tasks]
 
     def make(i: int) -> Any:
-        return lambda: shared_run(engines, conn, tokens[i], settings.policy)
+        return SharedTrigger(engines, conn, tokens[i], settings.policy)
 
     out = await _drive(trig, tasks, make, settings, churn=churn)
     # Every watcher has left, so the engine is closing: wait for it (the next wave opens a
@@ -193,15 +218,12 @@ async def shared_wave(
     return out
 
 
-async def fixed_wave(url: str, tasks: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+async def fixed_wave(url: str, tasks: list[Task], settings: Settings) -> dict[str, Any]:
     trig = Triggerer()
     specs = [spec_of(t) for t in tasks]
 
     def make(i: int) -> Any:
-        async def start() -> AsyncIterator[dict[str, Any]]:
-            return fixed_run(url, specs[i], settings.sleep)
-
-        return start
+        return FixedTrigger(url, specs[i], settings.sleep)
 
     return await _drive(trig, tasks, make, settings, churn=False)
 
@@ -246,7 +268,7 @@ class GcLog:
 
 
 async def _drive(
-    trig: Triggerer, tasks: list[dict[str, Any]], make: Any, settings: Settings, *, churn: bool
+    trig: Triggerer, tasks: list[Task], make: Any, settings: Settings, *, churn: bool
 ) -> dict[str, Any]:
     gc.collect()
     gc_log = GcLog()
@@ -254,7 +276,7 @@ async def _drive(
     rss0 = rss_bytes()
     dog = asyncio.create_task(trig.watchdog())
     started = time.monotonic()
-    running = {i: asyncio.create_task(trig.one(i, make(i))) for i in range(len(tasks))}
+    running = {i: trig.start(i, make(i)) for i in range(len(tasks))}
     await asyncio.sleep(min(1.0, settings.median / 2))
     rss1 = rss_bytes()
     cancelled = 0
@@ -268,7 +290,7 @@ async def _drive(
         await asyncio.gather(*(running[i] for i in half), return_exceptions=True)
         cancelled = len(half)
         for i in half:
-            running[i] = asyncio.create_task(trig.one(i, make(i)))
+            running[i] = trig.start(i, make(i))
     _done, pending = await asyncio.wait(
         running.values(), timeout=settings.limit - (time.monotonic() - started)
     )
@@ -292,7 +314,7 @@ async def _drive(
 # -- a pass, measured against the simulator's truth ------------------------------------------
 
 
-def measure(sim: SimProcess, tasks: list[dict[str, Any]], out: dict[str, Any]) -> dict[str, Any]:
+def measure(sim: SimProcess, tasks: list[Task], out: dict[str, Any]) -> dict[str, Any]:
     truth = {(t["kind"], *t["ids"]): t for t in sim.truth()["tasks"]}
     stats = sim.stats()
     events: dict[int, list[float]] = out["events"]
@@ -301,13 +323,13 @@ def measure(sim: SimProcess, tasks: list[dict[str, Any]], out: dict[str, Any]) -
     for i, task in enumerate(tasks):
         got = events.get(i)
         if got:
-            delay = got[0] - truth[(task["kind"], *task["ids"])]["finishes"]
+            delay = got[0] - truth[task]["finishes"]
             delays.append(delay)
-            by_kind.setdefault(task["kind"], []).append(delay)
+            by_kind.setdefault(task[0], []).append(delay)
     # Every ModelArts request the server saw: status and list calls it admitted, and the
     # ones its quota refused (429). The counters are this wave's: make_tasks reset them.
     refused = stats["by_fault"].get("server_rate_limit", 0)
-    counts = {k: sum(1 for t in tasks if t["kind"] == k) for k in KINDS}
+    counts = {k: sum(1 for t in tasks if t[0] == k) for k in KINDS}
     return {
         "requests_per_task": (stats["requests_all"] + refused) / len(tasks),
         "lists_per_task": sum(stats["lists"].values()) / len(tasks),
@@ -417,7 +439,8 @@ def child(url: str, max_rate: float, settings: Settings) -> None:
         conn = shared_connection(url, max_rate)
         loop = asyncio.get_running_loop()
         while line := await loop.run_in_executor(None, sys.stdin.readline):
-            out = await shared_wave(engines, conn, json.loads(line), settings)
+            tasks = [tuple(t) for t in json.loads(line)]
+            out = await shared_wave(engines, conn, tasks, settings)
             out["events"] = {str(k): v for k, v in out["events"].items()}
             out.pop("gc_full", None)
             print(json.dumps(out), flush=True)
