@@ -3,6 +3,7 @@ polls, their persistence, and priority among due polls when the rate binds."""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from pathlib import Path
 
@@ -49,8 +50,35 @@ async def test_learned_durations_skip_polls_where_the_kind_never_ends(
     async with Engine(client=jobs, clock=clock, policy=STEADY, durations=hundred_seconds()) as e:
         done = await clock.run(e.watch(job).wait())
     polls = jobs.polls["a"]
-    assert len(polls) < 20  # one a second would be 101
-    assert 100 <= done.at <= 101.0  # still seen within the policy's one-second rhythm
+    assert len(polls) < 8  # one a second would be 101
+    # Past the quiet stretch (2% of the kind ended, about 95 s) each poll waits until half
+    # the kind's tasks still running at its age have ended: the end at 100 s is seen at
+    # the next such age, within the kind's spread (95 to 105 s).
+    assert 100 <= done.at <= 105.0
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert all(1.0 <= g <= 120.0 for g in gaps)  # the policy's delay and maximum bound them
+
+
+async def test_past_the_quiet_stretch_polls_follow_the_kinds_spread(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    # Lognormal-like durations (10 to 80 s, most near 30): the policy's backoff starts over
+    # at one second when the status changes, but a poll waits at least until half the
+    # kind's runners at the task's age would have ended (SPACING), so it spends few polls where few
+    # tasks end and none is sooner than the policy asks.
+    model = DurationModel()
+    model.seed("job", [10.0 * 1.02**i for i in range(105)])  # 10 s .. about 80 s
+    backoff = PollPolicy(interval=Backoff(initial=1.0, maximum=30.0, jitter="none"))
+    job = jobs.add("a", (0, "PENDING", None), (2, "RUNNING", None), (40, "DONE", None))
+    async with Engine(client=jobs, clock=clock, policy=backoff, durations=model) as engine:
+        done = await clock.run(engine.watch(job).wait())
+    polls = jobs.polls["a"]
+    assert len(polls) <= 6  # 0, the end of the quiet stretch, then by the spread (7 before)
+    assert 40 <= done.at <= 40 + 30.0
+    after = [t for t in polls if t > 10.0]
+    gaps = [b - a for a, b in itertools.pairwise(after)]
+    assert all(g >= 4.0 for g in gaps), polls  # not the backoff's 1, 2, 4 s restart
+    assert all(g <= 30.0 for g in gaps)
 
 
 async def test_without_learning_the_policy_rhythm_is_kept(clock: FakeClock, jobs: Jobs) -> None:

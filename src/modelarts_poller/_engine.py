@@ -34,7 +34,7 @@ from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encod
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._delivery import Callback, Delivery
-from ._durations import DurationModel
+from ._durations import SPACING, DurationModel
 from ._errors import (
     EngineClosedError,
     InvalidArgumentError,
@@ -794,8 +794,11 @@ class Engine:
         if durations is not None and handle._fresh:
             age = now - handle._watched_at
             if latest is None:
-                # No progress to go by: skip the stretch before its kind's tasks start ending.
+                # No progress to go by: skip the stretch before its kind's tasks start ending;
+                # past it, wait at least until SPACING of its kind's runners at its age ended.
                 quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
+                if quiet is None or not quiet > age:
+                    quiet = durations.quiet_until(spec.kind, age, SPACING)
                 delay = placed_delay(delay, policy.interval.maximum, age, quiet)
             elif handle._first is not None and delay > policy.interval.initial:
                 # A progress estimate may be wrong (a task that will fail rarely says so):

@@ -56,7 +56,7 @@ class TaskHandle:
         "_seq",
         "_snapshot",
         "_streams",
-        "_waiters",
+        "_waiter",
         "_watched_at",
         "spec",
     )
@@ -80,7 +80,9 @@ class TaskHandle:
         self._first: tuple[float, float] | None = None  # (time, completion) first past _base
         self._outcome: TaskCompleted | TaskFailed | None = None
         self._done_event: anyio.Event | None = None
-        self._waiters: list[Callable[[TaskHandle], None]] | None = None
+        # Who waits for the end: one waiter (the usual case) as itself, several in a list.
+        self._waiter: Callable[[TaskHandle], None] | list[Callable[[TaskHandle], None]] | None
+        self._waiter = None
         # Replaced, never changed in place: delivery iterates them while callbacks run.
         self._callbacks: tuple[tuple[frozenset[type], Callback], ...] | None = None
         self._streams: tuple[EventStream, ...] | None = None
@@ -172,15 +174,37 @@ class TaskHandle:
         self._streams = (*(self._streams or ()), stream)
         return stream
 
+    @property
+    def _waiters(self) -> list[Callable[[TaskHandle], None]] | None:
+        """Who waits for this task's end, in the order they came (the engine's release
+        reads this and sets it to ``None``). A single waiter is kept without a list: a
+        full garbage collection walks every tracked object, and a triggerer with
+        thousands of waiting triggers keeps as many handles, each with one waiter."""
+        waiter = self._waiter
+        if waiter is None or isinstance(waiter, list):
+            return waiter
+        return [waiter]
+
+    @_waiters.setter
+    def _waiters(self, value: list[Callable[[TaskHandle], None]] | None) -> None:
+        self._waiter = value
+
     def _add_waiter(self, fn: Callable[[TaskHandle], None]) -> None:
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(fn)
+        waiter = self._waiter
+        if waiter is None:
+            self._waiter = fn
+        elif isinstance(waiter, list):
+            waiter.append(fn)
+        else:
+            self._waiter = [waiter, fn]
 
     def _remove_waiter(self, fn: Callable[[TaskHandle], None]) -> None:
-        if self._waiters is not None:
+        waiter = self._waiter
+        if isinstance(waiter, list):
             with contextlib.suppress(ValueError):
-                self._waiters.remove(fn)
+                waiter.remove(fn)
+        elif waiter is not None and waiter == fn:
+            self._waiter = None
 
     # -- awaiting ---------------------------------------------------------------------
 
