@@ -13,6 +13,7 @@ from ._clock import Clock
 from ._errors import InvalidArgumentError, TaskFailedError
 from ._events import TaskCompleted, TaskFailed
 from ._handle import TaskHandle
+from ._validate import check_wait
 
 
 @attrs.frozen
@@ -34,7 +35,7 @@ async def wait_batch(
 ) -> BatchResult:
     """``Engine.wait``: see its docstring."""
     handles = checked_handles(handles)
-    check_timeout(timeout)
+    check_wait("timeout", timeout)
     order: list[TaskHandle] = [h for h in handles if h._outcome is not None]
     pending = [h for h in handles if h._outcome is None]
     if fail_fast:
@@ -93,22 +94,9 @@ def checked_handles(handles: Iterable[TaskHandle]) -> list[TaskHandle]:
     return items
 
 
-def check_timeout(timeout: object) -> None:
-    """Refuse a ``timeout`` that is not ``None`` or a number of seconds >= 0."""
-    if timeout is None:
-        return
-    if (
-        not isinstance(timeout, int | float)
-        or isinstance(timeout, bool)
-        or math.isnan(timeout)
-        or timeout < 0
-    ):
-        raise InvalidArgumentError(f"timeout must be a number >= 0, got {timeout!r}")
-
-
 async def wait_event(event: anyio.Event, timeout: float | None, clock: Clock) -> None:
-    """Wait for ``event``, or until ``timeout`` seconds pass on ``clock``."""
-    check_timeout(timeout)
+    """Wait for ``event``, or until ``timeout`` seconds (checked by the caller) pass on
+    ``clock``."""
     if timeout is None:
         await event.wait()
         return
@@ -129,7 +117,7 @@ async def wait_event(event: anyio.Event, timeout: float | None, clock: Clock) ->
 
 async def as_completed(handles: Iterable[TaskHandle]) -> AsyncIterator[TaskHandle]:
     """``Engine.as_completed``: each handle as its task finishes (finished ones first)."""
-    handles = list(dict.fromkeys(checked_handles(handles)))
+    handles = list(dict.fromkeys(handles))  # checked by Engine.as_completed, eagerly
     ready: deque[TaskHandle] = deque(h for h in handles if h._outcome is not None)
     waiting = [h for h in handles if h._outcome is None]
     wake: list[anyio.Event | None] = [None]

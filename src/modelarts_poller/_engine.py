@@ -69,7 +69,7 @@ from ._schedule import (
     priority_credit,
 )
 from ._specs import Observation, TaskSpec
-from ._streams import EventStream, Overflow, concrete_types
+from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
 
@@ -356,14 +356,11 @@ class Engine:
         Watching a spec that is already being watched returns the same handle (one
         poller); ``on_event`` is then added to it and ``policy`` must not differ.
         """
-        if on_event is not None:
-            # Checked before the watch starts: a refused callback leaves nothing watched.
-            if not callable(on_event):
-                raise InvalidArgumentError(f"on_event must be callable, got {on_event!r}")
-            concrete_types(types)
+        # Checked before the watch starts: a refused callback leaves nothing watched.
+        entry = None if on_event is None else checked_callback("on_event", on_event, types)
         handle = self.watch_many((spec,), policy=policy)[0]
-        if on_event is not None:
-            handle.add_callback(on_event, types=types)
+        if entry is not None:
+            handle._add_checked(entry)
         return handle
 
     def watch_many(
@@ -1096,9 +1093,7 @@ class Engine:
         Returns a function that unsubscribes. A callback that raises is reported to
         ``on_callback_error`` (by default logged with its traceback) and polling goes on.
         """
-        if not callable(callback):
-            raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
-        return self._delivery.subscribe(concrete_types(types), callback)
+        return self._delivery.subscribe(*checked_callback("callback", callback, types))
 
     def events(
         self,

@@ -12,7 +12,7 @@ import anyio
 from ._errors import InvalidArgumentError, TaskFailedError
 from ._events import TaskCompleted, TaskEvent, TaskFailed
 from ._specs import Observation, TaskSpec
-from ._streams import EventStream, Overflow, concrete_types
+from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
 if TYPE_CHECKING:
     from ._policy import PollPolicy
@@ -152,9 +152,10 @@ class TaskHandle:
         types: type[TaskEvent] | tuple[type[TaskEvent], ...] = TaskEvent,
     ) -> None:
         """Call ``callback(event)`` (sync or async) for this task's events of ``types``."""
-        if not callable(callback):
-            raise InvalidArgumentError(f"callback must be callable, got {callback!r}")
-        self._callbacks = (*(self._callbacks or ()), (concrete_types(types), callback))
+        self._add_checked(checked_callback("callback", callback, types))
+
+    def _add_checked(self, entry: tuple[frozenset[type], Callback]) -> None:
+        self._callbacks = (*(self._callbacks or ()), entry)
 
     def events(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, TypeAlias
 
@@ -29,6 +30,17 @@ def concrete_types(types: type[TaskEvent] | tuple[type[TaskEvent], ...]) -> froz
         if not (isinstance(t, type) and issubclass(t, TaskEvent)):
             raise InvalidArgumentError(f"types must be TaskEvent subclasses, got {t!r}")
     return frozenset(c for c in EVENT_TYPES if issubclass(c, wanted))
+
+
+def checked_callback(
+    name: str,
+    callback: Callable[[TaskEvent], object],
+    types: type[TaskEvent] | tuple[type[TaskEvent], ...],
+) -> tuple[frozenset[type], Callable[[TaskEvent], object]]:
+    """``(concrete_types(types), callback)``, refused unless ``callback`` is callable."""
+    if not callable(callback):
+        raise InvalidArgumentError(f"{name} must be callable, got {callback!r}")
+    return concrete_types(types), callback
 
 
 class EventStream:

@@ -68,6 +68,20 @@ def check_number(
     return float(value)
 
 
+def check_wait(name: str, value: object, *, optional: bool = True) -> None:
+    """Refuse a time to wait that is not a number of seconds >= 0 (infinity is "for ever";
+    NaN and bools are refused), or ``None`` where it is ``optional``."""
+    if value is None and optional:
+        return
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or math.isnan(value)
+        or value < 0
+    ):
+        raise InvalidArgumentError(f"{name} must be a number >= 0, got {value!r}")
+
+
 def check_count(name: str, value: object, *, minimum: int = 0) -> int:
     """An int (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):

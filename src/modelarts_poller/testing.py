@@ -27,6 +27,7 @@ import anyio
 import anyio.lowlevel
 
 from ._errors import InvalidArgumentError, NotFound
+from ._validate import check_number, check_wait
 
 __all__ = ["FakeClock", "FakeModelArts", "scripted"]
 
@@ -74,10 +75,7 @@ class FakeClock:
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, waking sleepers in order along the way."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise InvalidArgumentError(f"seconds must be a number, got {seconds!r}")
-        if not math.isfinite(seconds):
-            raise InvalidArgumentError(f"seconds must be finite, got {seconds!r}")
+        check_number("seconds", seconds, minimum=-math.inf)  # finite; the sign is next
         if seconds < 0:
             raise InvalidArgumentError(f"cannot move time backwards ({seconds})")
         target = self._now + seconds
@@ -96,15 +94,12 @@ class FakeClock:
         """Await ``awaitable`` while jumping time to each next sleeper whenever all
         tasks are idle. Raises ``TimeoutError`` if ``limit`` virtual seconds pass first,
         and ``RuntimeError`` if nothing sleeps on the clock and the result never comes."""
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int | float)
-            or math.isnan(limit)
-            or limit < 0
-        ):
+        try:
+            check_wait("limit", limit, optional=False)
+        except InvalidArgumentError:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()  # never to be awaited: no "never awaited" warning
-            raise InvalidArgumentError(f"limit must be a number of seconds >= 0, got {limit!r}")
+            raise
         result: list[T] = []
         error: list[BaseException] = []
         end = self._now + limit
