@@ -18,9 +18,10 @@ from modelarts_poller import (
     FailureReason,
     InvalidArgumentError,
     PollPolicy,
+    TaskCompleted,
     TaskFailed,
 )
-from modelarts_poller._checkpoint import decode_token, encode_token
+from modelarts_poller._checkpoint import TaskState, decode_token, encode_token
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Job, Jobs
 
@@ -281,3 +282,52 @@ async def test_unreadable_saved_durations_are_logged_and_learned_anew(
         assert engine.durations is not None
         assert engine.durations.kinds() == ()
     assert "saved durations unreadable" in caplog.text
+
+
+async def test_a_task_known_to_have_just_started_is_not_polled_in_the_quiet_stretch(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    # The kind's tasks end at 95 s or later: a token that says its task started now (an
+    # operator's start call) spends no poll before then; one of unknown age may be over
+    # already, so it is polled at once, as is a plain watch.
+    fresh = jobs.add("fresh", (0, "RUNNING", None), (100, "DONE", None))
+    unknown = jobs.add("unknown", (0, "RUNNING", None), (100, "DONE", None))
+    plain = jobs.add("plain", (0, "RUNNING", None), (100, "DONE", None))
+    young = encode_token(fresh, TaskState(started_at=clock.wall()))
+    aged = encode_token(unknown, TaskState())
+    async with Engine(client=jobs, clock=clock, policy=STEADY, durations=hundred_seconds()) as e:
+        handles = [
+            e.watch_token(young, kinds={"job": Job}),
+            e.watch_token(aged, kinds={"job": Job}),
+            e.watch(plain),
+        ]
+        await clock.run(e.wait(handles))
+    assert jobs.polls["fresh"][0] >= 90.0, jobs.polls["fresh"]
+    assert jobs.polls["unknown"][0] == 0.0
+    assert jobs.polls["plain"][0] == 0.0
+    assert len(jobs.polls["fresh"]) < len(jobs.polls["unknown"])
+    assert all(isinstance(h.outcome, TaskCompleted) for h in handles)
+
+
+async def test_the_first_poll_of_a_known_age_keeps_the_rest_of_the_stretch_and_the_deadline(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    # 60 s into its run (a re-homed trigger), a task waits only for the stretch's rest; one
+    # past the stretch, or whose deadline comes first, is polled at once.
+    mid = jobs.add("mid", (0, "RUNNING", None), (100, "DONE", None))
+    late = jobs.add("late", (0, "RUNNING", None), (130, "DONE", None))
+    hurried = jobs.add("hurried", (0, "RUNNING", None), (100, "DONE", None))
+    wall = clock.wall()
+    tokens = [
+        encode_token(mid, TaskState(started_at=wall - 60.0)),
+        encode_token(late, TaskState(started_at=wall - 120.0)),
+        encode_token(hurried, TaskState(started_at=wall, deadline_at=wall + 30.0)),
+    ]
+    async with Engine(client=jobs, clock=clock, policy=STEADY, durations=hundred_seconds()) as e:
+        handles = [e.watch_token(t, kinds={"job": Job}) for t in tokens]
+        await clock.run(e.wait(handles))
+    assert 30.0 <= jobs.polls["mid"][0] <= 40.0, jobs.polls["mid"]  # stretch ends near 95 s
+    assert jobs.polls["late"][0] == 0.0
+    assert jobs.polls["hurried"][0] == 0.0
+    assert isinstance(handles[2].outcome, TaskFailed)
+    assert handles[2].outcome.reason is FailureReason.DEADLINE

@@ -501,8 +501,30 @@ class Engine:
                 # Watched from its start elsewhere (or by an operator that just started it):
                 # its age goes on from there. A start in the future (clock skew) is age 0.
                 age = max(0.0, self._wall() - state.started_at)
-                handle._watched_at = self._clock.now() - age
+                now = self._clock.now()
+                handle._watched_at = now - age
+                self._skip_quiet(handle, now, age)
         return handle
+
+    def _skip_quiet(self, handle: TaskHandle, now: float, age: float) -> None:
+        """Move the first poll of a task of known age past its kind's quiet stretch.
+
+        Watched at an unknown age, a task may be over already, so its first poll comes at
+        once; a task known to be young cannot have ended unless it is among the
+        ``LATE_BUDGET`` of its kind that end in the stretch, so a poll there is spent on
+        seeing it queued. Only what the policy's ``first_delay`` and the deadline allow.
+        """
+        durations = self._durations
+        if durations is None:
+            return
+        quiet = durations.quiet_until(handle.spec.kind, 0.0, LATE_BUDGET)
+        if quiet is None or not quiet > age:
+            return
+        due = now + (quiet - age)
+        deadline = handle._deadline
+        if due <= handle._due or (deadline is not None and due > deadline):
+            return
+        self._sched.push(handle, due)  # the entry watch() pushed goes stale
 
     def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:
         """The handle of a spec being watched, or ``None``."""
