@@ -489,39 +489,33 @@ async def test_what_an_engine_learned_outlives_it_for_the_connections_next_engin
 
 
 def test_a_handle_keeps_one_waiter_without_a_list() -> None:
-    # The engine's release reads handle._waiters (a list or None) and clears it; one waiter,
-    # the usual case, is stored as itself (one tracked object less per waiting trigger).
+    # One waiter, the usual case, is stored as itself (one tracked object less per waiting
+    # trigger); the engine's release takes them all once, in the order they came.
     from modelarts_poller._handle import TaskHandle
 
     handle = TaskHandle.__new__(TaskHandle)
     handle._waiter = None
-    called: list[str] = []
 
     def a(_h: TaskHandle) -> None:
-        called.append("a")
+        pass
 
     def b(_h: TaskHandle) -> None:
-        called.append("b")
+        pass
 
-    assert handle._waiters is None
+    assert handle._take_waiters() == []
     handle._add_waiter(a)
     assert handle._waiter is a
-    assert handle._waiters == [a]
     handle._remove_waiter(b)  # not a waiter: nothing changes
-    assert handle._waiters == [a]
+    assert handle._waiter is a
     handle._add_waiter(b)
-    assert handle._waiters == [a, b]
     handle._remove_waiter(a)
-    assert handle._waiters == [b]
-    handle._remove_waiter(b)
-    assert handle._waiters == []
+    handle._add_waiter(a)
+    assert handle._take_waiters() == [b, a]
+    assert handle._take_waiters() == []  # taken: nobody is told twice
     handle._remove_waiter(b)  # gone already: no error
-    handle._waiters = None
     handle._add_waiter(a)
     handle._remove_waiter(a)
-    assert handle._waiters is None
+    assert handle._waiter is None
     handle._add_waiter(b)
-    waiters = handle._waiters
-    handle._waiters = None  # what the release does
-    assert waiters == [b]
-    assert handle._waiters is None
+    assert handle._take_waiters() == [b]
+    assert handle._waiter is None

@@ -1064,11 +1064,8 @@ class Engine:
         """Release everything waiting on a finished task."""
         if handle._done_event is not None:
             handle._done_event.set()
-        waiters = handle._waiters
-        if waiters is not None:
-            handle._waiters = None
-            for fn in waiters:
-                fn(handle)
+        for fn in handle._take_waiters():
+            fn(handle)
         if not self._tasks and self._drained is not None:
             self._drained.set()
             self._drained = None

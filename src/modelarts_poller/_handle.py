@@ -175,20 +175,16 @@ class TaskHandle:
         self._streams = (*(self._streams or ()), stream)
         return stream
 
-    @property
-    def _waiters(self) -> list[Callable[[TaskHandle], None]] | None:
-        """Who waits for this task's end, in the order they came (the engine's release
-        reads this and sets it to ``None``). A single waiter is kept without a list: a
+    def _take_waiters(self) -> list[Callable[[TaskHandle], None]]:
+        """Who waits for this task's end, in the order they came; none wait afterwards
+        (the engine's release calls it once). A single waiter is kept without a list: a
         full garbage collection walks every tracked object, and a triggerer with
         thousands of waiting triggers keeps as many handles, each with one waiter."""
         waiter = self._waiter
-        if waiter is None or isinstance(waiter, list):
-            return waiter
-        return [waiter]
-
-    @_waiters.setter
-    def _waiters(self, value: list[Callable[[TaskHandle], None]] | None) -> None:
-        self._waiter = value
+        self._waiter = None
+        if waiter is None:
+            return []
+        return waiter if isinstance(waiter, list) else [waiter]
 
     def _add_waiter(self, fn: Callable[[TaskHandle], None]) -> None:
         waiter = self._waiter
