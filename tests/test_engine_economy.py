@@ -331,3 +331,15 @@ async def test_the_first_poll_of_a_known_age_keeps_the_rest_of_the_stretch_and_t
     assert jobs.polls["hurried"][0] == 0.0
     assert isinstance(handles[2].outcome, TaskFailed)
     assert handles[2].outcome.reason is FailureReason.DEADLINE
+
+
+async def test_a_first_delay_past_the_quiet_stretch_still_holds(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    job = jobs.add("a", (0, "RUNNING", None), (100, "DONE", None))
+    token = encode_token(job, TaskState(started_at=clock.wall()))
+    patient = attrs.evolve(STEADY, first_delay=110.0)
+    async with Engine(client=jobs, clock=clock, policy=patient, durations=hundred_seconds()) as e:
+        done = await clock.run(e.watch_token(token, kinds={"job": Job}).wait())
+    assert jobs.polls["a"] == [110.0]  # not at the stretch's end (about 95 s)
+    assert isinstance(done, TaskCompleted)
