@@ -343,3 +343,15 @@ async def test_a_first_delay_past_the_quiet_stretch_still_holds(
         done = await clock.run(e.watch_token(token, kinds={"job": Job}).wait())
     assert jobs.polls["a"] == [110.0]  # not at the stretch's end (about 95 s)
     assert isinstance(done, TaskCompleted)
+
+
+async def test_a_young_tasks_first_poll_waits_no_longer_than_the_interval_maximum(
+    clock: FakeClock, jobs: Jobs
+) -> None:
+    # The stretch ends near 95 s, but the policy never lets a task go 30 s unpolled.
+    job = jobs.add("a", (0, "RUNNING", None), (100, "DONE", None))
+    token = encode_token(job, TaskState(started_at=clock.wall()))
+    brisk = attrs.evolve(STEADY, interval=Backoff(initial=1.0, maximum=30.0, jitter="none"))
+    async with Engine(client=jobs, clock=clock, policy=brisk, durations=hundred_seconds()) as e:
+        await clock.run(e.watch_token(token, kinds={"job": Job}).wait())
+    assert jobs.polls["a"][0] == 30.0, jobs.polls["a"]

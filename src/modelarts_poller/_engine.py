@@ -512,19 +512,20 @@ class Engine:
         Watched at an unknown age, a task may be over already, so its first poll comes at
         once; a task known to be young cannot have ended unless it is among the
         ``LATE_BUDGET`` of its kind that end in the stretch, so a poll there is spent on
-        seeing it queued. Only what the policy's ``first_delay`` and the deadline allow.
+        seeing it queued. Placed as every later poll of a task without progress is
+        (``placed_delay``: never sooner than the policy's ``first_delay``, never later than
+        its ``interval.maximum``), and never past the deadline.
         """
         durations = self._durations
         if durations is None:
             return
         quiet = durations.quiet_until(handle.spec.kind, 0.0, LATE_BUDGET)
-        if quiet is None or not quiet > age:
-            return
-        due = now + (quiet - age)
+        first = handle._due - now  # what watch() scheduled: the policy's first_delay
+        delay = placed_delay(first, handle._policy.interval.maximum, age, quiet)
         deadline = handle._deadline
-        if due <= handle._due or (deadline is not None and due > deadline):
+        if delay <= first or (deadline is not None and now + delay > deadline):
             return
-        self._sched.push(handle, due)  # the entry watch() pushed goes stale
+        self._sched.push(handle, now + delay)  # the entry watch() pushed goes stale
 
     def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:
         """The handle of a spec being watched, or ``None``."""
