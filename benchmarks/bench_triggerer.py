@@ -123,7 +123,8 @@ class SharedTrigger:
         self.engines, self.conn, self.token, self.policy = engines, conn, token, policy
 
     async def run(self) -> AsyncIterator[dict[str, Any]]:
-        yield await self.engines.watch(self.conn, self.token, policy=self.policy)
+        # What ModelArtsTaskTrigger.run() awaits: the watch's future, no coroutine around it.
+        yield await self.engines._wait(self.conn, self.token, policy=self.policy)
 
 
 class FixedTrigger:

@@ -227,42 +227,65 @@ def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
 REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
 
 
-class _Watch:
-    """One watcher's share of a task's watch, and the one future it waits on.
+class _Watch(asyncio.Future[dict[str, Any]]):
+    """One watcher's share of a task's watch: the future of its event payload.
 
-    A waiting trigger holds only this, its future and its own coroutine: a full garbage
+    A waiting trigger holds only this and the coroutine that awaits it: a full garbage
     collection walks every tracked object in one loop iteration, and with 20,000 triggers
     each object a watcher holds is 20,000 more to walk (a coroutine, two events and a
-    future per ``handle.wait()`` were a third of a 0.3 s pause). The future's result is the
-    handle, set by the handle's release (this object is its waiter) or at registration.
+    future per ``handle.wait()`` were a third of a 0.3 s pause). Whatever ends the future
+    (its payload from the handle's release, whose waiter this is; an error; its watcher's
+    cancellation) gives its share back at once, from here: a done callback would cost
+    every waiting watcher a callback list and its entry.
     """
 
-    __slots__ = ("future", "handle", "listening", "on_event", "policy", "spec", "token")
+    __slots__ = ("handle", "on_event", "policy", "shared", "spec", "token")
 
     def __init__(
         self,
+        shared: _Shared,
         token: str,
         policy: PollPolicy | None,
         on_event: Callable[[TaskEvent], object] | None,
-        future: asyncio.Future[TaskHandle],
     ) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self.shared = shared
         self.token = token
         self.policy = policy
         self.on_event = on_event
-        self.future = future
         self.spec: Any = None  # set once registered: the watcher then counts
         self.handle: TaskHandle | None = None
-        self.listening = True  # cleared when the watcher leaves: its callback goes quiet
 
     def __call__(self, handle: TaskHandle) -> None:
         """The handle's waiter: the task ended."""
-        if not self.future.done():
-            self.future.set_result(handle)
+        if self.done():
+            return
+        outcome = handle.outcome
+        try:
+            assert outcome is not None
+            payload = event_payload(outcome)
+        except Exception as exc:  # never lost: the watcher gets it
+            self.fail(exc)
+            return
+        self.set_result(payload)
+        self.shared.leave(self)
+
+    def fail(self, exc: BaseException) -> None:
+        self.set_exception(exc)
+        self.shared.leave(self)
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        # The awaiting task's cancellation arrives here (Task.cancel cancels the future
+        # it waits on): the watcher leaves now.
+        if not super().cancel(msg):
+            return False
+        self.shared.leave(self)
+        return True
 
     def event(self, event: TaskEvent) -> None:
-        # A handle keeps its callbacks for its whole watch; a watcher that left must not
-        # be called for another watcher's events.
-        if self.listening and self.on_event is not None:
+        # A handle keeps its callbacks for its whole watch; a watcher that left (its
+        # future is done) must not be called for another watcher's events.
+        if not self.done() and self.on_event is not None:
             self.on_event(event)
 
 
@@ -285,27 +308,27 @@ class _Shared:
         # together (a triggerer picking up a backlog) must not stall the loop for all of them.
         self.pending: deque[_Watch] = deque()
         self.registrar: asyncio.Task[None] | None = None
+        self.on_idle: Callable[[_Shared], None] | None = None  # called when the last leaves
         self.owner = asyncio.get_running_loop().create_task(self._own())
 
     def register(self, watch: _Watch) -> None:
-        """Register ``watch`` soon; its future fails if its token or the engine does."""
+        """Register ``watch`` once the engine is open; its future fails if its token or
+        the engine does."""
         self.pending.append(watch)
         if self.registrar is None or self.registrar.done():
             self.registrar = asyncio.get_running_loop().create_task(self._register())
 
     async def _register(self) -> None:
+        await self.ready.wait()
         pending = self.pending
         while pending:
             for _ in range(min(REGISTER_BATCH, len(pending))):
                 watch = pending.popleft()
-                future = watch.future
-                if future.done():
+                if watch.done():
                     continue  # its watcher left before its turn
                 engine = self.engine
                 if engine is None:
-                    future.set_exception(
-                        InvalidArgumentError(f"the connection is closed: {self.failure!r}")
-                    )
+                    watch.fail(self._closed())
                     continue
                 policy = watch.policy
                 try:
@@ -315,7 +338,7 @@ class _Shared:
                     # The token decoded once: one spec per task, the handle's.
                     handle = engine._restore(spec, state, policy)
                 except Exception as exc:
-                    future.set_exception(exc)
+                    watch.fail(exc)
                     continue
                 spec = handle.spec
                 self.watchers[spec] += 1  # counted here: the watcher may leave before it wakes
@@ -323,10 +346,36 @@ class _Shared:
                 if watch.on_event is not None:
                     handle.add_callback(watch.event, types=(TaskProgress, TaskRetrying))
                 if handle.done():
-                    future.set_result(handle)
+                    watch(handle)
                 else:
                     handle._add_waiter(watch)
             await asyncio.sleep(0)
+
+    def _closed(self) -> InvalidArgumentError:
+        if self.failure is None:
+            return InvalidArgumentError("the connection is closed")
+        exc = InvalidArgumentError(f"the connection could not be opened: {self.failure!r}")
+        exc.__cause__ = self.failure
+        return exc
+
+    def leave(self, watch: _Watch) -> None:
+        """``watch``'s future is done (its payload, an error or a cancellation): give back
+        its share, and cancel the task's watch if no other watcher wants it. Called once
+        for each watch: a done future is never ended again."""
+        spec, handle = watch.spec, watch.handle
+        if spec is not None and handle is not None:  # registered: it counted
+            watch.handle = None
+            handle._remove_waiter(watch)
+            self.watchers[spec] -= 1
+            if self.watchers[spec] <= 0:
+                del self.watchers[spec]
+                if not handle.done():
+                    handle.cancel("every watcher of this task left")
+        self.users -= 1
+        if self.users == 0:
+            self.stop.set()
+            if self.on_idle is not None:
+                self.on_idle(self)
 
     async def _own(self) -> None:
         try:
@@ -388,40 +437,34 @@ class SharedEngines:
         ``policy`` applies when this watcher is the task's first (a task already watched
         keeps its poller and policy). ``on_event(event)`` is called (synchronously) with
         the task's progress and retry events while this watcher waits, never after."""
+        return await self._wait(connection, token, policy=policy, on_event=on_event)
+
+    def _wait(
+        self,
+        connection: Connection,
+        token: str,
+        *,
+        policy: PollPolicy | None = None,
+        on_event: Callable[[TaskEvent], object] | None = None,
+    ) -> asyncio.Future[dict[str, Any]]:
+        """``watch`` without its coroutine: the future of the payload, which a trigger
+        awaits itself (one object fewer per waiting trigger). Cancelling the future is
+        leaving."""
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
             learned = self._learned.setdefault(connection.key, DurationModel())
             shared = self._shared[connection.key] = _Shared(connection, self._policy, learned)
+            shared.on_idle = self._forget
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
         shared.users += 1
-        watch = _Watch(token, policy, on_event, asyncio.get_running_loop().create_future())
-        try:
-            await shared.ready.wait()
-            if shared.engine is None:
-                raise InvalidArgumentError(
-                    f"the connection could not be opened: {shared.failure!r}"
-                ) from shared.failure
-            shared.register(watch)
-            handle = await watch.future  # a bad token raises from here
-            outcome = handle.outcome
-            assert outcome is not None
-            return event_payload(outcome)
-        finally:
-            watch.listening = False
-            spec, handle_ = watch.spec, watch.handle
-            if spec is not None and handle_ is not None:  # registered: it counted
-                handle_._remove_waiter(watch)
-                shared.watchers[spec] -= 1
-                if shared.watchers[spec] <= 0:
-                    del shared.watchers[spec]
-                    if not handle_.done():
-                        handle_.cancel("every watcher of this task left")
-            shared.users -= 1
-            if shared.users == 0:
-                shared.stop.set()
-                if self._shared.get(connection.key) is shared:
-                    del self._shared[connection.key]
+        watch = _Watch(shared, token, policy, on_event)
+        shared.register(watch)
+        return watch
+
+    def _forget(self, shared: _Shared) -> None:
+        if self._shared.get(shared.connection.key) is shared:
+            del self._shared[shared.connection.key]
 
     async def aclose(self) -> None:
         """Close every engine (watchers still waiting get their task's CANCELLED end)."""
