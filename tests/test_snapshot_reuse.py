@@ -32,6 +32,7 @@ from modelarts_poller import (
     TaskRetrying,
     TrainingJob,
     kinds,
+    parse_export_task_status,
 )
 from modelarts_poller._client import ModelArtsClient, _Route
 from modelarts_poller._kind import ModelArtsTask, id_field, project_field, success_field
@@ -364,3 +365,56 @@ async def test_a_built_in_spec_with_its_own_fetch_is_read_every_poll() -> None:
         outcome = await engine.watch(OwnFetchDatasetTask("dt1")).wait()
     assert isinstance(outcome, TaskCompleted)
     assert OwnFetchDatasetTask.box["polls"] == 3
+
+
+def test_equal_observations_are_one_object() -> None:
+    # Thousands of waiting tasks mostly read the same; each distinct object is one more
+    # for a full garbage collection to walk.
+    spec = ExportTask("ds1", "t1")
+    first = spec.interpret(parse_export_task_status(GOOD))
+    again = ExportTask("ds2", "t2").interpret(parse_export_task_status({**GOOD, "task_id": "t2"}))
+    assert again is first
+    further = spec.interpret(parse_export_task_status({**GOOD, "progress": 41.0}))
+    assert further is not first
+    assert (further.completion, first.completion) == (0.41, 0.4)
+
+
+def test_an_unhashable_user_field_still_makes_an_observation() -> None:
+    @attrs.frozen
+    class Odd:
+        phase: Phase = Phase.RUNNING
+        completion: Any = attrs.field(factory=list)
+        status: str = "RUNNING"
+        error_msg: str | None = None
+        error_code: str | None = None
+
+    obs = Observation.of(Odd())
+    assert (obs.phase, obs.completion) == (Phase.RUNNING, [])
+    assert Observation.of(Odd()) is not obs
+
+
+async def test_a_new_answer_with_the_same_observation_refreshes_the_snapshot(
+    mocked: Any,
+) -> None:
+    # The observation is shared (an equal reading), the snapshot is not: the handle must
+    # hold the latest answer, not the first one that read the same.
+    later = {**GOOD, "export_params": {"train_sample_ratio": "0.5", "samples": ["c"]}}
+    done = {**GOOD, "status": "SUCCESSED", "progress": 100.0}
+    for doc in (GOOD, later, GARBAGE, done):
+        mocked.get(EXPORT, body=body(doc))
+    policy = PollPolicy(
+        interval=Backoff(initial=0, maximum=0, jitter="none"),
+        retry=Backoff(initial=0, maximum=0, jitter="none"),
+    )
+    async with (
+        ModelArtsClient(project_id="p1", auth=NoAuth(), endpoint=BASE) as client,
+        Engine(client=client, policy=policy, adapt_to_quota=False) as engine,
+    ):
+        handle = engine.watch(ExportTask("ds1", "t1"))
+        at_retry: list[Any] = []
+        # `later` made no event (nothing an event reports changed); the garbage after it
+        # did: when it is delivered, `later` must be the snapshot.
+        handle.add_callback(lambda _e: at_retry.append(handle.snapshot), types=(TaskRetrying,))
+        await handle.wait()
+    assert len(at_retry) == 1
+    assert at_retry[0].export_params.samples == ("c",)

@@ -760,7 +760,7 @@ class Engine:
             self._roll_rate(now)
         handle._errors = 0
         handle._seen_at = now
-        if obs is prev:
+        if obs is prev and snapshot is handle._snapshot:
             pass
         elif (
             prev is None

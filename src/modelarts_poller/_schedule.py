@@ -80,6 +80,7 @@ class Scheduler(Generic[T]):
         "_ready",
         "_rekey_at",
         "_timer",
+        "_waiting",
         "backlog",
         "last_due",
     )
@@ -87,7 +88,10 @@ class Scheduler(Generic[T]):
     def __init__(self, credit: Callable[[T, float, float], float] | None = None) -> None:
         self._timer: list[int] = []  # (due in ns) << _SEQ_BITS | seq
         self._items: dict[int, T] = {}  # seq -> item, for every timer entry (stale too)
-        self._ready: list[tuple[float, int, T, float]] = []
+        # (due - credit, seq, due): no item in it, so the collector untracks the tuple
+        # (thousands of due polls wait when the rate binds); the item is in _waiting.
+        self._ready: list[tuple[float, int, float]] = []
+        self._waiting: dict[int, T] = {}  # seq -> item, for every ready entry (stale too)
         self._counter = itertools.count(1)
         self._credit = credit
         self.last_due = 0.0  # the due time of the item pop() last returned
@@ -129,7 +133,7 @@ class Scheduler(Generic[T]):
 
     def pop(self, now: float) -> T | float:
         """The item to poll now, or the time to look again."""
-        timer, ready, items = self._timer, self._ready, self._items
+        timer, ready, items, waiting = self._timer, self._ready, self._items, self._waiting
         pop = heapq.heappop
         credit = self._credit
         moved = 0
@@ -176,7 +180,8 @@ class Scheduler(Generic[T]):
                     self.backlog += (now - due - self.backlog) * 0.05
                     return item
             c = credit(item, due, now) if credit is not None else 0.0
-            heapq.heappush(ready, (due - c, seq, item, due))
+            heapq.heappush(ready, (due - c, seq, due))
+            waiting[seq] = item
             moved += 1
             if moved >= REKEY_SLICE:
                 break  # a bounded pause: the rest join the due on the next pops
@@ -187,7 +192,8 @@ class Scheduler(Generic[T]):
             self._rekey(now)
             ready = self._ready
         while ready:
-            _key, seq, item, due = pop(ready)
+            _key, seq, due = pop(ready)
+            item = waiting.pop(seq)
             if item._seq != seq:
                 continue
             item._seq = 0
@@ -207,20 +213,24 @@ class Scheduler(Generic[T]):
         grows with the number of waiting items."""
         credit = self._credit
         assert credit is not None
-        ready = self._ready
+        ready, waiting = self._ready, self._waiting
         if len(ready) <= REKEY_SLICE:
-            self._ready = ready = [
-                (due - credit(item, due, now), seq, item, due)
-                for _key, seq, item, due in ready
-                if item._seq == seq
-            ]
+            live = []
+            for _key, seq, due in ready:
+                item = waiting[seq]
+                if item._seq == seq:
+                    live.append((due - credit(item, due, now), seq, due))
+                else:
+                    del waiting[seq]  # stale: dropped here, not popped later
+            self._ready = ready = live
         else:
             start = self._rekey_at if self._rekey_at < len(ready) else 0
             end = min(start + REKEY_SLICE, len(ready))
             for i in range(start, end):
-                _key, seq, item, due = ready[i]
+                _key, seq, due = ready[i]
+                item = waiting[seq]
                 if item._seq == seq:
-                    ready[i] = (due - credit(item, due, now), seq, item, due)
+                    ready[i] = (due - credit(item, due, now), seq, due)
             self._rekey_at = end
         heapq.heapify(ready)
         self._next_rekey = now + REKEY_EVERY
@@ -233,12 +243,14 @@ class Scheduler(Generic[T]):
         seq = next(self._counter)
         item._seq = seq
         c = credit(item, due, now) if credit is not None else 0.0
-        heapq.heappush(self._ready, (due - c, seq, item, due))
+        heapq.heappush(self._ready, (due - c, seq, due))
+        self._waiting[seq] = item
 
     def clear(self) -> None:
         self._timer.clear()
         self._items.clear()
         self._ready.clear()
+        self._waiting.clear()
 
     def __len__(self) -> int:
         """Entries held, stale ones included."""

@@ -37,7 +37,26 @@ class Observation:
         status = snapshot.status
         if status is not None and type(status) is not str:
             status = str(status)  # integer statuses of the dataset and job APIs, as text
-        return cls(snapshot.phase, snapshot.completion, status, message)
+        key = (snapshot.phase, snapshot.completion, status, message)
+        if cls is not Observation:
+            return cls(*key)
+        # Equal observations are one object: thousands of waiting tasks of a kind mostly
+        # read the same (running, no progress), and each distinct object is one more for
+        # every full garbage collection to walk. Frozen, so sharing is safe; a lookup also
+        # costs less than building one.
+        try:
+            obs = _SHARED.get(key)
+        except TypeError:  # a user kind's unhashable field: not shared
+            return cls(*key)
+        if obs is None:
+            if len(_SHARED) >= _SHARED_MAX:
+                _SHARED.clear()  # bounded: progress fractions and messages vary
+            obs = _SHARED[key] = cls(*key)
+        return obs
+
+
+_SHARED: dict[tuple[Any, ...], Observation] = {}
+_SHARED_MAX = 4096
 
 
 class ModelArtsAPI(Protocol):
