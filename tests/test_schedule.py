@@ -85,6 +85,26 @@ def test_due_polls_compete_by_credit_and_a_lone_due_poll_needs_none() -> None:
     assert sched.pop(5.0) is low
 
 
+def test_due_polls_waiting_on_the_rate_hold_no_tracked_tuple() -> None:
+    # Thousands of due polls wait when the rate binds; each entry that held its item kept
+    # one more object for every full garbage collection to walk.
+    import gc
+
+    sched: Scheduler[Item] = Scheduler(by_credit)
+    items = [Item(str(i), credit=float(i % 3)) for i in range(50)]
+    for i, item in enumerate(items):
+        sched.push(item, float(i))
+    first = sched.pop(100.0)
+    assert first in items
+    sched.unpop(first, 0.0, 100.0)  # type: ignore[arg-type]
+    assert len(sched._ready) >= 40
+    gc.collect()
+    assert not any(gc.is_tracked(entry) for entry in sched._ready)
+    popped = [sched.pop(100.0) for _ in range(50)]
+    assert sorted(p.name for p in popped) == sorted(i.name for i in items)  # type: ignore[union-attr]
+    assert sched._waiting == {}
+
+
 def test_an_unpopped_item_competes_again_with_its_due_time() -> None:
     sched: Scheduler[Item] = Scheduler(by_credit)
     mine, better = Item("mine"), Item("better", credit=2.0)
@@ -176,11 +196,27 @@ class SchedulerMachine(RuleBasedStateMachine):
         assert all(d - self.items[j].credit >= key - 1e-9 for j, d in due_now.items())
         del self.queued[i]
 
+    @rule(i=st.integers(0, 5))
+    def unpop(self, i: int) -> None:
+        # What the engine does with a popped item while it waits for a rate grant.
+        item = self.items[i]
+        if i in self.queued or item._seq == -1:
+            return
+        self.sched.unpop(item, self.now, self.now)
+        self.queued[i] = self.now
+
     @invariant()
     def finished_items_are_never_queued(self) -> None:
         for i, item in enumerate(self.items):
             if item._seq == -1:
                 assert i not in self.queued
+
+    @invariant()
+    def every_due_entry_finds_its_item_and_no_item_is_kept_without_one(self) -> None:
+        # The ready heap holds numbers only; its items sit in a dict by seq, which must
+        # neither lose one (a due poll forgotten) nor keep one no entry names (a leak).
+        ready, waiting = self.sched._ready, self.sched._waiting
+        assert sorted(seq for _key, seq, _due in ready) == sorted(waiting)
 
 
 TestSchedulerMachine = SchedulerMachine.TestCase
