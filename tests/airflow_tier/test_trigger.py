@@ -216,3 +216,11 @@ def test_a_bad_rate_limiter_is_refused_where_the_trigger_is_made() -> None:
         ModelArtsTaskTrigger(token=token, conn_id="a", rate_limiter="no-colon")
     with pytest.raises(InvalidArgumentError, match="not both"):
         ModelArtsTaskTrigger(token=token, conn_id="a", max_rate=5, rate_limiter="a.b:c")
+
+
+def test_the_default_triggerer_capacity_docs_airflow_md_quotes() -> None:
+    # docs/airflow.md advises more triggerers over a far larger capacity, quoting
+    # Airflow's default: a release that changes it must change that sentence.
+    from airflow.configuration import conf
+
+    assert conf.getint("triggerer", "capacity", fallback=None) == 1000
