@@ -293,7 +293,11 @@ class _Shared:
     """One connection's engine, its owner task, and who watches what."""
 
     def __init__(
-        self, connection: Connection, policy: PollPolicy | None, durations: DurationModel
+        self,
+        connection: Connection,
+        policy: PollPolicy | None,
+        durations: DurationModel,
+        on_idle: Callable[[_Shared], None],
     ) -> None:
         self.connection = connection
         self.policy = policy
@@ -308,7 +312,7 @@ class _Shared:
         # together (a triggerer picking up a backlog) must not stall the loop for all of them.
         self.pending: deque[_Watch] = deque()
         self.registrar: asyncio.Task[None] | None = None
-        self.on_idle: Callable[[_Shared], None] | None = None  # called when the last leaves
+        self.on_idle = on_idle  # called when the last watcher leaves
         self.owner = asyncio.get_running_loop().create_task(self._own())
 
     def register(self, watch: _Watch) -> None:
@@ -374,8 +378,7 @@ class _Shared:
         self.users -= 1
         if self.users == 0:
             self.stop.set()
-            if self.on_idle is not None:
-                self.on_idle(self)
+            self.on_idle(self)
 
     async def _own(self) -> None:
         try:
@@ -453,8 +456,8 @@ class SharedEngines:
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
             learned = self._learned.setdefault(connection.key, DurationModel())
-            shared = self._shared[connection.key] = _Shared(connection, self._policy, learned)
-            shared.on_idle = self._forget
+            shared = _Shared(connection, self._policy, learned, self._forget)
+            self._shared[connection.key] = shared
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
         shared.users += 1
