@@ -105,6 +105,8 @@ async def test_a_missing_task_fails_with_not_found_and_the_published_code(
     error: Any = outcome.error
     assert isinstance(error, NotFound)
     assert (error.status, error.error_code) == MISSING[kind]
+    assert error.error_msg  # in whichever spelling the kind's API publishes
+    assert error.error_msg in str(error)
     assert error.request_id  # every answer carries an X-Request-Id
 
 
