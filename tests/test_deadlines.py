@@ -186,3 +186,21 @@ async def test_priority_works_on_the_testing_double() -> None:
     assert len(ordered) == len(ranked) == 20
     assert statistics.median(ordered) > 3.0  # the rate binds: due order waits its turn
     assert statistics.median(ranked) < 0.6 * statistics.median(ordered)
+
+
+async def test_tasks_out_of_time_together_end_at_once_past_a_blocked_stream() -> None:
+    # Ended together by their deadline: each ends at it even while an earlier one's event
+    # waits for a full stream, and closing the engine still delivers every one of them.
+    clock = FakeClock()
+    jobs = Jobs(clock)
+    specs = [jobs.add(f"j{i}", (0.0, "RUNNING", None)) for i in range(4)]
+    async with Engine(
+        client=jobs, clock=clock, max_rate=0.1, max_in_flight=1, policy=PollPolicy(deadline=5.0)
+    ) as engine:
+        stream = engine.events(types=TaskFailed, buffer=1)
+        handles = engine.watch_many(specs)
+        await clock.advance(6.0)
+        assert_ended_at_deadline(handles, 5.0)
+    ended = [event async for event in stream]
+    assert sorted(event.spec.name for event in ended) == ["j0", "j1", "j2", "j3"]
+    assert all(h.done() for h in handles)

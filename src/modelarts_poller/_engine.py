@@ -625,11 +625,7 @@ class Engine:
             if wake <= clock.now():
                 # Queued tasks out of time end now, without a grant or a free poller: they
                 # may be waiting behind a binding rate, a quota pause or busy pollers.
-                now = clock.now()
-                expired = sched.expired(now)
-                if expired:
-                    assert self._core_tg is not None
-                    self._core_tg.start_soon(self._expire, expired, now)
+                self._expire(sched.expired(clock.now()), clock.now())
                 wake = sched.next_deadline()
             self._deadline_wake = wake
             target = _INF
@@ -666,11 +662,33 @@ class Engine:
                     await clock.sleep_until(wake)
             self._dispatch_scope = None
 
-    async def _expire(self, handles: list[TaskHandle], now: float) -> None:
-        """End tasks whose deadline passed while they were queued, as of ``now``."""
-        message = "the deadline passed before the task finished"
+    def _expire(self, handles: list[TaskHandle], now: float) -> None:
+        """End tasks whose deadline passed while they were queued, as of ``now``: each
+        ends here and now (one slow consumer holds up no other's end); their events are
+        delivered, in order, by one task of their own."""
+        ended = []
+        reason, message = FailureReason.DEADLINE, "the deadline passed before the task finished"
         for handle in handles:
-            await self._fail(handle, FailureReason.DEADLINE, message, None, now)
+            event = TaskFailed(handle.spec, now, reason, message, None, handle._snapshot)
+            if self._settle(handle, event):
+                if self._checkpoint is not None:
+                    self._checkpoint.record_outcome(event)
+                ended.append((handle, event))
+        if ended:
+            assert self._core_tg is not None
+            self._core_tg.start_soon(self._announce, ended)
+
+    async def _announce(self, ended: list[tuple[TaskHandle, TaskFailed]]) -> None:
+        for i, (handle, event) in enumerate(ended):
+            try:
+                await self._delivery.emit(handle, event)
+            except BaseException:  # the engine is closing: the rest without waiting
+                for other, end in ended[i + 1 :]:
+                    self._delivery.seal(other, end)
+                    self._release(other)
+                raise
+            finally:
+                self._release(handle)
 
     async def _worker(self, worker: _Worker) -> None:
         if self._limiter is not None:
@@ -719,7 +737,7 @@ class Engine:
             if handle._outcome is None:
                 deadline = handle._deadline
                 if deadline is not None and self._now() >= deadline:
-                    await self._expire([handle], self._now())
+                    await self._fail_deadline(handle)
                     return
                 self._sched.unpop(handle, due, self._now())
             await self._prepay()
@@ -740,7 +758,7 @@ class Engine:
                 gate = CURRENT_GATE.get()
                 if gate is not None:
                     gate.prepaid = False  # a grant held since is not the next poll's
-            await self._expire([handle], self._now())
+            await self._fail_deadline(handle)
             return
         handle._polls += 1
         self._polls += 1
@@ -1050,6 +1068,10 @@ class Engine:
     ) -> None:
         message = f"not finished after {handle._polls} polls"
         await self._fail(handle, FailureReason.MAX_POLLS, message, error, now)
+
+    async def _fail_deadline(self, handle: TaskHandle) -> None:
+        message = "the deadline passed before the task finished"
+        await self._fail(handle, FailureReason.DEADLINE, message, None, self._now())
 
     async def _fail(
         self,

@@ -76,9 +76,9 @@ class Scheduler(Generic[T]):
     Deadlines are kept apart from due times: a queued item whose deadline has passed must
     end then, whether it is due or waiting among the due for a rate grant or a free
     poller, and :meth:`expired` hands such items out without regard to credit or limits.
-    An item's deadline entry is one int as well, its deadline in nanoseconds above the
-    item's ``id``, pushed once per deadline (not per poll); the item is found by its id
-    and the entry is live while that item's deadline still gives the same nanosecond.
+    An item's deadline entry is ``(deadline, id(item))``, pushed once per deadline (not
+    per poll); the item is found by its id, and the entry is live while that item's
+    deadline is still the same.
     """
 
     __slots__ = (
@@ -109,7 +109,8 @@ class Scheduler(Generic[T]):
         self.backlog = 0.0  # how late due items start, smoothed over the last few dozen
         self._next_rekey = -_INF
         self._rekey_at = 0  # where the next slice of waiting polls starts
-        self._deadlines: list[int] = []  # (deadline in ns) << _SEQ_BITS | id(item)
+        # (deadline, id(item)): atoms only, so the collector untracks the tuple.
+        self._deadlines: list[tuple[float, int]] = []
         self._expiring: dict[int, T] = {}  # id(item) -> item, for items with a deadline
 
     def push(self, item: T, due: float) -> None:
@@ -265,7 +266,7 @@ class Scheduler(Generic[T]):
         assert item._deadline is not None
         ident = id(item)
         self._expiring[ident] = item
-        heapq.heappush(self._deadlines, _ns(item._deadline) << _SEQ_BITS | ident)
+        heapq.heappush(self._deadlines, (item._deadline, ident))
 
     def forget_deadline(self, item: T) -> None:
         """``item`` is finished: its deadline entry goes stale (and so does not keep the
@@ -276,25 +277,21 @@ class Scheduler(Generic[T]):
             if len(self._deadlines) > 2 * len(self._expiring) + 1024:
                 # Mostly stale (tasks end long before their deadlines): rebuilt from the
                 # live ones, so the heap stays in proportion to the tasks with deadlines.
-                self._deadlines = [
-                    _ns(it._deadline) << _SEQ_BITS | i  # type: ignore[arg-type]
-                    for i, it in self._expiring.items()
-                ]
+                self._deadlines = [(it._deadline, i) for i, it in self._expiring.items()]  # type: ignore[misc]
                 heapq.heapify(self._deadlines)
 
-    def _live_deadline(self, key: int) -> T | None:
-        item = self._expiring.get(key & _SEQ_MASK)
-        if item is None or item._deadline is None or _ns(item._deadline) != key >> _SEQ_BITS:
-            return None
+    def _live_deadline(self, entry: tuple[float, int]) -> T | None:
+        item = self._expiring.get(entry[1])
+        if item is None or item._deadline != entry[0]:
+            return None  # finished, or given another deadline since
         return item
 
     def next_deadline(self) -> float:
         """The earliest deadline of an item still watched for one (``inf`` if none)."""
         heap = self._deadlines
         while heap:
-            item = self._live_deadline(heap[0])
-            if item is not None:
-                return item._deadline  # type: ignore[return-value]
+            if self._live_deadline(heap[0]) is not None:
+                return heap[0][0]
             heapq.heappop(heap)
         return _INF
 
@@ -304,26 +301,16 @@ class Scheduler(Generic[T]):
         deadline passes is in the hands of its poller, which ends it itself; either way
         its deadline entry is used up."""
         heap, expiring = self._deadlines, self._expiring
-        horizon = _ns(now)
         out: list[T] = []
-        aside: list[int] | None = None
-        while heap and heap[0] >> _SEQ_BITS <= horizon:
-            key = heapq.heappop(heap)
-            item = self._live_deadline(key)
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            item = self._live_deadline(entry)
             if item is None:
                 continue
-            if item._deadline > now:  # type: ignore[operator]
-                if aside is None:
-                    aside = []
-                aside.append(key)  # the same nanosecond, not yet
-                continue
-            del expiring[key & _SEQ_MASK]
+            del expiring[entry[1]]
             if item._seq > 0:
                 item._seq = 0
                 out.append(item)
-        if aside is not None:
-            for key in aside:
-                heapq.heappush(heap, key)
         return out
 
     def clear(self) -> None:
