@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import anyio
 import pytest
@@ -135,6 +136,36 @@ async def test_over_http_a_quota_pause_does_not_hold_a_task_past_its_deadline() 
         assert deadline - 0.05 <= outcome.at - started <= deadline + 0.5, outcome.at - started
 
 
+class SlowLists(ModelArtsClient):
+    """A client whose list requests take 100 virtual seconds to be answered."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(endpoint="http://127.0.0.1:9", project_id="p", auth=NoAuth())
+        self.clock = clock
+        self.lists = 0
+
+    async def request(self, method: str, path: str, *args: Any, **kw: Any) -> Any:
+        if path == ExportTask.LIST_PATH:
+            self.lists += 1
+            await self.clock.sleep_until(self.clock.now() + 100.0)
+        return await super().request(method, path, *args, **kw)
+
+
+async def test_polls_waiting_for_a_list_answer_end_at_their_deadline() -> None:
+    # One poll lists the dataset's exports; the others wait for its answer, which takes
+    # 100 s to come. Every one ends at its 10 s deadline, the lister's request cut off too.
+    clock = FakeClock()
+    client = SlowLists(clock)
+    async with (
+        client,
+        Engine(client=client, clock=clock, policy=PollPolicy(deadline=10.0)) as engine,
+    ):
+        handles = engine.watch_many(ExportTask("ds", f"t{i}") for i in range(4))
+        await clock.run(engine.wait(handles))
+    assert client.lists == 1  # all of them waited for the one list request
+    assert_ended_at_deadline(handles, 10.0)
+
+
 async def test_max_rate_holds_on_the_testing_double() -> None:
     # FakeModelArts has no wire for the engine to take grants at: the engine takes them
     # per poll. It made about 100 polls a second under max_rate=10.
@@ -204,3 +235,40 @@ async def test_tasks_out_of_time_together_end_at_once_past_a_blocked_stream() ->
     ended = [event async for event in stream]
     assert sorted(event.spec.name for event in ended) == ["j0", "j1", "j2", "j3"]
     assert all(h.done() for h in handles)
+
+
+async def test_on_the_testing_double_deadlines_end_tasks_exactly_behind_the_rate() -> None:
+    clock = FakeClock()
+    fake = FakeModelArts(clock)
+    for i in range(30):
+        fake.add_sync(f"ds-{i}", [(0, {"status": "RUNNING"})])
+    async with Engine(
+        client=fake, clock=clock, max_rate=1, policy=PollPolicy(deadline=10.0)
+    ) as engine:
+        handles = engine.watch_many(SyncTask(f"ds-{i}") for i in range(30))
+        await clock.run(engine.wait(handles))
+    assert_ended_at_deadline(handles, 10.0)
+    assert sum(fake.calls.values()) <= 11
+
+
+async def test_only_a_held_delivery_keeps_a_task_past_its_deadline() -> None:
+    # docs/engine.md: a poller handing the task's previous event to a slow async callback
+    # sees the deadline once that is done; the task then ends, with DEADLINE, no later.
+    clock = FakeClock()
+    jobs = Jobs(clock)
+    job = jobs.add("j", (0.0, "RUNNING", 0.1))
+    gate = anyio.Event()
+
+    async def slow(event: object) -> None:
+        await gate.wait()
+
+    async with Engine(client=jobs, clock=clock) as engine:
+        handle = engine.watch(job, policy=PollPolicy(deadline=5.0), on_event=slow)
+        await clock.advance(8.0)
+        assert handle.outcome is None  # its first progress event is still being delivered
+        gate.set()
+        await clock.settle()
+        outcome = handle.outcome
+    assert isinstance(outcome, TaskFailed)
+    assert outcome.reason is FailureReason.DEADLINE
+    assert outcome.at == 8.0
