@@ -26,6 +26,7 @@ class Item:
         self.credit = credit
         self._seq = 0
         self._due = 0.0
+        self._deadline: float | None = None
 
     def __repr__(self) -> str:
         return f"Item({self.name})"
@@ -156,13 +157,15 @@ def test_a_poll_is_overtaken_only_by_polls_due_less_than_span_intervals_later(
 
 
 class SchedulerMachine(RuleBasedStateMachine):
-    """Push, cancel, re-push and pop against a plain model of what is queued."""
+    """Push, cancel, re-push, pop and expire against a plain model of what is queued and
+    of the deadlines kept."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sched: Scheduler[Item] = Scheduler(by_credit)
         self.items = [Item(str(i), credit=float(i % 3)) for i in range(6)]
         self.queued: dict[int, float] = {}  # item index -> due
+        self.deadlines: dict[int, float] = {}  # item index -> deadline still kept
         self.now = 0.0
 
     @rule(i=st.integers(0, 5), delay=st.floats(0, 10, allow_nan=False))
@@ -174,6 +177,32 @@ class SchedulerMachine(RuleBasedStateMachine):
     def cancel(self, i: int) -> None:
         self.items[i]._seq = -1
         self.queued.pop(i, None)
+        self.sched.forget_deadline(self.items[i])  # as the engine does for a finished task
+        self.deadlines.pop(i, None)
+
+    @rule(i=st.integers(0, 5), after=st.floats(0, 10, allow_nan=False))
+    def set_deadline(self, i: int, after: float) -> None:
+        item = self.items[i]
+        if item._seq == -1:
+            return
+        item._deadline = self.now + after
+        self.sched.add_deadline(item)
+        self.deadlines[i] = item._deadline
+
+    @rule()
+    def expire(self) -> None:
+        # A binding rate or busy pollers leave due items waiting: a deadline ends them
+        # anyway, whatever their rank among the due (issue 23), and only them.
+        got = self.sched.expired(self.now)
+        passed = {i for i, d in self.deadlines.items() if d <= self.now}
+        assert sorted(self.items.index(g) for g in got) == sorted(
+            i for i in passed if i in self.queued
+        )
+        for g in got:
+            assert g._seq == 0  # taken out of the queue
+        for i in passed:  # used up; one not queued is in its poller's hands
+            del self.deadlines[i]
+            self.queued.pop(i, None)
 
     @rule(step=st.floats(0, 5, allow_nan=False))
     def advance(self, step: float) -> None:
@@ -204,6 +233,10 @@ class SchedulerMachine(RuleBasedStateMachine):
             return
         self.sched.unpop(item, self.now, self.now)
         self.queued[i] = self.now
+
+    @invariant()
+    def the_next_deadline_is_the_earliest_kept(self) -> None:
+        assert self.sched.next_deadline() == min(self.deadlines.values(), default=math.inf)
 
     @invariant()
     def finished_items_are_never_queued(self) -> None:

@@ -8,6 +8,11 @@ finishes a poll takes the next due task straight from the scheduler without waki
 dispatcher, so under load the dispatcher sleeps and workers run back to back. This
 module keeps the lifecycle, the workers, the I/O and delivery.
 
+A deadline ends its task wherever it waits: a worker's whole poll (its rate grant and its
+request) is cut off at the task's deadline, and a task queued at its deadline (due and
+waiting for a grant or a free worker, or not due yet) is ended by the dispatcher, which
+wakes for deadlines even while every worker is busy.
+
 Events are delivered by the worker that produced them, in order: sync callbacks are
 called, async callbacks awaited, and bounded streams fed, so a slow consumer slows
 polling instead of losing events.
@@ -226,6 +231,9 @@ class Engine:
         # Polls whose I/O bypasses the client take a grant before fetch() only under a limit
         # the user set: the advertised quota is about the client's requests.
         self._per_poll_grants = max_rate is not None or rate_limiter is not None
+        # Only ModelArtsClient takes grants where its requests leave; through any other
+        # client (FakeModelArts, a user's own) a built-in kind's poll takes one as well.
+        self._wire_gated = isinstance(client, ModelArtsClient)
 
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         # Tasks a list request can observe together; only a ModelArtsClient lists.
@@ -236,6 +244,7 @@ class Engine:
         self._idle: list[_Worker] = []
         self._workers = 0
         self._dispatch_target = _INF
+        self._deadline_wake = _INF  # the deadline the dispatcher wakes for next
         self._saturated = False  # the dispatcher sleeps until a busy worker goes idle
         self._dispatch_scope: anyio.CancelScope | None = None
         self._tg: anyio.abc.TaskGroup | None = None
@@ -388,6 +397,7 @@ class Engine:
         handles: list[TaskHandle] = []
         new: list[TaskHandle] = []
         earliest = _INF
+        first_deadline = _INF
         # A big batch allocates millions of objects that all live on: each collection the
         # allocations would trigger walks everything made so far, so a million watches
         # cost twice the time with the collector on. It runs again once the batch is in.
@@ -405,7 +415,10 @@ class Engine:
                     pol = policy or kind_policies.get(spec.kind, default)
                     handle = TaskHandle(self, spec, pol)
                     if pol.deadline is not None:
-                        handle._deadline = now + pol.deadline
+                        handle._deadline = deadline = now + pol.deadline
+                        self._sched.add_deadline(handle)
+                        if deadline < first_deadline:
+                            first_deadline = deadline
                     tasks[spec] = handle
                     new.append(handle)
                     handle._watched_at = now
@@ -424,6 +437,8 @@ class Engine:
             for handle in new:  # undo: their heap entries go stale and are skipped
                 handle._seq = 0
                 del tasks[handle.spec]
+                if handle._deadline is not None:
+                    self._sched.forget_deadline(handle)
             raise
         finally:
             if collecting:
@@ -438,7 +453,7 @@ class Engine:
             for h in new:
                 if getattr(h.spec, "LIST_PATH", None) is not None:
                     groups.add(h)
-        if earliest < self._dispatch_target:
+        if earliest < self._dispatch_target or first_deadline < self._deadline_wake:
             self._wake_dispatcher()
         if self._metrics is not None:
             for h in new:
@@ -494,7 +509,7 @@ class Engine:
                 # The last status seen, so that seeing it again keeps the backoff position.
                 handle._obs = Observation(Phase.UNKNOWN, None, state.status)
             if state.deadline_at is not None:
-                handle._deadline = self._clock.now() + (state.deadline_at - self._wall())
+                self._set_deadline(handle, self._clock.now() + (state.deadline_at - self._wall()))
             if state.started_at is None:
                 handle._fresh = False  # its age is not known: nothing to learn or place by it
             else:
@@ -505,6 +520,12 @@ class Engine:
                 handle._watched_at = now - age
                 self._skip_quiet(handle, now, age)
         return handle
+
+    def _set_deadline(self, handle: TaskHandle, deadline: float) -> None:
+        handle._deadline = deadline
+        self._sched.add_deadline(handle)
+        if deadline < self._deadline_wake:
+            self._wake_dispatcher()
 
     def _skip_quiet(self, handle: TaskHandle, now: float, age: float) -> None:
         """Move the first poll of a task of known age past its kind's quiet stretch.
@@ -598,7 +619,15 @@ class Engine:
     async def _dispatcher(self) -> None:
         clock = self._clock
         idle = self._idle
+        sched = self._sched
         while True:
+            wake = sched.next_deadline()
+            if wake <= clock.now():
+                # Queued tasks out of time end now, without a grant or a free poller: they
+                # may be waiting behind a binding rate, a quota pause or busy pollers.
+                self._expire(sched.expired(clock.now()), clock.now())
+                wake = sched.next_deadline()
+            self._deadline_wake = wake
             target = _INF
             while True:
                 if not idle and self._workers >= self._max_in_flight:
@@ -623,13 +652,43 @@ class Engine:
                     self._core_tg.start_soon(self._worker, _Worker(got, self._sched.last_due))
             self._dispatch_target = target
             self._saturated = target == -_INF
+            if target < wake and target != -_INF:
+                wake = target
             with anyio.CancelScope() as scope:
                 self._dispatch_scope = scope
-                if target == _INF or target == -_INF:
+                if wake == _INF:
                     await anyio.sleep_forever()
                 else:
-                    await clock.sleep_until(target)
+                    await clock.sleep_until(wake)
             self._dispatch_scope = None
+
+    def _expire(self, handles: list[TaskHandle], now: float) -> None:
+        """End tasks whose deadline passed while they were queued, as of ``now``: each
+        ends here and now (one slow consumer holds up no other's end); their events are
+        delivered, in order, by one task of their own."""
+        ended = []
+        reason, message = FailureReason.DEADLINE, "the deadline passed before the task finished"
+        for handle in handles:
+            event = TaskFailed(handle.spec, now, reason, message, None, handle._snapshot)
+            if self._settle(handle, event):
+                if self._checkpoint is not None:
+                    self._checkpoint.record_outcome(event)
+                ended.append((handle, event))
+        if ended:
+            assert self._core_tg is not None
+            self._core_tg.start_soon(self._announce, ended)
+
+    async def _announce(self, ended: list[tuple[TaskHandle, TaskFailed]]) -> None:
+        for i, (handle, event) in enumerate(ended):
+            try:
+                await self._delivery.emit(handle, event)
+            except BaseException:  # the engine is closing: the rest without waiting
+                for other, end in ended[i + 1 :]:
+                    self._delivery.seal(other, end)
+                    self._release(other)
+                raise
+            finally:
+                self._release(handle)
 
     async def _worker(self, worker: _Worker) -> None:
         if self._limiter is not None:
@@ -673,8 +732,13 @@ class Engine:
         prepaid = False
         if self._contended and self._limiter is not None and self._priority:
             # The rate binds: wait for the grant without holding a task, then take the due
-            # poll most likely to find news (another worker may have taken this one).
+            # poll most likely to find news (another worker may have taken this one). The
+            # task waits queued, where its deadline still ends it (see _dispatcher).
             if handle._outcome is None:
+                deadline = handle._deadline
+                if deadline is not None and self._now() >= deadline:
+                    await self._fail_deadline(handle)
+                    return
                 self._sched.unpop(handle, due, self._now())
             await self._prepay()
             got = self._pop_due(self._now())
@@ -690,13 +754,11 @@ class Engine:
         spec = handle.spec
         deadline = handle._deadline
         if deadline is not None and self._now() >= deadline:
-            await self._fail(
-                handle,
-                FailureReason.DEADLINE,
-                "the deadline passed before the task finished",
-                None,
-                self._now(),
-            )
+            if prepaid:
+                gate = CURRENT_GATE.get()
+                if gate is not None:
+                    gate.prepaid = False  # a grant held since is not the next poll's
+            await self._fail_deadline(handle)
             return
         handle._polls += 1
         self._polls += 1
@@ -704,20 +766,28 @@ class Engine:
         metrics = self._metrics
         started = time.perf_counter() if metrics is not None else 0.0
         try:
-            # Operation specs' requests go through ModelArtsClient, which takes a grant at
-            # the wire; for any other spec the engine takes one per poll, before fetch().
-            if self._per_poll_grants and not prepaid and not getattr(spec, "_wire_limited", False):
-                await self._prepay()
-            if deadline is None:
-                snapshot = await self._fetch(spec)
+            # Operation specs' requests through ModelArtsClient take a grant at the wire;
+            # for any other poll the engine takes one, before fetch() and, like the
+            # request, within the deadline's cut-off.
+            fetching: Awaitable[Any]
+            if (
+                self._per_poll_grants
+                and not prepaid
+                and not (self._wire_gated and getattr(spec, "_wire_limited", False))
+            ):
+                fetching = self._paid_fetch(spec)
             else:
-                snapshot = await self._fetch_by(spec, deadline)
+                fetching = self._fetch(spec)
+            if deadline is None:
+                snapshot = await fetching
+            else:
+                snapshot = await self._fetch_by(fetching, deadline)
         except _DeadlineHit:
             self._in_flight -= 1
             await self._fail(
                 handle,
                 FailureReason.DEADLINE,
-                "the deadline passed while a request was in flight",
+                "the deadline passed while a poll was in flight (for its grant or its answer)",
                 None,
                 self._now(),
             )
@@ -876,13 +946,18 @@ class Engine:
         if gate is not None:
             gate.prepaid = True
 
-    async def _fetch_by(self, spec: TaskSpec[Any], deadline: float) -> Any:
-        """``spec.fetch`` cut off at ``deadline`` (engine clock); raises _DeadlineHit."""
+    async def _paid_fetch(self, spec: TaskSpec[Any]) -> Any:
+        await self._prepay()
+        return await self._fetch(spec)
+
+    async def _fetch_by(self, fetching: Awaitable[Any], deadline: float) -> Any:
+        """``fetching`` (a poll's grant and request) cut off at ``deadline`` (engine
+        clock); raises _DeadlineHit."""
         clock = self._clock
         if type(clock) is SystemClock:
             # The loop's clock is the same monotonic clock: a plain cancel scope will do.
             with anyio.move_on_after(deadline - clock.now()) as scope:
-                return await self._fetch(spec)
+                return await fetching
             assert scope.cancelled_caught
             raise _DeadlineHit
         outcome: list[Any] = []
@@ -895,7 +970,7 @@ class Engine:
 
             tg.start_soon(cut_off)
             try:
-                outcome.append(await self._fetch(spec))
+                outcome.append(await fetching)
             except Exception as exc:
                 error.append(exc)
             finally:
@@ -994,6 +1069,10 @@ class Engine:
         message = f"not finished after {handle._polls} polls"
         await self._fail(handle, FailureReason.MAX_POLLS, message, error, now)
 
+    async def _fail_deadline(self, handle: TaskHandle) -> None:
+        message = "the deadline passed before the task finished"
+        await self._fail(handle, FailureReason.DEADLINE, message, None, self._now())
+
     async def _fail(
         self,
         handle: TaskHandle,
@@ -1011,6 +1090,8 @@ class Engine:
             return False
         handle._outcome = event
         handle._seq = -1
+        if handle._deadline is not None:
+            self._sched.forget_deadline(handle)
         if self._tasks.get(handle.spec) is handle:
             del self._tasks[handle.spec]
         if self._lists is not None and getattr(handle.spec, "LIST_PATH", None) is not None:

@@ -1,11 +1,11 @@
 """Every scheduling decision of the engine, as pure code: no ``await``, no clock, no I/O.
 
-The engine's runner asks three questions here: which watched task to poll now
-(:class:`Scheduler`), how much a due poll is worth when due polls compete for a limited
-rate (:func:`change_chance`, :func:`priority_credit`), and when to poll a task next given
-what it reported and what its kind's durations look like (:func:`placed_delay`). Time
-comes in as ``now`` arguments, randomness as ``draw`` values; the tests drive all of it
-with plain numbers.
+The engine's runner asks these questions here: which watched task to poll now and which
+queued ones have run out of time (:class:`Scheduler`), how much a due poll is worth when
+due polls compete for a limited rate (:func:`change_chance`, :func:`priority_credit`),
+and when to poll a task next given what it reported and what its kind's durations look
+like (:func:`placed_delay`). Time comes in as ``now`` arguments, randomness as ``draw``
+values; the tests drive all of it with plain numbers.
 
 Due polls compete only when they cannot all start at once (the rate limit or the
 in-flight limit binds). Then they are served in the order of ``due - credit``, where the
@@ -46,10 +46,12 @@ def _ns(t: float) -> int:
 
 class Schedulable(Protocol):
     """What the scheduler keeps on an item: the sequence number of its live entry
-    (0 while it is not queued, -1 once it is finished) and when it is due."""
+    (0 while it is not queued, -1 once it is finished), when it is due, and its deadline
+    (``None``: none; read only for items given to :meth:`Scheduler.add_deadline`)."""
 
     _seq: int
     _due: float
+    _deadline: float | None
 
 
 T = TypeVar("T", bound=Schedulable)
@@ -70,11 +72,20 @@ class Scheduler(Generic[T]):
 
     ``credit(item, due, now)`` gives a due item's credit in seconds (see the module
     docstring); ``None`` serves due items in due order.
+
+    Deadlines are kept apart from due times: a queued item whose deadline has passed must
+    end then, whether it is due or waiting among the due for a rate grant or a free
+    poller, and :meth:`expired` hands such items out without regard to credit or limits.
+    An item's deadline entry is ``(deadline, id(item))``, pushed once per deadline (not
+    per poll); the item is found by its id, and the entry is live while that item's
+    deadline is still the same.
     """
 
     __slots__ = (
         "_counter",
         "_credit",
+        "_deadlines",
+        "_expiring",
         "_items",
         "_next_rekey",
         "_ready",
@@ -98,6 +109,9 @@ class Scheduler(Generic[T]):
         self.backlog = 0.0  # how late due items start, smoothed over the last few dozen
         self._next_rekey = -_INF
         self._rekey_at = 0  # where the next slice of waiting polls starts
+        # (deadline, id(item)): atoms only, so the collector untracks the tuple.
+        self._deadlines: list[tuple[float, int]] = []
+        self._expiring: dict[int, T] = {}  # id(item) -> item, for items with a deadline
 
     def push(self, item: T, due: float) -> None:
         seq = next(self._counter)
@@ -246,11 +260,66 @@ class Scheduler(Generic[T]):
         heapq.heappush(self._ready, (due - c, seq, due))
         self._waiting[seq] = item
 
+    def add_deadline(self, item: T) -> None:
+        """From now on, :meth:`expired` hands ``item`` out once ``item._deadline`` (set,
+        not ``None``) has passed while it is queued; a new deadline replaces the old."""
+        assert item._deadline is not None
+        ident = id(item)
+        self._expiring[ident] = item
+        heapq.heappush(self._deadlines, (item._deadline, ident))
+
+    def forget_deadline(self, item: T) -> None:
+        """``item`` is finished: its deadline entry goes stale (and so does not keep the
+        item alive until its deadline)."""
+        ident = id(item)
+        if self._expiring.get(ident) is item:
+            del self._expiring[ident]
+            if len(self._deadlines) > 2 * len(self._expiring) + 1024:
+                # Mostly stale (tasks end long before their deadlines): rebuilt from the
+                # live ones, so the heap stays in proportion to the tasks with deadlines.
+                self._deadlines = [(it._deadline, i) for i, it in self._expiring.items()]  # type: ignore[misc]
+                heapq.heapify(self._deadlines)
+
+    def _live_deadline(self, entry: tuple[float, int]) -> T | None:
+        item = self._expiring.get(entry[1])
+        if item is None or item._deadline != entry[0]:
+            return None  # finished, or given another deadline since
+        return item
+
+    def next_deadline(self) -> float:
+        """The earliest deadline of an item still watched for one (``inf`` if none)."""
+        heap = self._deadlines
+        while heap:
+            if self._live_deadline(heap[0]) is not None:
+                return heap[0][0]
+            heapq.heappop(heap)
+        return _INF
+
+    def expired(self, now: float) -> list[T]:
+        """The queued items whose deadline is ``now`` or earlier, taken out of the queue
+        (``_seq`` 0), however they rank among the due. An item not queued when its
+        deadline passes is in the hands of its poller, which ends it itself; either way
+        its deadline entry is used up."""
+        heap, expiring = self._deadlines, self._expiring
+        out: list[T] = []
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            item = self._live_deadline(entry)
+            if item is None:
+                continue
+            del expiring[entry[1]]
+            if item._seq > 0:
+                item._seq = 0
+                out.append(item)
+        return out
+
     def clear(self) -> None:
         self._timer.clear()
         self._items.clear()
         self._ready.clear()
         self._waiting.clear()
+        self._deadlines.clear()
+        self._expiring.clear()
 
     def __len__(self) -> int:
         """Entries held, stale ones included."""
