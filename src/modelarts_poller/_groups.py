@@ -24,7 +24,7 @@ from typing import Any
 
 import anyio
 
-from ._errors import PermanentError, RateLimited
+from ._errors import PermanentError, PollerError, RateLimited
 
 PAGE_SIZE = 100  # the largest page the list calls allow
 LIST_RETRY = 60.0  # seconds a group is polled task by task after its list call failed
@@ -198,6 +198,9 @@ class ListPolling:
                 exc,
                 len(members),
                 wait,
+                # Not a server's answer (a bug here or in the kind's page parser): the
+                # traceback is what finds it.
+                exc_info=not isinstance(exc, PollerError),
             )
         except BaseException as exc:
             listing.error = exc
