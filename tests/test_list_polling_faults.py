@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 from aiohttp import web
 
@@ -182,3 +183,27 @@ def test_pages_for_a_total_beyond_a_float() -> None:
     assert pages_for(10**400) == 10**398
     assert pages_for(0) == pages_for(-5) == 1
     assert json.dumps(pages_for(101)) == "2"
+
+
+async def test_only_the_polls_a_listing_was_made_for_wait_for_its_answer() -> None:
+    # A listing's pages stop by its own tasks' interval.maximum; a task it was not made
+    # for has no such bound in it, so its poll sends its own request at once.
+    from modelarts_poller._groups import Listing, ListPolling
+
+    own: list[str] = []
+
+    class Stub:
+        async def _fetch_own(self, spec: Any) -> str:
+            own.append(spec.task_id)
+            return "own answer"
+
+    lists = ListPolling(Stub())
+    made_for, other = ExportTask("d", "made-for"), ExportTask("d", "other")
+    listing = lists.groups.in_flight[made_for.group()] = Listing({"made-for": object()})
+    with anyio.fail_after(5):  # a bound, should it wait for the listing (it never ends)
+        assert await lists.fetch(other) == "own answer"
+    assert own == ["other"]
+    listing.found["made-for"] = "listed answer"
+    listing.done.set()
+    assert await lists.fetch(made_for) == "listed answer"
+    assert own == ["other"]
