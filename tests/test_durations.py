@@ -7,7 +7,7 @@ import random
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from modelarts_poller import DurationModel, InvalidArgumentError
 from modelarts_poller._durations import HALF_LIFE_WEIGHT, MIN_SAMPLES
@@ -133,3 +133,72 @@ def test_past_the_learned_ends_the_model_claims_no_quiet_stretch() -> None:
     middle = model.quiet_until("k", 12.0, 0.5)  # 32 ends later than 12 s: known there
     assert middle is not None
     assert 12.0 < middle < 20.0
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats()
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+MODEL_LIKE = st.fixed_dictionaries(
+    {
+        "version": st.sampled_from([1, 1.0, True, "1", 2]),
+        "kinds": st.one_of(
+            st.dictionaries(
+                st.text(max_size=5),
+                st.one_of(
+                    st.dictionaries(
+                        st.one_of(st.integers(-5, 300).map(str), st.text(max_size=4)),
+                        JSON_VALUES,
+                        max_size=5,
+                    ),
+                    JSON_VALUES,
+                ),
+                max_size=3,
+            ),
+            JSON_VALUES,
+        ),
+    }
+)
+DEEP = "[" * 200_000 + "]" * 200_000
+HUGE = '{"version": 1, "kinds": {"a": {"1": 1' + "0" * 400 + "}}}"
+
+
+def _read(data: object) -> DurationModel | None:
+    try:
+        model = DurationModel.from_json(data)  # type: ignore[arg-type]
+    except InvalidArgumentError as exc:
+        refused = str(exc)
+        assert refused.startswith("not a duration model")
+        return None
+    for kind in model.kinds():  # what it returns is a model that works
+        assert 0.0 <= model.ended_by(kind, 10.0) <= 1.0
+        model.quiet_until(kind, 1.0, 0.25)
+    return model
+
+
+@given(st.one_of(st.text(), st.binary(max_size=50), JSON_VALUES, MODEL_LIKE))
+@example(DEEP)
+@example(json.loads(HUGE))
+@settings(max_examples=300, deadline=None)
+def test_from_json_returns_a_model_or_refuses_whatever_it_is_given(data: object) -> None:
+    """Issue 23: a 401-digit count raised OverflowError and deep nesting RecursionError."""
+    _read(data)
+    if not isinstance(data, str | bytes):
+        _read(json.dumps(data))  # and the same as text
+
+
+@pytest.mark.parametrize("text", [DEEP, HUGE, HUGE.replace("1" + "0" * 400, "-1" + "0" * 400)])
+def test_from_json_refuses_unreadable_text_with_invalid_argument(text: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="not a duration model"):
+        DurationModel.from_json(text)
+    with pytest.raises(InvalidArgumentError, match="not a duration model"):
+        DurationModel.from_json(
+            json.loads(text) if text is not DEEP else {"version": 1, "kinds": [[[]]]}
+        )

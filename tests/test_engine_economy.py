@@ -268,8 +268,18 @@ def test_the_economy_switches_take_only_booleans(name: str, bad: object) -> None
         Engine(**{name: bad})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "saved",
+    [
+        '{"version": 7}',
+        '{"version": 1, "kinds": {"job": {"3": 1' + "0" * 400 + "}}}",  # OverflowError
+        "[" * 200_000 + "]" * 200_000,  # RecursionError
+        "not json",
+    ],
+    ids=["version", "401-digits", "200000-deep", "text"],
+)
 async def test_unreadable_saved_durations_are_logged_and_learned_anew(
-    clock: FakeClock, jobs: Jobs, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    clock: FakeClock, jobs: Jobs, tmp_path: Path, caplog: pytest.LogCaptureFixture, saved: str
 ) -> None:
     import sqlite3
 
@@ -277,7 +287,7 @@ async def test_unreadable_saved_durations_are_logged_and_learned_anew(
     async with Engine(client=jobs, clock=clock, checkpoint=Checkpoint(path)):
         pass
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE learned SET data = ? WHERE name = 'durations'", ('{"version": 7}',))
+        db.execute("UPDATE learned SET data = ? WHERE name = 'durations'", (saved,))
     async with Engine(client=jobs, clock=clock, checkpoint=Checkpoint(path)) as engine:
         assert engine.durations is not None
         assert engine.durations.kinds() == ()

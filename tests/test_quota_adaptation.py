@@ -3,8 +3,12 @@ sharing the limiter, and the pure quota reading."""
 
 from __future__ import annotations
 
+import math
+
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelarts_poller import (
     Backoff,
@@ -15,8 +19,8 @@ from modelarts_poller import (
     NoAuth,
     PollPolicy,
 )
-from modelarts_poller._ratelimit import parse_quota
-from modelarts_poller.simulator import Simulator, SimulatorConfig
+from modelarts_poller._ratelimit import MAX_RATE, parse_quota
+from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 from modelarts_poller.testing import FakeClock
 
 BACK_TO_BACK = PollPolicy(
@@ -199,3 +203,62 @@ async def test_the_gate_takes_a_free_grant_without_awaiting_the_limiter(clock: F
     gate.prepaid = True
     assert gate.take_now()  # a grant the engine already took is used first
     assert gate.prepaid is False
+
+
+HOSTILE_COUNTS = st.one_of(
+    st.sampled_from(
+        ["1" + "0" * 40, "9" * 400, "-5", "-0", "0", "nan", "NaN", "inf", "-inf", "1.5", "1e40",
+         "100.0", "1_000", "\u0661\u0662", " 12 ", "", " ", "0x10", "+7"]
+    ),
+    st.integers(min_value=-(10**60), max_value=10**60).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.text(max_size=50),
+)  # fmt: skip
+HEADERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "X-ratelimit": HOSTILE_COUNTS,
+        "X-ratelimit-used": HOSTILE_COUNTS,
+        "X-ratelimit-window": st.one_of(
+            st.sampled_from(["second", "minute", "hour", "day", " Minute ", "fortnight"]),
+            st.text(max_size=20),
+        ),
+    },
+)
+
+
+@given(headers=HEADERS, configured=st.sampled_from([None, 0.5, 5.0, 1e300]))
+@settings(max_examples=300, deadline=None)
+def test_any_quota_header_is_read_within_bounds_or_ignored(
+    headers: dict[str, str], configured: float | None
+) -> None:
+    """Issue 23: ``X-ratelimit: 1`` and 40 zeros made an OverflowError in the rate window
+    and failed every task with ERROR. Whatever the headers say, reading them and keeping
+    to them raises nothing, and the rate stays a finite number within MAX_RATE."""
+    got = parse_quota(headers)
+    if got is not None:
+        rate, remaining = got
+        assert 0 < rate <= MAX_RATE
+        assert math.isfinite(rate)
+        assert remaining is None or remaining >= 0
+    clock = FakeClock()
+    limiter = LocalRateLimiter(configured, clock=clock)
+    limiter.observe(headers, 200, None)
+    limiter.try_acquire()
+    assert limiter.max_rate is None or 0 < limiter.max_rate <= 1e300
+    window = limiter._window
+    assert window is None or window.count <= MAX_RATE
+
+
+async def test_a_huge_advertised_quota_over_http_limits_nothing_and_fails_nothing() -> None:
+    # The simulator advertises X-ratelimit: 10**40 an hour on every answer; no max_rate.
+    async with Simulator(SimulatorConfig(quota=10**40, quota_window="hour")) as sim:
+        specs = [spec_of(sim.add("export", queue=0.0, run=0.2)) for _ in range(6)]
+        async with (
+            ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
+            Engine(client=client, policy=BACK_TO_BACK, max_in_flight=6) as engine,
+        ):
+            result = await engine.wait(engine.watch_many(specs), timeout=20)
+    assert not result.failed
+    assert not result.pending
+    assert len(result.completed) == 6

@@ -276,8 +276,8 @@ class Checkpoint:
         if row is None:
             return None
         try:
-            return DurationModel.from_json(json.loads(row[0]))
-        except (ValueError, InvalidArgumentError) as exc:
+            return DurationModel.from_json(row[0])
+        except InvalidArgumentError as exc:
             logger.warning("%s: saved durations unreadable, learning anew: %s", self, exc)
             return None
 

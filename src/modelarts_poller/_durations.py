@@ -12,7 +12,9 @@ a kind's durations within a few thousand finishes.
 from __future__ import annotations
 
 import bisect
+import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +26,7 @@ _BINS = 224  # _LO * _STEP**224 is about 1.3e7 s
 _EDGES = tuple(_LO * _STEP**i for i in range(_BINS + 1))
 _LOG_LO = math.log(_LO)
 _LOG_STEP = math.log(_STEP)
+_BIN_KEY = re.compile(r"[0-9]{1,3}")  # to_json's bin keys: str(i) for i < _BINS
 
 MIN_SAMPLES = 20  # a kind's model is used once it has seen this many ends
 HALF_LIFE_WEIGHT = 4096.0
@@ -173,28 +176,51 @@ class DurationModel:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DurationModel:
-        """A model from :meth:`to_json`'s data; raises on anything else."""
+    def from_json(cls, data: Mapping[str, Any] | str | bytes) -> DurationModel:
+        """A model from :meth:`to_json`'s data, or from that data as JSON text; raises
+        :class:`InvalidArgumentError` for anything else, whatever it is (numbers too large
+        for a float, nesting too deep for the parser, wrong types)."""
         model = cls()
         try:
+            if isinstance(data, str | bytes | bytearray):
+                data = json.loads(data)
+            if not isinstance(data, Mapping):
+                raise ValueError(f"a JSON object was expected, got {type(data).__name__}")
             if data.get("version") != 1:
                 raise ValueError("unknown version")
-            for kind, bins in data["kinds"].items():
+            kinds = data.get("kinds")
+            if not isinstance(kinds, Mapping):
+                raise ValueError("'kinds' is not an object")
+            for kind, bins in kinds.items():
                 if not isinstance(kind, str):
                     raise ValueError("a kind name is not text")
+                if not isinstance(bins, Mapping):
+                    raise ValueError(f"kind {kind!r}: bins are not an object")
                 counts = [0.0] * _BINS
                 for key, value in bins.items():
-                    i = int(key)
-                    if not 0 <= i < _BINS or isinstance(value, bool):
+                    i = int(key) if isinstance(key, str) and _BIN_KEY.fullmatch(key) else -1
+                    if not 0 <= i < _BINS:
                         raise ValueError(f"bin {key!r} out of range")
-                    value = float(value)
-                    if not (value >= 0 and math.isfinite(value)):
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        raise ValueError(f"bin {key!r} has a count that is not a number")
+                    try:
+                        count = float(value)
+                    except OverflowError:  # an int of 309 digits or more
+                        count = math.inf
+                    if not (count >= 0 and math.isfinite(count)):
                         raise ValueError(f"bin {key!r} has a bad count")
-                    counts[i] = value
+                    counts[i] = count
+                total = sum(counts)
+                if not math.isfinite(total):
+                    raise ValueError(f"kind {kind!r}: the counts add up past a float")
                 model._counts[kind] = counts
-                model._totals[kind] = sum(counts)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"not a duration model: {exc}") from None
+                model._totals[kind] = total
+        except (RecursionError, ValueError) as exc:
+            # json.loads raises RecursionError for nesting deeper than the interpreter's
+            # stack, and ValueError (JSONDecodeError, UnicodeDecodeError, an integer of
+            # more digits than int() reads) for the rest.
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise InvalidArgumentError(f"not a duration model: {reason}") from None
         return model
 
     def __repr__(self) -> str:

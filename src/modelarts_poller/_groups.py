@@ -7,18 +7,30 @@ list when the pages the list needs (learned from its last answer) are no more th
 group's tasks that would be polled soon anyway. Listed items are parsed by the kind's own
 parser, so a task seen in a list says exactly what its own GET would; a task missing from
 the list is polled on its own.
+
+A list never decides an outcome and never holds a task back: a list call that fails is
+not the failure of the tasks it was made for (they are polled on their own, and the group
+is not listed again for a while, ``LIST_RETRY`` seconds doubling up to ``LIST_RETRY_MAX``);
+one listing sends no more pages than the tasks it was made for (what polling them one by
+one would cost), and no further page once one of them is due for a look by its own
+``interval.maximum``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
 import anyio
 
-from ._errors import PermanentError
+from ._errors import PermanentError, PollerError, RateLimited
 
 PAGE_SIZE = 100  # the largest page the list calls allow
+LIST_RETRY = 60.0  # seconds a group is polled task by task after its list call failed
+LIST_RETRY_MAX = 3600.0  # ... doubling with each failure in a row, up to this
+
+_log = logging.getLogger("modelarts_poller.engine")
 
 
 def worth_listing(pages: int, due_soon: int) -> bool:
@@ -27,32 +39,45 @@ def worth_listing(pages: int, due_soon: int) -> bool:
 
 
 def pages_for(total: int) -> int:
-    return max(1, math.ceil(total / PAGE_SIZE))
+    # Whole-number ceiling: a total_count of 10**400 would overflow a float division.
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def retry_after(failures: int) -> float:
+    """Seconds before a group whose list call failed ``failures`` times in a row is
+    listed again."""
+    return min(LIST_RETRY_MAX, LIST_RETRY * 2.0 ** min(failures - 1, 32))
 
 
 class Listing:
-    """One list request in flight for a group; other polls of the group share its answer."""
+    """One list request in flight for a group; other polls of the group share its answer.
 
-    __slots__ = ("done", "error", "found")
+    ``wanted`` are the members it was made for: only their polls wait for its answer."""
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "error", "found", "wanted")
+
+    def __init__(self, wanted: dict[str, Any]) -> None:
         self.done = anyio.Event()
         self.found: dict[str, Any] = {}
         self.error: BaseException | None = None
+        self.wanted = wanted
 
 
 class Groups:
     """Members by group and by their own ID, the pages each group's list needs, the
-    lists in flight, and the groups whose list call was refused or showed none of the
-    tasks it was made for (never listed again: their tasks are polled on their own)."""
+    lists in flight, the groups whose list call was refused or showed none of the tasks
+    it was made for (never listed again: their tasks are polled on their own), and those
+    whose list call failed (not listed again until ``held`` says)."""
 
-    __slots__ = ("broken", "in_flight", "members", "pages")
+    __slots__ = ("broken", "failures", "held", "in_flight", "members", "pages")
 
     def __init__(self) -> None:
         self.members: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.pages: dict[tuple[Any, ...], int] = {}
         self.in_flight: dict[tuple[Any, ...], Listing] = {}
         self.broken: set[tuple[Any, ...]] = set()
+        self.held: dict[tuple[Any, ...], float] = {}  # group -> engine time it may list again
+        self.failures: dict[tuple[Any, ...], int] = {}  # list calls failed in a row
 
     def add(self, handle: Any) -> None:
         spec = handle.spec
@@ -68,6 +93,18 @@ class Groups:
                 del self.members[key]
                 self.pages.pop(key, None)
 
+    def failed(self, key: tuple[Any, ...], now: float) -> float:
+        """A list call of ``key`` failed at ``now``: hold it off; returns for how long."""
+        failures = self.failures[key] = self.failures.get(key, 0) + 1
+        wait = retry_after(failures)
+        self.held[key] = now + wait
+        return wait
+
+    def listed(self, key: tuple[Any, ...]) -> None:
+        """A list call of ``key`` answered: failures in a row start over."""
+        self.failures.pop(key, None)
+        self.held.pop(key, None)
+
     def plan(self, handle: Any, now: float, horizon: float) -> dict[str, Any] | None:
         """The members to look for in a list request made for ``handle``'s poll (itself,
         those being polled, and those queued and due within ``horizon``), or ``None`` to
@@ -75,6 +112,9 @@ class Groups:
         key = handle.spec.group()
         group = self.members.get(key)
         if group is None or len(group) < 2 or key in self.broken:
+            return None
+        held = self.held.get(key)
+        if held is not None and now < held:
             return None
         soon = now + horizon
         # Queued members due soon, and members popped for a poll of their own: those that
@@ -89,6 +129,18 @@ class Groups:
         return wanted
 
 
+def look_by(members: Any, now: float) -> float:
+    """The engine time by which one of ``members`` is due for a look: the earliest
+    ``interval.maximum`` after its last one (after ``now`` for one never seen)."""
+    earliest = math.inf
+    for m in members:
+        maximum = m._policy.interval.maximum
+        when = (m._seen_at if m._obs is not None else now) + maximum
+        if when < earliest:
+            earliest = when
+    return earliest
+
+
 class ListPolling:
     """The engine's list requests: :meth:`fetch` stands in for a poll's own request."""
 
@@ -100,16 +152,19 @@ class ListPolling:
 
     async def fetch(self, spec: Any) -> Any:
         """The snapshot of ``spec``'s task: from a list request when that is worth it (or
-        one under way), else from its own request."""
+        one under way that was made for it), else from its own request."""
         engine, groups = self._engine, self.groups
         key = spec.group()
         own_id = spec.ids[-1]
         listing = groups.in_flight.get(key)
         if listing is not None:
-            # Another poll of this group is listing now: its answer is this poll's too.
+            if own_id not in listing.wanted:
+                # Not what it was made for: its pages (bounded by its own tasks' looks)
+                # are no promise for this one.
+                return await engine._fetch_own(spec)
+            # Another poll of this group is listing for it now: that answer is this
+            # poll's too. A list that failed or did not show it: its own request.
             await listing.done.wait()
-            if isinstance(listing.error, Exception):
-                raise listing.error  # what its own request would most likely have met
             found = listing.found.get(own_id)
             return found if found is not None else await engine._fetch_own(spec)
         handle = engine._tasks.get(spec)
@@ -122,16 +177,36 @@ class ListPolling:
         wanted = groups.plan(handle, now, horizon)
         if wanted is None:
             return await engine._fetch_own(spec)
-        listing = groups.in_flight[key] = Listing()
+        listing = groups.in_flight[key] = Listing(wanted)
         members = groups.members.get(key, {})
         try:
-            await self._list(spec, members, wanted, listing)
+            await self._list(spec, members, wanted, listing, look_by(wanted.values(), now))
         except PermanentError:
             groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
             listing.found.clear()
+        except RateLimited:
+            pass  # the quota, not the list: the limiter pauses everyone; list again after
+        except Exception as exc:
+            # Not the tasks' failure: each is polled on its own (the pages already read
+            # are real answers and are kept), and the list waits before it is tried again.
+            wait = groups.failed(key, engine._now())
+            _log.warning(
+                "list call for %s failed (%s: %s); its %d task(s) are polled on their own, "
+                "the list is tried again in %g s",
+                spec.LIST_PATH,
+                type(exc).__name__,
+                exc,
+                len(members),
+                wait,
+                # Not a server's answer (a bug here or in the kind's page parser): the
+                # traceback is what finds it.
+                exc_info=not isinstance(exc, PollerError),
+            )
         except BaseException as exc:
             listing.error = exc
             raise
+        else:
+            groups.listed(key)
         finally:
             del groups.in_flight[key]
             listing.done.set()
@@ -140,13 +215,21 @@ class ListPolling:
         return found if found is not None else await engine._fetch_own(spec)
 
     async def _list(
-        self, spec: Any, members: dict[str, Any], wanted: dict[str, Any], listing: Listing
+        self,
+        spec: Any,
+        members: dict[str, Any],
+        wanted: dict[str, Any],
+        listing: Listing,
+        stop_at: float,
     ) -> None:
-        """Page through the list until every wanted member is found or the list ends."""
+        """Page through the list until every wanted member is found, the list ends, the
+        pages reach the number of wanted members (what their own requests would cost),
+        or a wanted member is due for a look by ``stop_at`` (engine time)."""
         key = spec.group()
+        engine = self._engine
         page = 0
         while True:
-            total, items = await self._engine._client.request(
+            total, items = await engine._client.request(
                 "GET",
                 spec.LIST_PATH,
                 spec.LIST_PAGE,
@@ -163,6 +246,8 @@ class ListPolling:
                 len(items) < PAGE_SIZE
                 or page * PAGE_SIZE >= total
                 or all(w in listing.found for w in wanted)
+                or page >= len(wanted)
+                or engine._now() >= stop_at
             ):
                 break
         self.groups.pages[key] = pages_for(total)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import re
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 # the server's clock. It costs max_rate * 2.5% of throughput.
 WIRE_MARGIN = 0.025
 _NEVER = -math.inf
+# The most grants a window keeps count of, per second: far above what one process can
+# send, so a larger rate (a server advertising 10**40 an hour, max_rate=1e300) limits
+# nothing that this one would not, and the log's length stays a machine integer.
+MAX_RATE = 1_000_000.0
 
 
 def check_rate(max_rate: object) -> float:
@@ -51,7 +56,7 @@ class RateWindow:
     __slots__ = ("_log", "_stamp", "_tokens", "burst", "count", "refill", "window")
 
     def __init__(self, max_rate: float, *, now: float) -> None:
-        max_rate = check_rate(max_rate)
+        max_rate = min(check_rate(max_rate), MAX_RATE)
         if max_rate >= 1:
             self.count, self.window = int(max_rate), 1.0
         else:
@@ -97,28 +102,37 @@ class RateLimiter(Protocol):
 
 
 _WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+# A count in a header: ASCII digits only (no sign, point, exponent, "_" or other scripts'
+# digits, which int() would take), and few enough that reading one costs nothing.
+_COUNT = re.compile(r"[0-9]{1,30}")
+_SPACE = " \t"
+
+
+def _count(value: object) -> int | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip(_SPACE)
+    return int(value) if _COUNT.fullmatch(value) else None
 
 
 def parse_quota(headers: Any) -> tuple[float, int | None] | None:
     """``(requests per second, remaining)`` from a ModelArts answer's ``X-ratelimit``
     (the quota), ``X-ratelimit-used`` (documented as what is left) and
-    ``X-ratelimit-window`` (minute, hour or day; hour when absent), or ``None``."""
-    limit = headers.get("X-ratelimit")
-    if limit is None:
+    ``X-ratelimit-window`` (minute, hour or day; hour when absent), or ``None``.
+
+    Every header is read within bounds, never trusted: a quota that is not a whole
+    number of requests > 0 in ASCII digits (negative, a fraction, ``NaN``, ``inf``, 31 or
+    more digits) is ignored, and one above :data:`MAX_RATE` per second reads as that
+    (no limit this process could reach). A ``remaining`` that is not such a count is
+    ``None``."""
+    quota = _count(headers.get("X-ratelimit"))
+    if quota is None or quota <= 0:
         return None
-    try:
-        quota = int(str(limit).strip())
-    except ValueError:
+    unit = headers.get("X-ratelimit-window", "hour")
+    window = _WINDOWS.get(unit.strip(_SPACE).lower()) if isinstance(unit, str) else None
+    if window is None:
         return None
-    window = _WINDOWS.get(str(headers.get("X-ratelimit-window", "hour")).strip().lower())
-    if window is None or quota <= 0:
-        return None
-    remaining: int | None
-    try:
-        remaining = int(str(headers.get("X-ratelimit-used", "")).strip())
-    except ValueError:
-        remaining = None
-    return quota / window, remaining
+    return min(quota / window, MAX_RATE), _count(headers.get("X-ratelimit-used"))
 
 
 class LocalRateLimiter:

@@ -1,0 +1,209 @@
+"""List polling when the list call misbehaves, over HTTP against a small ModelArts stand-in
+on 127.0.0.1: a list that fails (500, HTML, wrong types) or never ends changes no task's
+outcome, costs boundedly many requests, and is tried again after a back-off."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+from aiohttp import web
+
+from modelarts_poller import (
+    Backoff,
+    Engine,
+    ExportTask,
+    ModelArtsClient,
+    NoAuth,
+    PollPolicy,
+    TaskCompleted,
+)
+from modelarts_poller._groups import LIST_RETRY, LIST_RETRY_MAX, Groups, pages_for, retry_after
+
+POLICY = PollPolicy(
+    interval=Backoff(initial=0.05, maximum=0.05, strategy="constant", jitter="none"),
+    retry=Backoff(initial=0.05, maximum=0.1),
+)
+DATASET = "ds-list"
+PROJECT = "p-list"
+
+
+class Stand:
+    """Export tasks of one dataset: each own GET answers the truth (RUNNING until its end,
+    then its outcome); the list call answers as ``mode`` says."""
+
+    def __init__(self, mode: str, ends: dict[str, tuple[float, str]]) -> None:
+        self.mode = mode
+        self.ends = ends
+        self.started = time.monotonic()
+        self.lists = 0
+        self.gets: Counter[str] = Counter()
+
+    def status(self, task_id: str) -> dict[str, Any]:
+        after, outcome = self.ends[task_id]
+        done = time.monotonic() - self.started >= after
+        return {"task_id": task_id, "status": outcome if done else "RUNNING", "progress": 0}
+
+    async def own(self, request: web.Request) -> web.Response:
+        task_id = request.match_info["task_id"]
+        self.gets[task_id] += 1
+        return web.json_response(self.status(task_id))
+
+    async def listing(self, request: web.Request) -> web.Response:
+        self.lists += 1
+        mode = self.mode
+        if mode == "500":
+            body = {"error_code": "ModelArts.0010", "error_msg": "internal error"}
+            return web.json_response(body, status=500)
+        if mode == "html":
+            return web.Response(
+                text="<html><body>Bad gateway</body></html>", content_type="text/html"
+            )
+        if mode == "wrong_types":
+            return web.json_response({"total_count": "many", "export_tasks": {"a": 1}})
+        if mode == "endless":
+            offset = int(request.query["offset"])
+            others = [{"task_id": f"other-{offset}-{i}", "status": "RUNNING"} for i in range(100)]
+            return web.json_response({"total_count": 10**9, "export_tasks": others})
+        tasks = [self.status(t) for t in self.ends]
+        return web.json_response({"total_count": len(tasks), "export_tasks": tasks})
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Any]:
+    runners: list[web.AppRunner] = []
+
+    async def start(stand: Stand) -> str:
+        app = web.Application()
+        base = f"/v2/{PROJECT}/datasets/{{dataset_id}}/export-tasks"
+        app.router.add_get(base, stand.listing)
+        app.router.add_get(base + "/{task_id}", stand.own)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+ENDS = {f"t{i}": (0.3 + 0.05 * i, "FAILED" if i % 3 == 2 else "SUCCESSED") for i in range(6)}
+
+
+async def watch(url: str) -> dict[str, str]:
+    client = ModelArtsClient(endpoint=url, project_id=PROJECT, auth=NoAuth())
+    specs = [ExportTask(DATASET, t) for t in ENDS]
+    async with client, Engine(client=client, policy=POLICY) as engine:
+        result = await engine.wait(engine.watch_many(specs), timeout=20)
+    assert not result.pending
+    got: dict[str, str] = {}
+    for event in (*result.completed, *result.failed):
+        task_id = event.spec.task_id  # type: ignore[attr-defined]
+        if isinstance(event, TaskCompleted):
+            got[task_id] = event.snapshot.status
+        else:
+            got[task_id] = f"{event.reason.value} {getattr(event.snapshot, 'status', None)}"
+    return got
+
+
+TRUTH = {
+    t: "SUCCESSED" if o == "SUCCESSED" else "remote_failed FAILED" for t, (_, o) in ENDS.items()
+}
+
+
+@pytest.mark.parametrize("mode", ["500", "html", "wrong_types"])
+async def test_a_failing_list_is_not_the_tasks_failure(
+    serve: Any, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 23: a list answering 500, HTML or wrong types made 4-5 of 6 exports end
+    # RETRIES_EXHAUSTED although their own GETs worked.
+    stand = Stand(mode, ENDS)
+    with caplog.at_level(logging.WARNING, logger="modelarts_poller.engine"):
+        got = await watch(await serve(stand))
+    assert got == TRUTH
+    assert stand.lists == 1  # then held off for LIST_RETRY seconds: polled task by task
+    assert "list call for" in caplog.text
+    assert "tried again in 60 s" in caplog.text
+
+
+async def test_an_endless_list_costs_no_more_pages_than_the_tasks_it_looks_for(
+    serve: Any,
+) -> None:
+    # Issue 23: total_count 10**9 and full pages of other tasks drew 7,833 list requests
+    # in 12 s and no task ever ended.
+    stand = Stand("endless", ENDS)
+    got = await watch(await serve(stand))
+    assert got == TRUTH
+    assert 1 <= stand.lists <= len(ENDS)  # one listing, of at most one page per task
+
+
+async def test_a_healthy_list_still_observes_the_dataset(serve: Any) -> None:
+    stand = Stand("ok", ENDS)
+    got = await watch(await serve(stand))
+    assert got == TRUTH
+    assert stand.lists > 0
+    assert sum(stand.gets.values()) < stand.lists * len(ENDS)
+
+
+def test_a_failed_list_is_held_off_doubling_and_a_good_answer_resets_it() -> None:
+    assert [retry_after(n) for n in (1, 2, 3)] == [LIST_RETRY, 2 * LIST_RETRY, 4 * LIST_RETRY]
+    assert retry_after(10**6) == LIST_RETRY_MAX
+
+    class Member:
+        def __init__(self, task_id: str) -> None:
+            self.spec = ExportTask("d", task_id)
+            self._seq, self._due, self._outcome = 0, 0.0, None
+
+    groups = Groups()
+    me, other = Member("me"), Member("other")
+    groups.add(me)
+    groups.add(other)
+    key = me.spec.group()
+    assert groups.plan(me, now=0.0, horizon=1.0) is not None
+    assert groups.failed(key, 0.0) == LIST_RETRY
+    assert groups.plan(me, now=LIST_RETRY - 1, horizon=1.0) is None  # held off
+    assert groups.plan(me, now=LIST_RETRY, horizon=1.0) is not None  # tried again
+    assert groups.failed(key, LIST_RETRY) == 2 * LIST_RETRY  # failed again: twice as long
+    groups.listed(key)
+    assert groups.plan(me, now=LIST_RETRY + 1, horizon=1.0) is not None
+    assert groups.failed(key, 0.0) == LIST_RETRY  # a good answer started the count over
+
+
+def test_pages_for_a_total_beyond_a_float() -> None:
+    assert pages_for(10**400) == 10**398
+    assert pages_for(0) == pages_for(-5) == 1
+    assert json.dumps(pages_for(101)) == "2"
+
+
+async def test_only_the_polls_a_listing_was_made_for_wait_for_its_answer() -> None:
+    # A listing's pages stop by its own tasks' interval.maximum; a task it was not made
+    # for has no such bound in it, so its poll sends its own request at once.
+    from modelarts_poller._groups import Listing, ListPolling
+
+    own: list[str] = []
+
+    class Stub:
+        async def _fetch_own(self, spec: Any) -> str:
+            own.append(spec.task_id)
+            return "own answer"
+
+    lists = ListPolling(Stub())
+    made_for, other = ExportTask("d", "made-for"), ExportTask("d", "other")
+    listing = lists.groups.in_flight[made_for.group()] = Listing({"made-for": object()})
+    with anyio.fail_after(5):  # a bound, should it wait for the listing (it never ends)
+        assert await lists.fetch(other) == "own answer"
+    assert own == ["other"]
+    listing.found["made-for"] = "listed answer"
+    listing.done.set()
+    assert await lists.fetch(made_for) == "listed answer"
+    assert own == ["other"]
