@@ -41,3 +41,7 @@ def sync_acquire() -> SyncAcquire:
 
 
 NOT_CALLABLE = 3
+
+
+def raises() -> object:
+    raise RuntimeError("no token bucket today")

@@ -34,7 +34,7 @@ from .._errors import InvalidArgumentError
 from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
 from .._handle import TaskHandle
 from .._policy import PollPolicy
-from .._ratelimit import RateLimiter
+from .._ratelimit import RateLimiter, check_rate
 from .._validate import check_number
 from ..cli._jsonl import snapshot_fields, spec_fields
 
@@ -79,10 +79,7 @@ def connection_from_fields(
     token; or ``auth: "none"`` for a local simulator. ``rate_limiter`` (instead of
     ``max_rate``) names the factory of a :class:`RateLimiter` shared beyond the engine
     (``"package.module:factory"``, see :func:`rate_limiter_from_path`)."""
-    if rate_limiter is not None:
-        check_limiter_path(rate_limiter)
-        if max_rate is not None:
-            raise InvalidArgumentError("give max_rate or rate_limiter, not both")
+    check_rate_options(max_rate, rate_limiter)
     extra = dict(extra or {})
     project_id = extra.get("project_id")
     if not isinstance(project_id, str) or not project_id:
@@ -128,6 +125,19 @@ def connection_from_fields(
     return Connection(project_id, digest, auth, endpoint, region, max_rate, rate_limiter)
 
 
+def check_rate_options(max_rate: object, rate_limiter: object) -> None:
+    """Refuse a ``max_rate`` that is not a finite number > 0, a ``rate_limiter`` that is not
+    shaped ``"package.module:factory"``, or both at once (nothing is imported). Every class
+    that takes them calls this where it is made, so a bad value fails the DAG's parsing, not
+    every trigger of the connection in the triggerer."""
+    if max_rate is not None:
+        check_rate(max_rate)
+    if rate_limiter is not None:
+        check_limiter_path(rate_limiter)
+        if max_rate is not None:
+            raise InvalidArgumentError("give max_rate or rate_limiter, not both")
+
+
 def check_limiter_path(path: object) -> str:
     """``path`` if it has the shape ``"package.module:factory"`` (nothing is imported)."""
     if not isinstance(path, str):
@@ -146,9 +156,10 @@ def check_limiter_path(path: object) -> str:
 def rate_limiter_from_path(path: str) -> RateLimiter:
     """Import the factory ``path`` names (``"package.module:factory"``, the factory may be
     an attribute path such as ``Class.method``), call it with no arguments and return
-    the :class:`RateLimiter` it makes. Raises :class:`InvalidArgumentError` for a module
-    or name that is not there, a factory that is not callable, or a result without an
-    async ``acquire()``."""
+    the :class:`RateLimiter` it makes. Raises :class:`InvalidArgumentError`, naming
+    ``path``, for a module or name that is not there, a module that raises on import, a
+    factory that is not callable or that raises, or a result without an async
+    ``acquire()``."""
     check_limiter_path(path)
     module_name, _, name = path.partition(":")
     try:
@@ -156,6 +167,10 @@ def rate_limiter_from_path(path: str) -> RateLimiter:
     except ImportError as exc:
         raise InvalidArgumentError(
             f"rate_limiter {path!r}: cannot import {module_name!r}: {exc}"
+        ) from exc
+    except Exception as exc:  # the module itself raised while it was imported
+        raise InvalidArgumentError(
+            f"rate_limiter {path!r}: importing {module_name!r} raised {exc!r}"
         ) from exc
     for part in name.split("."):
         try:
@@ -166,7 +181,10 @@ def rate_limiter_from_path(path: str) -> RateLimiter:
             ) from None
     if not callable(target):
         raise InvalidArgumentError(f"rate_limiter {path!r} is not callable: {target!r}")
-    limiter = target()
+    try:
+        limiter = target()
+    except Exception as exc:
+        raise InvalidArgumentError(f"rate_limiter {path!r}: the factory raised {exc!r}") from exc
     acquire = getattr(limiter, "acquire", None)
     if not isinstance(limiter, RateLimiter) or not inspect.iscoroutinefunction(acquire):
         raise InvalidArgumentError(
@@ -486,10 +504,12 @@ def policy_from_options(options: Mapping[str, Any] | None) -> PollPolicy | None:
     """The :class:`PollPolicy` of a trigger's JSON polling options (``interval`` and
     ``max_interval`` seconds between polls, ``max_retries``, ``max_polls``,
     ``progress_aware``); ``None`` for no options (the engine's default)."""
-    if not options:
+    if options is None:
         return None
     if not isinstance(options, Mapping):
         raise InvalidArgumentError(f"polling options must be a mapping, got {options!r}")
+    if not options:
+        return None
     unknown = set(options) - _POLLING_KEYS
     if unknown:
         raise InvalidArgumentError(
