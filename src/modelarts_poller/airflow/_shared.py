@@ -31,12 +31,12 @@ from .._client import ModelArtsClient
 from .._durations import DurationModel
 from .._engine import Engine
 from .._errors import InvalidArgumentError
-from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
+from .._events import TaskEvent, TaskProgress, TaskRetrying
 from .._handle import TaskHandle
 from .._policy import PollPolicy
 from .._ratelimit import RateLimiter, check_rate
 from .._validate import check_number
-from ..cli._jsonl import snapshot_fields, spec_fields
+from ._payload import event_payload
 
 
 @attrs.frozen
@@ -211,35 +211,6 @@ def token_for(spec: Any, *, timeout: float | None = None, just_started: bool = F
     return encode_token(
         spec, TaskState(deadline_at=deadline_at, started_at=now if just_started else None)
     )
-
-
-def event_payload(outcome: TaskCompleted | TaskFailed) -> dict[str, Any]:
-    """The JSON payload of a watcher's one event. ``event_id`` is the same for the same
-    task's same end, so a duplicate (a trigger running on two triggerers) is recognisable."""
-    failed = isinstance(outcome, TaskFailed)
-    status = outcome.snapshot.status if outcome.snapshot is not None else None
-    payload: dict[str, Any] = {
-        "status": "failed" if failed else "completed",
-        "task": _json_fields(spec_fields(outcome.spec)),
-        "reason": outcome.reason.value if failed else None,  # type: ignore[union-attr]
-        "remote_status": None if status is None else str(status),
-        "message": outcome.message if failed else None,  # type: ignore[union-attr]
-        "snapshot": snapshot_fields(outcome.snapshot),
-    }
-    key = json.dumps(
-        [payload["task"], payload["status"], payload["reason"], payload["remote_status"]],
-        sort_keys=True,
-        default=str,
-    )
-    payload["event_id"] = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return payload
-
-
-def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    # A spec's success= override is a frozenset: a sorted list is JSON and one value.
-    return {
-        k: sorted(v, key=repr) if isinstance(v, frozenset | set) else v for k, v in fields.items()
-    }
 
 
 REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
