@@ -108,8 +108,10 @@ JSON = st.recursive(
     | st.integers(min_value=-(2**80), max_value=2**80)
     | st.floats()
     | st.text(st.characters(), max_size=50),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(st.characters(), max_size=10), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text(st.characters(), max_size=10), inner, max_size=5)
+    ),
     max_leaves=30,
 )
 EXPORT_KEYS = ("task_id", "status", "progress", "create_time", "error_code", "error_msg", "path")
@@ -127,9 +129,11 @@ def test_any_server_json_makes_a_payload_airflow_sends_under_the_bound(
         snapshot = export_snapshot(body)
     except ParseError:
         snapshot = None  # the engine retries such an answer; the end may still come
-    for outcome in outcomes(snapshot, message) if snapshot else [
-        TaskFailed(SPEC, 1.0, FailureReason.DEADLINE, message, None, None)
-    ]:
+    for outcome in (
+        outcomes(snapshot, message)
+        if snapshot
+        else [TaskFailed(SPEC, 1.0, FailureReason.DEADLINE, message, None, None)]
+    ):
         check_sendable(event_payload(outcome))
 
 

@@ -13,6 +13,7 @@ only when no other watcher wants it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import importlib
 import inspect
@@ -28,14 +29,23 @@ from .._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, TokenAuth
 from .._backoff import Backoff
 from .._checkpoint import TaskState, decode_token, encode_token
 from .._client import ModelArtsClient
+from .._clock import Clock
 from .._durations import DurationModel
 from .._engine import Engine
 from .._errors import InvalidArgumentError
-from .._events import TaskEvent, TaskProgress, TaskRetrying
+from .._events import (
+    FailureReason,
+    TaskCompleted,
+    TaskEvent,
+    TaskFailed,
+    TaskProgress,
+    TaskRetrying,
+)
 from .._handle import TaskHandle
 from .._policy import PollPolicy
 from .._ratelimit import RateLimiter, check_rate
 from .._validate import check_number
+from ._own_limits import OwnLimits
 from ._payload import event_payload
 
 
@@ -213,6 +223,18 @@ def token_for(spec: Any, *, timeout: float | None = None, just_started: bool = F
     )
 
 
+_DEFAULT_POLICY = PollPolicy()
+
+
+@functools.lru_cache(maxsize=64)
+def _unlimited(policy: PollPolicy) -> PollPolicy:
+    """``policy`` without a deadline and ``max_polls``: a shared task's poll. One object for
+    equal policies: each task's handle holds its policy, and a triggerer holds thousands."""
+    if policy.deadline is None and policy.max_polls is None:
+        return policy
+    return attrs.evolve(policy, deadline=None, max_polls=None)
+
+
 REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
 
 
@@ -228,7 +250,16 @@ class _Watch(asyncio.Future[dict[str, Any]]):
     every waiting watcher a callback list and its entry.
     """
 
-    __slots__ = ("handle", "on_event", "policy", "shared", "spec", "token")
+    __slots__ = (
+        "handle",
+        "max_polls",
+        "on_event",
+        "policy",
+        "poll_limit",
+        "shared",
+        "spec",
+        "token",
+    )
 
     def __init__(
         self,
@@ -244,12 +275,19 @@ class _Watch(asyncio.Future[dict[str, Any]]):
         self.on_event = on_event
         self.spec: Any = None  # set once registered: the watcher then counts
         self.handle: TaskHandle | None = None
+        # This watcher's own max_polls (the task's poll has none while shared), and the
+        # task's poll count at which it has had them.
+        self.max_polls: int | None = None
+        self.poll_limit: int | None = None
 
     def __call__(self, handle: TaskHandle) -> None:
         """The handle's waiter: the task ended."""
+        self.end(handle.outcome)
+
+    def end(self, outcome: TaskCompleted | TaskFailed | None) -> None:
+        """End this watcher with ``outcome``'s payload (once: a done watcher stays so)."""
         if self.done():
             return
-        outcome = handle.outcome
         try:
             assert outcome is not None
             payload = event_payload(outcome)
@@ -287,8 +325,10 @@ class _Shared:
         policy: PollPolicy | None,
         durations: DurationModel,
         on_idle: Callable[[_Shared], None],
+        clock: Clock | None = None,
     ) -> None:
         self.connection = connection
+        self.clock = clock
         self.policy = policy
         self.durations = durations
         self.users = 0
@@ -302,6 +342,7 @@ class _Shared:
         self.pending: deque[_Watch] = deque()
         self.registrar: asyncio.Task[None] | None = None
         self.on_idle = on_idle  # called when the last watcher leaves
+        self.limits: OwnLimits | None = None  # each watcher's own deadline and max_polls
         self.owner = asyncio.get_running_loop().create_task(self._own())
 
     def register(self, watch: _Watch) -> None:
@@ -323,19 +364,25 @@ class _Shared:
                 if engine is None:
                     watch.fail(self._closed())
                     continue
-                policy = watch.policy
+                own = watch.policy or self.policy or _DEFAULT_POLICY
                 try:
                     spec, state = decode_token(watch.token)
-                    if engine.get(spec) is not None:
-                        policy = None  # one poller per task: the first watcher's policy stands
+                    # One poller per task: the first watcher's policy stands, without its
+                    # deadline and max_polls, which are each watcher's own (see OwnLimits):
+                    # the task is polled until its last watcher leaves.
+                    policy = None if engine.get(spec) is not None else _unlimited(own)
+                    polled = state
+                    if state.deadline_at is not None:
+                        polled = attrs.evolve(state, deadline_at=None)
                     # The token decoded once: one spec per task, the handle's.
-                    handle = engine._restore(spec, state, policy)
+                    handle = engine._restore(spec, polled, policy)
                 except Exception as exc:
                     watch.fail(exc)
                     continue
                 spec = handle.spec
                 self.watchers[spec] += 1  # counted here: the watcher may leave before it wakes
                 watch.spec, watch.handle = spec, handle
+                self._limit(watch, engine, own, state.deadline_at, state.polls)
                 if watch.on_event is not None:
                     handle.add_callback(watch.event, types=(TaskProgress, TaskRetrying))
                 if handle.done():
@@ -343,6 +390,43 @@ class _Shared:
                 else:
                     handle._add_waiter(watch)
             await asyncio.sleep(0)
+
+    def _limit(
+        self,
+        watch: _Watch,
+        engine: Engine,
+        own: PollPolicy,
+        deadline_at: float | None,
+        polls: int,
+    ) -> None:
+        """Give ``watch`` its own deadline (its token's wall-clock one, else its policy's
+        from now) and ``max_polls`` (counting the polls its token carries; at least one
+        more, as the engine does for a resumed task)."""
+        clock = engine.clock
+        deadline = None
+        if deadline_at is not None:
+            # The engine's conversion of a token's deadline: the clock's wall time if it has one.
+            wall: Callable[[], float] = getattr(clock, "wall", time.time)
+            deadline = clock.now() + (deadline_at - wall())
+        elif own.deadline is not None:
+            deadline = clock.now() + own.deadline
+        if own.max_polls is not None:
+            watch.max_polls = own.max_polls
+            assert watch.handle is not None
+            watch.poll_limit = watch.handle.polls + max(1, own.max_polls - polls)
+        if deadline is None and watch.poll_limit is None:
+            return
+        if self.limits is None:
+            self.limits = OwnLimits(clock, self._expire)
+            engine._observe_polls(self.limits.polled)
+        self.limits.add(watch, deadline)
+
+    def _expire(self, watch: _Watch, reason: FailureReason, message: str) -> None:
+        handle = watch.handle
+        if handle is None or watch.done():
+            return
+        now = self.engine.clock.now() if self.engine is not None else 0.0
+        watch.end(TaskFailed(handle.spec, now, reason, message, None, handle.snapshot))
 
     def _closed(self) -> InvalidArgumentError:
         if self.failure is None:
@@ -359,6 +443,8 @@ class _Shared:
         if spec is not None and handle is not None:  # registered: it counted
             watch.handle = None
             handle._remove_waiter(watch)
+            if self.limits is not None:
+                self.limits.forget(watch)
             self.watchers[spec] -= 1
             if self.watchers[spec] <= 0:
                 del self.watchers[spec]
@@ -366,6 +452,8 @@ class _Shared:
                     handle.cancel("every watcher of this task left")
         self.users -= 1
         if self.users == 0:
+            if self.limits is not None:
+                self.limits.close()
             self.stop.set()
             self.on_idle(self)
 
@@ -382,6 +470,7 @@ class _Shared:
                     max_rate=self.connection.max_rate,
                     rate_limiter=limiter,
                     durations=self.durations,
+                    clock=self.clock,
                 ) as engine,
             ):
                 self.engine = engine
@@ -390,15 +479,21 @@ class _Shared:
         except Exception as exc:  # reported to every watcher waiting for the engine
             self.failure = exc
         finally:
+            if self.limits is not None:
+                self.limits.close()
             self.engine = None
             self.ready.set()
 
 
 class SharedEngines:
-    """Watches for many trigger-shaped coroutines, one engine per connection."""
+    """Watches for many trigger-shaped coroutines, one engine per connection.
 
-    def __init__(self, *, policy: PollPolicy | None = None) -> None:
+    ``policy`` is each engine's default policy; ``clock`` the clock its engines run on (the
+    system's by default; a ``FakeClock`` runs them in virtual time)."""
+
+    def __init__(self, *, policy: PollPolicy | None = None, clock: Clock | None = None) -> None:
         self._policy = policy
+        self._clock = clock
         self._shared: dict[str, _Shared] = {}
         # What each connection's engines learned of durations outlives them: an engine is
         # closed when its last watcher leaves, and the next DAG run's tasks are the same kinds.
@@ -427,8 +522,10 @@ class SharedEngines:
         watcher of the same task remains.
 
         ``policy`` applies when this watcher is the task's first (a task already watched
-        keeps its poller and policy). ``on_event(event)`` is called (synchronously) with
-        the task's progress and retry events while this watcher waits, never after."""
+        keeps its poller and policy), except its ``deadline`` and ``max_polls``: each
+        watcher has its own, as it has its token's deadline, and is ended alone at them.
+        ``on_event(event)`` is called (synchronously) with the task's progress and retry
+        events while this watcher waits, never after."""
         return await self._wait(connection, token, policy=policy, on_event=on_event)
 
     def _wait(
@@ -445,7 +542,7 @@ class SharedEngines:
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
             learned = self._learned.setdefault(connection.key, DurationModel())
-            shared = _Shared(connection, self._policy, learned, self._forget)
+            shared = _Shared(connection, self._policy, learned, self._forget, self._clock)
             self._shared[connection.key] = shared
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
