@@ -250,3 +250,44 @@ SharedDeadlines.TestCase.settings = settings(
     max_examples=100, stateful_step_count=20, deadline=None
 )
 test_shared_deadlines = SharedDeadlines.TestCase
+
+
+async def test_a_deadline_costs_a_waiting_watcher_no_object_for_the_collector() -> None:
+    # With thousands of triggers waiting (an operator's watch_timeout gives each a deadline),
+    # each object a watcher holds is one more for every full collection to walk.
+    import gc
+
+    n = 300
+    quiet = PollPolicy(first_delay=3600.0)  # no poll while we count
+
+    async def tracked_per_watcher(deadline: float | None) -> float:
+        clock = FakeClock()
+        fake = FakeModelArts(clock)
+        conn = FakeConnection("project", "fake", lambda: None, fake=fake)  # type: ignore[arg-type, return-value]
+        shared = SharedEngines(policy=quiet, clock=clock)
+        first = asyncio.create_task(shared.watch(conn, token(clock, deadline)))
+        await clock.settle()
+        gc.collect()
+        before = len(gc.get_objects())
+        tokens = [
+            encode_token(
+                ExportTask("d", f"t{i}"),
+                TaskState(deadline_at=None if deadline is None else clock.wall() + deadline),
+            )
+            for i in range(n)
+        ]
+        watchers = [shared._wait(conn, t) for t in tokens]
+        await clock.settle()
+        assert shared.watching() == n + 1
+        del tokens
+        gc.collect()
+        per_watcher = (len(gc.get_objects()) - before) / n
+        for w in [first, *watchers]:
+            w.cancel()
+        await clock.settle()
+        await shared.aclose()
+        return per_watcher
+
+    without = await tracked_per_watcher(None)
+    with_deadline = await tracked_per_watcher(7200.0)
+    assert with_deadline - without <= 0.1, (without, with_deadline)

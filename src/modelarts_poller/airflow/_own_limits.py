@@ -27,6 +27,7 @@ class Limited(Protocol):
     spec: Any
     poll_limit: int | None  # the task's poll count at which this watcher has had its polls
     max_polls: int | None
+    deadline_seq: int  # its entry in the deadline heap (0: none)
 
     def done(self) -> bool: ...
 
@@ -39,14 +40,18 @@ class OwnLimits:
 
     ``expire(watcher, reason, message)`` ends a watcher that reached its limit. Deadlines
     are kept in one heap, served by one task that sleeps on the engine's clock until the
-    earliest; a watcher that left stays in the heap until its time and is skipped then.
+    earliest. The heap holds ``(deadline, seq)`` tuples of atoms, which the garbage
+    collector stops tracking, and the watcher is found by ``seq``: with thousands of
+    waiting triggers, a tuple holding each would be thousands more objects for every full
+    collection to walk. A watcher that left leaves its entry to be skipped at its time.
     """
 
     def __init__(self, clock: Clock, expire: Expire) -> None:
         self.clock = clock
         self.expire = expire
-        self.deadlines: list[tuple[float, int, Limited]] = []
-        self.seq = itertools.count()
+        self.deadlines: list[tuple[float, int]] = []
+        self.waiting: dict[int, Limited] = {}  # seq -> watcher, while it waits
+        self.seq = itertools.count(1)
         self.timer: asyncio.Task[None] | None = None
         self.timer_at = float("inf")  # what the timer sleeps until
         self.limited: dict[Any, list[Limited]] = {}  # spec -> its watchers with a poll limit
@@ -57,7 +62,9 @@ class OwnLimits:
             self.limited.setdefault(watcher.spec, []).append(watcher)
         if deadline is None:
             return
-        heapq.heappush(self.deadlines, (deadline, next(self.seq), watcher))
+        seq = watcher.deadline_seq = next(self.seq)
+        self.waiting[seq] = watcher
+        heapq.heappush(self.deadlines, (deadline, seq))
         if deadline < self.timer_at or self.timer is None or self.timer.done():
             if self.timer is not None:
                 self.timer.cancel()
@@ -65,7 +72,9 @@ class OwnLimits:
             self.timer = asyncio.get_running_loop().create_task(self._serve())
 
     def forget(self, watcher: Limited) -> None:
-        """``watcher`` left: its poll limit no longer counts (its deadline is skipped)."""
+        """``watcher`` left: its limits no longer count."""
+        if watcher.deadline_seq:
+            self.waiting.pop(watcher.deadline_seq, None)
         if watcher.poll_limit is None:
             return
         watchers = self.limited.get(watcher.spec)
@@ -91,10 +100,11 @@ class OwnLimits:
                 )
 
     async def _serve(self) -> None:
-        heap, clock = self.deadlines, self.clock
+        heap, waiting, clock = self.deadlines, self.waiting, self.clock
         while heap:
-            at, _, watcher = heap[0]
-            if watcher.done():
+            at, seq = heap[0]
+            watcher = waiting.get(seq)
+            if watcher is None or watcher.done():
                 heapq.heappop(heap)
                 continue
             if clock.now() < at:
@@ -102,9 +112,9 @@ class OwnLimits:
                 await clock.sleep_until(at)
                 continue
             heapq.heappop(heap)
-            self.expire(
-                watcher, FailureReason.DEADLINE, "the deadline passed before the task finished"
-            )
+            del waiting[seq]
+            message = "the deadline passed before the task finished"
+            self.expire(watcher, FailureReason.DEADLINE, message)
         self.timer_at = float("inf")
 
     def close(self) -> None:
@@ -112,4 +122,5 @@ class OwnLimits:
             self.timer.cancel()
             self.timer = None
         self.deadlines.clear()
+        self.waiting.clear()
         self.limited.clear()

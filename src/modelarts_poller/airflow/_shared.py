@@ -251,6 +251,7 @@ class _Watch(asyncio.Future[dict[str, Any]]):
     """
 
     __slots__ = (
+        "deadline_seq",
         "handle",
         "max_polls",
         "on_event",
@@ -279,6 +280,7 @@ class _Watch(asyncio.Future[dict[str, Any]]):
         # task's poll count at which it has had them.
         self.max_polls: int | None = None
         self.poll_limit: int | None = None
+        self.deadline_seq = 0  # its own deadline's entry in OwnLimits (0: none)
 
     def __call__(self, handle: TaskHandle) -> None:
         """The handle's waiter: the task ended."""
