@@ -317,6 +317,46 @@ async def test_a_rate_limiter_factory_is_called_once_per_engine_and_paces_both(
     assert max(per_second.values()) <= 40  # the two together, within the one limit
 
 
+async def test_each_watcher_hears_its_events_in_its_own_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A triggerer sends a log line to a task's log by the context variables bound in that
+    # trigger's task (Airflow's trigger_id): the progress a trigger logs from on_event must
+    # run in its own context, and the engine's tasks in no watcher's (they inherited the
+    # first watcher's, and every trigger's progress went to the first one's task log).
+    from tests import toy_limiter
+
+    recorder = toy_limiter.ContextRecorder()
+    monkeypatch.setattr(toy_limiter, "RECORDER", recorder)
+    async with Simulator(SimulatorConfig(seed=9)) as sim:
+        scripts = [sim.add("export", queue=0.2, run=1.5) for _ in range(3)]
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
+            rate_limiter="tests.toy_limiter:recorder",
+        )
+        shared = SharedEngines(policy=FAST)
+        heard: dict[int, list[tuple[object, object]]] = {i: [] for i in range(3)}
+
+        async def trigger(i: int, script: object) -> dict[str, object]:
+            toy_limiter.WATCHER.set(i)
+            return await shared.watch(
+                conn,
+                token_of(script),
+                on_event=lambda e: heard[i].append((toy_limiter.WATCHER.get(), e.spec)),
+            )
+
+        watchers = [trigger(i, s) for i, s in enumerate(scripts)]
+        payloads = await asyncio.wait_for(asyncio.gather(*watchers), timeout=30)
+        assert shared.engines() == 0
+    assert all(p["status"] == "completed" for p in payloads)
+    for i, script in enumerate(scripts):
+        assert heard[i], f"watcher {i} heard no progress"
+        assert {who for who, _ in heard[i]} == {i}
+        assert {spec for _, spec in heard[i]} == {spec_of(script)}  # type: ignore[arg-type]
+    assert recorder.seen
+    assert set(recorder.seen) == {None}  # the engine's requests: in no watcher's context
+
+
 def test_a_rate_limiter_path_is_checked_where_the_connection_is_made() -> None:
     extra = {"auth": "none", "endpoint": "http://127.0.0.1:1", "project_id": "p"}
     for bad in ("tests.toy_limiter", "tests.toy_limiter:", ":shared", "a b:c", 3):

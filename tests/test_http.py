@@ -22,6 +22,7 @@ from modelarts_poller._errors import (
     ServerError,
     TransientError,
     Unauthorized,
+    printable_line,
 )
 from modelarts_poller._http import (
     decode_json,
@@ -301,3 +302,59 @@ def test_a_forged_log_line_in_an_error_message_is_escaped() -> None:
         raise_for_status(400, {}, body.encode(), path=PATH)
     assert "no\\n[CRITICAL] \\x1b[31mx" in str(info.value)
     assert info.value.error_msg == "no\n[CRITICAL] \x1b[31mx"
+
+
+# Every error body shape the ModelArts reference, its gateway and IAM publish (the examples
+# of the API pages and the common-response page), as (status, body) for a code and message.
+def _published_shape(shape: str, code: str, msg: str) -> tuple[int, dict[str, object]]:
+    flat = {
+        "v2": ("error_code", "error_msg"),
+        "common": ("error_code", "error_message"),
+        "camel": ("errorCode", "errorMsg"),
+        "plain": ("code", "message"),
+    }
+    if shape in flat:
+        code_key, msg_key = flat[shape]
+        return 400, {code_key: code, msg_key: msg}
+    if shape == "nested":
+        return 401, {"error": {"code": code, "message": msg, "title": "Unauthorized"}}
+    msg_key = "error_message" if shape == "v1" else "error_msg"
+    return 200, {"is_success": False, "error_code": code, msg_key: msg}
+
+
+_SHAPES = ["v2", "common", "camel", "plain", "nested", "v1", "v1_msg"]
+
+
+@given(
+    shape=st.sampled_from(_SHAPES),
+    code=st.text(max_size=30),
+    msg=st.text(max_size=150),
+    noise=st.dictionaries(
+        st.sampled_from(["error_solution", "request_id", "details"]), st.text(max_size=5)
+    ),
+    status=st.sampled_from([None, 403, 404, 429, 500, 503]),
+)
+def test_every_published_error_shape_keeps_its_code_and_message(
+    shape: str, code: str, msg: str, noise: dict[str, str], status: int | None
+) -> None:
+    published_status, body = _published_shape(shape, code, msg)
+    if status is None or published_status == 200:
+        status = published_status
+    body = {**noise, **body}
+    with pytest.raises(ApiError) as info:
+        _decode(status, json.dumps(body).encode())
+    err = info.value
+    assert (err.error_code, err.error_msg) == (code, msg)
+    assert err.status == status  # the status it came with, a v1 failure's 200 included
+    text = str(err)
+    assert text.startswith(f"HTTP {status} for GET {PATH}")
+    assert printable_line(msg) in text
+    assert printable_line(code) in text
+
+
+def test_a_v1_failure_answered_200_keeps_its_status() -> None:
+    body = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "Bad."}
+    with pytest.raises(BadRequest) as info:
+        _decode(200, json.dumps(body).encode())
+    assert info.value.status == 200
+    assert str(info.value) == f"HTTP 200 for GET {PATH}: ModelArts.0104: Bad."

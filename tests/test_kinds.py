@@ -37,6 +37,7 @@ from modelarts_poller import (
     TaskFailed,
     TokenAuth,
     TrainingJob,
+    Unauthorized,
     get_kind,
     kinds,
     register_kind,
@@ -383,6 +384,22 @@ async def test_list_import_tasks_stops_at_a_short_page(
             {"is_success": False, "error_code": "ModelArts.0104", "error_message": "bad"},
             BadRequest,
         ),
+        (400, {"error_code": "ModelArts.0104", "error_message": "Parameter error."}, BadRequest),
+        (
+            200,
+            {"is_success": False, "error_code": "ModelArts.0105", "error_msg": "Denied."},
+            BadRequest,
+        ),
+        (
+            400,
+            {
+                "error_code": "ModelArts.2755",
+                "error_msg": "Invalid flavor.",
+                "error_solution": "Use a listed flavor.",
+            },
+            BadRequest,
+        ),
+        (401, {"error": {"code": 401, "message": "Wrong password.", "title": "x"}}, Unauthorized),
     ],
 )
 async def test_the_published_error_dialect(
@@ -402,8 +419,19 @@ async def test_the_published_error_dialect(
     assert "X-Request-Id: req-42" in str(err)
     assert err.error_code
     assert err.error_code in str(err)
-    if status != 200:
-        assert err.status == status  # the real status is kept, whatever the class says
+    message = _message_of(body)
+    assert err.error_msg == message  # every published shape keeps its message
+    assert message in str(err)
+    assert err.status == status  # the real status is kept, whatever the class says
+    assert str(err).startswith(f"HTTP {status} for GET ")
+
+
+def _message_of(body: dict[str, Any]) -> str:
+    inner = body.get("error", body)
+    for key in ("error_msg", "error_message", "errorMsg", "message"):
+        if key in inner:
+            return str(inner[key])
+    raise AssertionError(f"no message in {body}")
 
 
 # -- watching new kinds ----------------------------------------------------------------------

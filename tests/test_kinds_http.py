@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 
 from modelarts_poller import (
@@ -16,13 +17,16 @@ from modelarts_poller import (
     ModelArtsClient,
     NoAuth,
     NotFound,
+    Phase,
     PollPolicy,
     RateLimited,
     ServerError,
+    ServiceStatusValue,
     SyncTask,
     TaskCompleted,
     TaskFailed,
     TokenAuth,
+    TrainingJob,
     Unauthorized,
     get_kind,
     kinds,
@@ -101,6 +105,8 @@ async def test_a_missing_task_fails_with_not_found_and_the_published_code(
     error: Any = outcome.error
     assert isinstance(error, NotFound)
     assert (error.status, error.error_code) == MISSING[kind]
+    assert error.error_msg  # in whichever spelling the kind's API publishes
+    assert error.error_msg in str(error)
     assert error.request_id  # every answer carries an X-Request-Id
 
 
@@ -171,3 +177,47 @@ async def test_the_token_refusals_through_the_client() -> None:
     assert (elsewhere.value.status, elsewhere.value.error_code) == (403, "ModelArts.0210")
     for err in (missing.value, unknown.value, elsewhere.value):
         assert err.request_id
+
+
+class _Frozen:
+    """The simulator's clock, moved by hand: a task's stage without waiting for it."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def wall(self) -> float:
+        return 1_700_000_000.0 + self.t
+
+
+async def test_a_failed_training_job_reports_its_exit_code_and_keeps_its_description() -> None:
+    clock = _Frozen()
+    async with Simulator(SimulatorConfig(seed=3), clock=clock, wall=clock.wall) as sim:
+        script = sim.add("training_job", outcome="failed", queue=1.0, run=5.0)
+        clock.t = 60.0
+        async with client_for(sim) as client:
+            raw: Any = await client.request(
+                "GET", TrainingJob.PATH, lambda data: data, ids={"training_job_id": script.task_id}
+            )
+            async with Engine(client=client, policy=FAST) as engine:
+                with anyio.fail_after(10):
+                    event = await engine.watch(spec_of(script)).wait()
+    (task,) = raw["status"]["task_statuses"]
+    assert isinstance(event, TaskFailed)
+    snapshot = event.snapshot
+    assert snapshot.exit_code == task["exit_code"] != 0  # a typed field, not only extra
+    assert snapshot.description == raw["metadata"]["description"]
+    assert event.message == f"{task['message']} (exit code {task['exit_code']})"
+
+
+async def test_a_queued_service_is_waiting_a_documented_pending_value() -> None:
+    clock = _Frozen()
+    async with Simulator(SimulatorConfig(seed=3), clock=clock, wall=clock.wall) as sim:
+        script = sim.add("service", queue=10.0, run=5.0)
+        async with client_for(sim) as client:
+            snapshot = await client.get_task(spec_of(script))
+    assert snapshot.status == "waiting"
+    assert snapshot.status_value is ServiceStatusValue.WAITING
+    assert snapshot.phase is Phase.PENDING

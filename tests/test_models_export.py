@@ -127,14 +127,16 @@ def test_list_page_entry_is_a_finished_export_with_its_extra_field_kept() -> Non
 def test_each_accepted_export_status_has_its_phase(status: str, phase: Phase) -> None:
     e = parse_export_task_status({"status": status})
     assert e.phase is phase
-    assert e.status_value is ExportStatusValue(status)
+    published = status in {"INIT", "RUNNING", "SUCCESSED", "FAILED"}
+    # A defensive guess is accepted for its phase but is no documented value.
+    assert e.status_value is (ExportStatusValue(status) if published else None)
 
 
 def test_the_sourced_spellings_are_mapped() -> None:
     table = EXPORT_PHASES
     assert table["RUNNING"] is Phase.RUNNING  # the seed's example
     assert table["SUCCESSED"] is Phase.SUCCEEDED  # the list page's example
-    assert {m.value for m in ExportStatusValue} == set(table)
+    assert {m.value for m in ExportStatusValue} < set(table)
 
 
 @pytest.mark.parametrize("status", ["CANCELED", "Successed", ""])

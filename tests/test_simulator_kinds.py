@@ -44,7 +44,7 @@ SEQUENCES: dict[str, tuple[list[Any], Any, Any]] = {
     "processing_task": ([0, 0, 1, 1], 2, 3),
     "training_job": (["Creating", "Pending", "Running", "Running"], "Completed", "Failed"),
     "model": (["publishing", "publishing", "publishing", "building"], "published", "failed"),
-    "service": (["deploying"] * 4, "running", "failed"),
+    "service": (["waiting", "waiting", "deploying", "deploying"], "running", "failed"),
 }
 PUBLISHED_TASK_FAILURES = {
     "ModelArts.4311",

@@ -3,6 +3,8 @@ limiter backed by a store shared between processes would be."""
 
 from __future__ import annotations
 
+import contextvars
+
 from modelarts_poller._ratelimit import LocalRateLimiter
 
 
@@ -41,6 +43,28 @@ def sync_acquire() -> SyncAcquire:
 
 
 NOT_CALLABLE = 3
+
+
+# A context variable the watchers of a test bind in their own tasks, as a triggerer binds
+# each trigger's log routing (Airflow's trigger_id) in the trigger's task.
+WATCHER: contextvars.ContextVar[object] = contextvars.ContextVar("watcher", default=None)
+
+
+class ContextRecorder:
+    """Grants at once and records the ``WATCHER`` each request of the engine runs in."""
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    async def acquire(self) -> None:
+        self.seen.append(WATCHER.get())
+
+
+RECORDER = ContextRecorder()
+
+
+def recorder() -> ContextRecorder:
+    return RECORDER
 
 
 def raises() -> object:

@@ -27,7 +27,13 @@ from ._errors import (
     printable_line,
 )
 
-__all__ = ["decode_json", "decode_response", "parse_retry_after", "raise_for_status"]
+__all__ = [
+    "decode_json",
+    "decode_response",
+    "error_fields",
+    "parse_retry_after",
+    "raise_for_status",
+]
 
 T = TypeVar("T")
 
@@ -119,34 +125,45 @@ _FINAL = frozenset(
         "ModelArts.4354",  # quota (500)
     }
 )
-# The shapes ModelArts and its gateway publish, in the order the official SDK reads them.
-_SHAPES = (
-    ("error_code", "error_msg"),
-    ("error_code", "error_message"),
-    ("errorCode", "errorMsg"),
-    ("code", "message"),
-)
+# The keys of every error body shape ModelArts and its gateway publish, most specific first:
+# error_code with error_msg (v2) or error_message (v1, the common-response page),
+# errorCode/errorMsg, code/message, and the same one object down (IAM's
+# {"error": {"code", "message"}}). Code and message are found independently, so a body that
+# mixes spellings keeps both halves.
+_CODE_KEYS = ("error_code", "errorCode", "code")
+_MSG_KEYS = ("error_msg", "error_message", "errorMsg", "message")
+_NESTED_DEPTH = 3
 
 
 def _text(value: object, numbers: bool) -> str | None:
     if isinstance(value, str):
         return value
-    if numbers and isinstance(value, int) and not isinstance(value, bool):
+    if numbers and type(value) is int:
         return str(value)
     return None
 
 
-def _fields_of(data: object, depth: int = 0) -> tuple[str | None, str | None]:
-    if not isinstance(data, dict) or depth > 3:
+def _first(data: dict[object, object], keys: tuple[str, ...], numbers: bool) -> str | None:
+    for key in keys:
+        text = _text(data.get(key), numbers)
+        if text is not None:
+            return text
+    return None
+
+
+def error_fields(data: object, depth: int = 0) -> tuple[str | None, str | None]:
+    """``(error_code, error_msg)`` of a decoded error body of any published shape; either is
+    ``None`` when the body does not carry it. The one reader of error bodies."""
+    if type(data) is not dict or depth > _NESTED_DEPTH:
         return None, None
-    for code_key, msg_key in _SHAPES:
-        # Nested (Keystone-style) errors carry the HTTP status as a number for a code.
-        code, msg = _text(data.get(code_key), depth > 0), _text(data.get(msg_key), False)
-        if code is not None or msg is not None:
-            return code, msg
-    for value in data.values():  # nested, as IAM's {"error": {"code", "message"}}
-        if isinstance(value, dict):
-            code, msg = _fields_of(value, depth + 1)
+    # Nested (Keystone-style) errors carry the HTTP status as a number for a code.
+    code = _first(data, _CODE_KEYS, depth > 0)
+    msg = _first(data, _MSG_KEYS, False)
+    if code is not None or msg is not None:
+        return code, msg
+    for value in data.values():
+        if type(value) is dict:
+            code, msg = error_fields(value, depth + 1)
             if code is not None or msg is not None:
                 return code, msg
     return None, None
@@ -157,7 +174,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
         data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
         return None, None
-    return _fields_of(data)
+    return error_fields(data)
 
 
 def _message(
@@ -199,7 +216,11 @@ def _raise(
     path: str,
     method: str,
     now: Callable[[], float],
+    refused: bool = False,
 ) -> None:
+    """Raise the error for an answer; ``refused`` is a 2xx whose body says the call failed
+    (v1 ``"is_success": false``): a permanent error whatever its code, reported with the
+    status it came with."""
     request_id = _header(headers, "X-Request-Id")
     message = _message(status, method, path, code, msg, request_id)
 
@@ -217,7 +238,7 @@ def _raise(
     if status == 429 or 500 <= status < 600:
         retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
         raise error(RateLimited if status == 429 else ServerError, retry_after=retry_after)
-    if 400 <= status < 500:
+    if 400 <= status < 500 or refused:
         raise error(_PERMANENT.get(status, BadRequest))
     raise error(ProtocolError, f"unexpected {message}")
 
@@ -235,7 +256,8 @@ def decode_response(
     """Turn one HTTP response into ``parse(json)`` or the matching library exception.
 
     2xx: the body must be UTF-8 JSON (else :class:`ProtocolError`); ``parse`` errors
-    (:class:`ParseError`) propagate; a v1 body with ``"is_success": false`` is an error.
+    (:class:`ParseError`) propagate; a v1 body with ``"is_success": false`` is an error
+    (its code's class, else :class:`BadRequest`) that keeps the 2xx ``status``.
     Published codes decide first: not-found codes give :class:`NotFound`, busy-resource
     codes :class:`Conflict`, final-failure 500 codes :class:`OperationFailed`, at any
     status. Then 401/403/404: :class:`Unauthorized`, :class:`Forbidden`,
@@ -251,8 +273,8 @@ def decode_response(
         if type(data) is dict and data.get("is_success") is False:
             # The v1 APIs publish failures as {"is_success": false, "error_code": ...}
             # without saying which status carries them: never a snapshot.
-            code, msg = _fields_of(data)
-            _raise(400, headers, code, msg, path=path, method=method, now=now)
+            code, msg = error_fields(data)
+            _raise(status, headers, code, msg, path=path, method=method, now=now, refused=True)
         return parse(data)
     raise_for_status(status, headers, body, path=path, method=method, now=now)
     raise AssertionError("unreachable: raise_for_status returned for a non-2xx status")

@@ -114,20 +114,14 @@ class HardSample(enum.Enum):
 
 
 class ExportStatusValue(enum.Enum):
-    """Export ``status`` values. The seed leaves them open (its example: RUNNING); the
-    reference's export-task list page shows SUCCESSED (sic). The spellings other ModelArts
-    dataset APIs use for the same phases are accepted too; sources and reasons are in
-    ``STATUS_PHASES["export"]`` and docs/models.md."""
+    """The published values of an export task's ``status`` (the response table of "Creating
+    a Dataset Export Task"). The other spellings ``PHASES`` accepts are defensive guesses,
+    not documented values: their ``status_value`` is ``None``."""
 
     INIT = "INIT"
-    QUEUING = "QUEUING"
     RUNNING = "RUNNING"
     SUCCESSED = "SUCCESSED"
-    SUCCEEDED = "SUCCEEDED"
-    SUCCESS = "SUCCESS"
-    COMPLETED = "COMPLETED"
     FAILED = "FAILED"
-    NOT_EXIST = "NOT_EXIST"
 
 
 @attrs.frozen

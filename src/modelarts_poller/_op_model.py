@@ -49,8 +49,6 @@ _KNOWN = frozenset(
         "description",
         "create_at",
         "error_code",
-        "error_msg",
-        "error_message",
     }
 )
 
@@ -77,6 +75,8 @@ class ModelStatus(p.StatusMixin[ModelStatusValue]):
 def parse_model_status(data: object) -> ModelStatus:
     """Read a model body; raises :class:`ParseError` on a wrong type."""
     d = p.obj(data, "")
+    # v1 APIs publish error_message; error_msg is the v2 spelling.
+    error_msg, spellings = p.alias_str(d, ("error_msg", "error_message"), "")
     return ModelStatus(
         model_id=p.opt_str(d, "model_id", ""),
         model_name=p.opt_str(d, "model_name", ""),
@@ -86,9 +86,8 @@ def parse_model_status(data: object) -> ModelStatus:
         description=p.opt_str(d, "description", ""),
         create_at=p.opt_int(d, "create_at", ""),
         error_code=p.opt_str(d, "error_code", ""),
-        # v1 APIs publish error_message; error_msg is the v2 spelling.
-        error_msg=p.opt_str(d, "error_msg", "") or p.opt_str(d, "error_message", ""),
-        extra=p.extra(d, _KNOWN),
+        error_msg=error_msg,
+        extra=p.extra(d, _KNOWN | spellings),
     )
 
 

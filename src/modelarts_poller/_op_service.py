@@ -1,8 +1,10 @@
 """Service deployment: ``service``. Model, status table and spec.
 
-Source: the API reference's "Obtaining Service Details". ``status``: deploying, running,
-concerning (partly abnormal), failed, stopped, finished (a batch service that is done),
-stopping, deleting; ``progress`` is the deployment percentage while deploying. Watching
+Source: the API reference's "Obtaining Service Details" and "Querying Services" (the list
+page's ``status`` filter names every value). ``status``: running, deploying, concerning
+(partly abnormal), failed, stopped, finished (a batch service that is done), stopping,
+deleting, pending (not started yet) and waiting (queuing for resources; those two only for
+real-time services); ``progress`` is the deployment percentage while deploying. Watching
 a service waits until it is deployed: ``running`` and ``finished`` complete the watch,
 ``failed`` and ``stopped`` fail it, ``concerning`` keeps waiting. To wait for a batch
 service to finish, pass ``success={"finished"}``.
@@ -35,6 +37,8 @@ class ServiceStatusValue(enum.Enum):
     FINISHED = "finished"
     STOPPING = "stopping"
     DELETING = "deleting"
+    PENDING = "pending"
+    WAITING = "waiting"
 
 
 PHASES: Mapping[Any, Phase] = MappingProxyType(
@@ -47,6 +51,8 @@ PHASES: Mapping[Any, Phase] = MappingProxyType(
         "finished": Phase.SUCCEEDED,
         "stopping": Phase.RUNNING,
         "deleting": Phase.RUNNING,
+        "pending": Phase.PENDING,  # not started yet
+        "waiting": Phase.PENDING,  # queuing for resources
     }
 )
 _KNOWN = frozenset(
@@ -58,8 +64,6 @@ _KNOWN = frozenset(
         "infer_type",
         "update_time",
         "error_code",
-        "error_msg",
-        "error_message",
     }
 )
 
@@ -93,6 +97,8 @@ class ServiceStatus(p.StatusMixin[ServiceStatusValue]):
 def parse_service_status(data: object) -> ServiceStatus:
     """Read a service body; raises :class:`ParseError` on a wrong type."""
     d = p.obj(data, "")
+    # v1 APIs publish error_message; error_msg is the v2 spelling.
+    error_msg, spellings = p.alias_str(d, ("error_msg", "error_message"), "")
     return ServiceStatus(
         service_id=p.opt_str(d, "service_id", ""),
         service_name=p.opt_str(d, "service_name", ""),
@@ -101,8 +107,8 @@ def parse_service_status(data: object) -> ServiceStatus:
         infer_type=p.opt_str(d, "infer_type", ""),
         update_time=p.opt_int(d, "update_time", ""),
         error_code=p.opt_str(d, "error_code", ""),
-        error_msg=p.opt_str(d, "error_msg", "") or p.opt_str(d, "error_message", ""),
-        extra=p.extra(d, _KNOWN),
+        error_msg=error_msg,
+        extra=p.extra(d, _KNOWN | spellings),
     )
 
 

@@ -62,8 +62,6 @@ _KNOWN = frozenset(
         "create_time",
         "update_time",
         "error_code",
-        "error_msg",
-        "message",
     }
 )
 
@@ -92,6 +90,7 @@ class DatasetVersionStatus(p.StatusMixin[VersionStatusValue]):
 def parse_dataset_version_status(data: object) -> DatasetVersionStatus:
     """Read a dataset version body; raises :class:`ParseError` on a wrong type."""
     d = p.obj(data, "")
+    error_msg, spellings = p.alias_str(d, ("error_msg", "message"), "")
     return DatasetVersionStatus(
         version_id=p.opt_str(d, "version_id", ""),
         version_name=p.opt_str(d, "version_name", ""),
@@ -103,8 +102,8 @@ def parse_dataset_version_status(data: object) -> DatasetVersionStatus:
         create_time=p.opt_int(d, "create_time", ""),
         update_time=p.opt_int(d, "update_time", ""),
         error_code=p.opt_str(d, "error_code", ""),
-        error_msg=p.opt_str(d, "error_msg", "") or p.opt_str(d, "message", ""),
-        extra=p.extra(d, _KNOWN),
+        error_msg=error_msg,
+        extra=p.extra(d, _KNOWN | spellings),
     )
 
 

@@ -52,6 +52,20 @@ def opt_str(d: dict[str, Any], key: str, path: str) -> str | None:
     raise ParseError(at(path, key), v, "string")
 
 
+def alias_str(
+    d: dict[str, Any], keys: tuple[str, ...], path: str
+) -> tuple[str | None, frozenset[str]]:
+    """One field the API spells several ways (``error_msg``, ``error_message``): the first
+    non-empty string under ``keys`` (else the first string), and the keys that value
+    accounts for: absent, null, or the same text. A different text under another spelling
+    is not accounted for, so the caller's :func:`extra` keeps it."""
+    values = [(key, opt_str(d, key, path)) for key in keys]
+    chosen = next((v for _, v in values if v), None)
+    if chosen is None:
+        chosen = next((v for _, v in values if v is not None), None)
+    return chosen, frozenset(k for k, v in values if v is None or v == chosen)
+
+
 # Numbers in strings: ASCII digits around ASCII whitespace only, as a JSON writer makes them.
 _ASCII_SPACE = " \t\n\r\f\v"
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

@@ -13,6 +13,7 @@ only when no other watcher wants it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import importlib
@@ -20,7 +21,7 @@ import inspect
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import attrs
@@ -235,6 +236,14 @@ def _unlimited(policy: PollPolicy) -> PollPolicy:
     return attrs.evolve(policy, deadline=None, max_polls=None)
 
 
+def _detached(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task of the shared engine, started in an empty context: it serves every watcher of
+    the connection, so it must not run in the context of the one whose call started it (a
+    task inherits its creator's context variables, and with them, in a triggerer, that
+    trigger's log routing: every task the engine spawns would log as that trigger)."""
+    return asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+
+
 REGISTER_BATCH = 500  # watches registered per loop iteration (about 25 ms of work)
 
 
@@ -251,6 +260,7 @@ class _Watch(asyncio.Future[dict[str, Any]]):
     """
 
     __slots__ = (
+        "context",
         "deadline_seq",
         "handle",
         "max_polls",
@@ -274,6 +284,10 @@ class _Watch(asyncio.Future[dict[str, Any]]):
         self.token = token
         self.policy = policy
         self.on_event = on_event
+        # The watcher's context variables, where its on_event runs: the events come from
+        # the engine's tasks, and a triggerer routes a log line to a task's log by
+        # variables bound in that trigger's own context (Airflow's trigger_id).
+        self.context = None if on_event is None else contextvars.copy_context()
         self.spec: Any = None  # set once registered: the watcher then counts
         self.handle: TaskHandle | None = None
         # This watcher's own max_polls (the task's poll has none while shared), and the
@@ -314,8 +328,8 @@ class _Watch(asyncio.Future[dict[str, Any]]):
     def event(self, event: TaskEvent) -> None:
         # A handle keeps its callbacks for its whole watch; a watcher that left (its
         # future is done) must not be called for another watcher's events.
-        if not self.done() and self.on_event is not None:
-            self.on_event(event)
+        if not self.done() and self.on_event is not None and self.context is not None:
+            self.context.run(self.on_event, event)
 
 
 class _Shared:
@@ -345,14 +359,14 @@ class _Shared:
         self.registrar: asyncio.Task[None] | None = None
         self.on_idle = on_idle  # called when the last watcher leaves
         self.limits: OwnLimits | None = None  # each watcher's own deadline and max_polls
-        self.owner = asyncio.get_running_loop().create_task(self._own())
+        self.owner = _detached(self._own())
 
     def register(self, watch: _Watch) -> None:
         """Register ``watch`` once the engine is open; its future fails if its token or
         the engine does."""
         self.pending.append(watch)
         if self.registrar is None or self.registrar.done():
-            self.registrar = asyncio.get_running_loop().create_task(self._register())
+            self.registrar = _detached(self._register())
 
     async def _register(self) -> None:
         await self.ready.wait()
@@ -527,7 +541,10 @@ class SharedEngines:
         keeps its poller and policy), except its ``deadline`` and ``max_polls``: each
         watcher has its own, as it has its token's deadline, and is ended alone at them.
         ``on_event(event)`` is called (synchronously) with the task's progress and retry
-        events while this watcher waits, never after."""
+        events while this watcher waits, never after, in the context variables of the call
+        that started the watch (a copy taken then: what a triggerer binds in a trigger's task
+        to send its log lines to its task's log). The engine's own tasks run in an empty
+        context, no watcher's."""
         return await self._wait(connection, token, policy=policy, on_event=on_event)
 
     def _wait(

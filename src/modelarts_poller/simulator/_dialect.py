@@ -4,7 +4,9 @@ Each code here appears in the ModelArts error-code table (OTC ``appendix/error_c
 Huawei ``错误码.md``), the API gateway's published authentication and throttling answers,
 or IAM's error table; ``docs/simulator.md`` lists them. Bodies are the flat
 ``{"error_code", "error_msg"}`` shape (gateway answers add ``request_id``, as the gateway
-does), and every answer carries an ``X-Request-Id`` header.
+does), except the v1 model and service APIs', which publish theirs as
+``{"is_success": false, "error_code", "error_message"}``; every answer carries an
+``X-Request-Id`` header.
 """
 
 from __future__ import annotations
@@ -34,10 +36,15 @@ def error(
     msg: str,
     *,
     gateway: bool = False,
+    v1: bool = False,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     rid = request_id()
-    body: dict[str, str] = {"error_code": code, "error_msg": msg}
+    body: dict[str, object]
+    if v1:
+        body = {"is_success": False, "error_code": code, "error_message": msg}
+    else:
+        body = {"error_code": code, "error_msg": msg}
     if gateway:
         body["request_id"] = rid
     out = {"X-Request-Id": rid}
@@ -159,9 +166,13 @@ _MISSING: dict[str, tuple[int, str, str]] = {
 }
 
 
+# The v1 APIs among them, which publish the v1 failure shape.
+_V1 = frozenset({"model", "service"})
+
+
 def task_missing(kind: str, own_id: str) -> web.Response:
     status, code, msg = _MISSING[kind]
-    return error(status, code, msg.format(id=own_id))
+    return error(status, code, msg.format(id=own_id), v1=kind in _V1)
 
 
 # -- IAM (its own shapes, not ModelArts') ----------------------------------------------------

@@ -47,7 +47,8 @@ STATUS: dict[str, tuple[Any, Any, Any, Any, Any]] = {
     # a queued job is Creating for the first half of its queue time, then Pending
     "training_job": ("Pending", "Running", "Running", "Completed", "Failed"),
     "model": ("publishing", "publishing", "building", "published", "failed"),
-    "service": ("deploying", "deploying", "deploying", "running", "failed"),
+    # a queued real-time service is waiting (queuing for resources), as published
+    "service": ("waiting", "deploying", "deploying", "running", "failed"),
 }
 
 # Published codes and messages a failed task reports (ModelArts error-code table).
