@@ -377,6 +377,8 @@ def test_a_rate_limiter_path_is_checked_where_the_connection_is_made() -> None:
         ("tests.toy_limiter:NOT_CALLABLE", "is not callable"),
         ("tests.toy_limiter:not_a_limiter", "not a RateLimiter"),
         ("tests.toy_limiter:sync_acquire", "not a RateLimiter"),
+        ("tests.toy_limiter:raises", "the factory raised RuntimeError('no token bucket"),
+        ("tests.toy_limiter_broken:make", "raised RuntimeError('REDIS_URL is not set')"),
     ],
 )
 def test_a_bad_rate_limiter_factory_is_named(path: str, message: str) -> None:

@@ -65,3 +65,7 @@ RECORDER = ContextRecorder()
 
 def recorder() -> ContextRecorder:
     return RECORDER
+
+
+def raises() -> object:
+    raise RuntimeError("no token bucket today")

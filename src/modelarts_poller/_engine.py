@@ -255,6 +255,8 @@ class Engine:
         self._drained: anyio.Event | None = None
 
         self._metrics: EngineMetrics | None = None
+        # Called after each poll that did not end its task (see _observe_polls).
+        self._polled: Callable[[TaskHandle], None] | None = None
         self._tracer: Any = None  # an OpenTelemetry tracer, when per-poll spans are on
         self._active: Counter[str] = Counter()
         self._delivery = Delivery(on_callback_error or _default_callback_error, self._spawn)
@@ -547,6 +549,13 @@ class Engine:
         if delay <= first or (deadline is not None and now + delay > deadline):
             return
         self._sched.push(handle, now + delay)  # the entry watch() pushed goes stale
+
+    def _observe_polls(self, polled: Callable[[TaskHandle], None] | None) -> None:
+        """Call ``polled(handle)`` after each poll that did not end its task, where the
+        task's own ``max_polls`` is checked. ``SharedEngines`` counts each watcher's polls
+        by it (watchers of one task may each have their own limit); ``polled`` may end the
+        task (cancel its handle), and nothing more happens to it then."""
+        self._polled = polled
 
     def get(self, spec: TaskSpec[Any]) -> TaskHandle | None:
         """The handle of a spec being watched, or ``None``."""
@@ -861,6 +870,10 @@ class Engine:
             message = obs.message or f"the task reported {obs.status}"
             await self._fail(handle, FailureReason.REMOTE_FAILED, message, None, now)
             return
+        if self._polled is not None:
+            self._polled(handle)
+            if handle._outcome is not None:  # its last watcher left (SharedEngines)
+                return
         policy = handle._policy
         if policy.max_polls is not None and handle._polls >= policy.max_polls:
             await self._fail_max_polls(handle, None, now)
@@ -1026,6 +1039,10 @@ class Engine:
                     now,
                 )
                 return
+            if self._polled is not None:
+                self._polled(handle)
+                if handle._outcome is not None:
+                    return
             if policy.max_polls is not None and handle._polls >= policy.max_polls:
                 await self._fail_max_polls(handle, exc, now)
                 return

@@ -68,6 +68,13 @@ def check_number(
     return float(value)
 
 
+def check_flag(name: str, value: object) -> bool:
+    """``value`` if it is ``True`` or ``False`` (not a truthy stand-in such as ``1``)."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be a bool, got {value!r}")
+    return value
+
+
 def check_wait(name: str, value: object, *, optional: bool = True) -> None:
     """Refuse a time to wait that is not a number of seconds >= 0 (infinity is "for ever";
     NaN and bools are refused), or ``None`` where it is ``optional``."""

@@ -224,3 +224,20 @@ def test_the_default_triggerer_capacity_docs_airflow_md_quotes() -> None:
     from airflow.configuration import conf
 
     assert conf.getint("triggerer", "capacity", fallback=None) == 1000
+
+
+async def test_two_triggers_on_one_task_each_keep_their_own_deadline() -> None:
+    # An operator's watch_timeout and a sensor without one, on the same task: the first
+    # trigger's deadline ends it alone, and the second gets the task's true end.
+    import time
+
+    async with Simulator(SimulatorConfig(seed=15)) as sim:
+        script = sim.add("export", queue=0.0, run=1.5)
+        spec = spec_of(script)
+        timed = trigger_for(sim, script)
+        timed.token = encode_token(spec, TaskState(deadline_at=time.time() + 0.4))
+        untimed = trigger_for(sim, script)
+        runs = asyncio.gather(events_of(timed), events_of(untimed))
+        (ended,), (completed,) = await asyncio.wait_for(runs, timeout=20)
+    assert ended.payload["reason"] == "deadline"
+    assert completed.payload["status"] == "completed"

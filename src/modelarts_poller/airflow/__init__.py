@@ -9,17 +9,18 @@ classes live in its modules ``triggers`` (``ModelArtsTaskTrigger``), ``operators
 Airflow 3. See docs/airflow.md.
 """
 
+from ._payload import MAX_PAYLOAD_BYTES, event_payload
 from ._shared import (
     Connection,
     SharedEngines,
     connection_from_fields,
-    event_payload,
     policy_from_options,
     rate_limiter_from_path,
     token_for,
 )
 
 __all__ = [
+    "MAX_PAYLOAD_BYTES",
     "Connection",
     "SharedEngines",
     "connection_from_fields",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import importlib
 import inspect
@@ -29,15 +30,24 @@ from .._auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, TokenAuth
 from .._backoff import Backoff
 from .._checkpoint import TaskState, decode_token, encode_token
 from .._client import ModelArtsClient
+from .._clock import Clock
 from .._durations import DurationModel
 from .._engine import Engine
 from .._errors import InvalidArgumentError
-from .._events import TaskCompleted, TaskEvent, TaskFailed, TaskProgress, TaskRetrying
+from .._events import (
+    FailureReason,
+    TaskCompleted,
+    TaskEvent,
+    TaskFailed,
+    TaskProgress,
+    TaskRetrying,
+)
 from .._handle import TaskHandle
 from .._policy import PollPolicy
-from .._ratelimit import RateLimiter
+from .._ratelimit import RateLimiter, check_rate
 from .._validate import check_number
-from ..cli._jsonl import snapshot_fields, spec_fields
+from ._own_limits import OwnLimits
+from ._payload import event_payload
 
 
 @attrs.frozen
@@ -80,10 +90,7 @@ def connection_from_fields(
     token; or ``auth: "none"`` for a local simulator. ``rate_limiter`` (instead of
     ``max_rate``) names the factory of a :class:`RateLimiter` shared beyond the engine
     (``"package.module:factory"``, see :func:`rate_limiter_from_path`)."""
-    if rate_limiter is not None:
-        check_limiter_path(rate_limiter)
-        if max_rate is not None:
-            raise InvalidArgumentError("give max_rate or rate_limiter, not both")
+    check_rate_options(max_rate, rate_limiter)
     extra = dict(extra or {})
     project_id = extra.get("project_id")
     if not isinstance(project_id, str) or not project_id:
@@ -129,6 +136,19 @@ def connection_from_fields(
     return Connection(project_id, digest, auth, endpoint, region, max_rate, rate_limiter)
 
 
+def check_rate_options(max_rate: object, rate_limiter: object) -> None:
+    """Refuse a ``max_rate`` that is not a finite number > 0, a ``rate_limiter`` that is not
+    shaped ``"package.module:factory"``, or both at once (nothing is imported). Every class
+    that takes them calls this where it is made, so a bad value fails the DAG's parsing, not
+    every trigger of the connection in the triggerer."""
+    if max_rate is not None:
+        check_rate(max_rate)
+    if rate_limiter is not None:
+        check_limiter_path(rate_limiter)
+        if max_rate is not None:
+            raise InvalidArgumentError("give max_rate or rate_limiter, not both")
+
+
 def check_limiter_path(path: object) -> str:
     """``path`` if it has the shape ``"package.module:factory"`` (nothing is imported)."""
     if not isinstance(path, str):
@@ -147,9 +167,10 @@ def check_limiter_path(path: object) -> str:
 def rate_limiter_from_path(path: str) -> RateLimiter:
     """Import the factory ``path`` names (``"package.module:factory"``, the factory may be
     an attribute path such as ``Class.method``), call it with no arguments and return
-    the :class:`RateLimiter` it makes. Raises :class:`InvalidArgumentError` for a module
-    or name that is not there, a factory that is not callable, or a result without an
-    async ``acquire()``."""
+    the :class:`RateLimiter` it makes. Raises :class:`InvalidArgumentError`, naming
+    ``path``, for a module or name that is not there, a module that raises on import, a
+    factory that is not callable or that raises, or a result without an async
+    ``acquire()``."""
     check_limiter_path(path)
     module_name, _, name = path.partition(":")
     try:
@@ -157,6 +178,10 @@ def rate_limiter_from_path(path: str) -> RateLimiter:
     except ImportError as exc:
         raise InvalidArgumentError(
             f"rate_limiter {path!r}: cannot import {module_name!r}: {exc}"
+        ) from exc
+    except Exception as exc:  # the module itself raised while it was imported
+        raise InvalidArgumentError(
+            f"rate_limiter {path!r}: importing {module_name!r} raised {exc!r}"
         ) from exc
     for part in name.split("."):
         try:
@@ -167,7 +192,10 @@ def rate_limiter_from_path(path: str) -> RateLimiter:
             ) from None
     if not callable(target):
         raise InvalidArgumentError(f"rate_limiter {path!r} is not callable: {target!r}")
-    limiter = target()
+    try:
+        limiter = target()
+    except Exception as exc:
+        raise InvalidArgumentError(f"rate_limiter {path!r}: the factory raised {exc!r}") from exc
     acquire = getattr(limiter, "acquire", None)
     if not isinstance(limiter, RateLimiter) or not inspect.iscoroutinefunction(acquire):
         raise InvalidArgumentError(
@@ -196,33 +224,16 @@ def token_for(spec: Any, *, timeout: float | None = None, just_started: bool = F
     )
 
 
-def event_payload(outcome: TaskCompleted | TaskFailed) -> dict[str, Any]:
-    """The JSON payload of a watcher's one event. ``event_id`` is the same for the same
-    task's same end, so a duplicate (a trigger running on two triggerers) is recognisable."""
-    failed = isinstance(outcome, TaskFailed)
-    status = outcome.snapshot.status if outcome.snapshot is not None else None
-    payload: dict[str, Any] = {
-        "status": "failed" if failed else "completed",
-        "task": _json_fields(spec_fields(outcome.spec)),
-        "reason": outcome.reason.value if failed else None,  # type: ignore[union-attr]
-        "remote_status": None if status is None else str(status),
-        "message": outcome.message if failed else None,  # type: ignore[union-attr]
-        "snapshot": snapshot_fields(outcome.snapshot),
-    }
-    key = json.dumps(
-        [payload["task"], payload["status"], payload["reason"], payload["remote_status"]],
-        sort_keys=True,
-        default=str,
-    )
-    payload["event_id"] = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return payload
+_DEFAULT_POLICY = PollPolicy()
 
 
-def _json_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    # A spec's success= override is a frozenset: a sorted list is JSON and one value.
-    return {
-        k: sorted(v, key=repr) if isinstance(v, frozenset | set) else v for k, v in fields.items()
-    }
+@functools.lru_cache(maxsize=64)
+def _unlimited(policy: PollPolicy) -> PollPolicy:
+    """``policy`` without a deadline and ``max_polls``: a shared task's poll. One object for
+    equal policies: each task's handle holds its policy, and a triggerer holds thousands."""
+    if policy.deadline is None and policy.max_polls is None:
+        return policy
+    return attrs.evolve(policy, deadline=None, max_polls=None)
 
 
 def _detached(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -248,7 +259,18 @@ class _Watch(asyncio.Future[dict[str, Any]]):
     every waiting watcher a callback list and its entry.
     """
 
-    __slots__ = ("context", "handle", "on_event", "policy", "shared", "spec", "token")
+    __slots__ = (
+        "context",
+        "deadline_seq",
+        "handle",
+        "max_polls",
+        "on_event",
+        "policy",
+        "poll_limit",
+        "shared",
+        "spec",
+        "token",
+    )
 
     def __init__(
         self,
@@ -268,12 +290,20 @@ class _Watch(asyncio.Future[dict[str, Any]]):
         self.context = None if on_event is None else contextvars.copy_context()
         self.spec: Any = None  # set once registered: the watcher then counts
         self.handle: TaskHandle | None = None
+        # This watcher's own max_polls (the task's poll has none while shared), and the
+        # task's poll count at which it has had them.
+        self.max_polls: int | None = None
+        self.poll_limit: int | None = None
+        self.deadline_seq = 0  # its own deadline's entry in OwnLimits (0: none)
 
     def __call__(self, handle: TaskHandle) -> None:
         """The handle's waiter: the task ended."""
+        self.end(handle.outcome)
+
+    def end(self, outcome: TaskCompleted | TaskFailed | None) -> None:
+        """End this watcher with ``outcome``'s payload (once: a done watcher stays so)."""
         if self.done():
             return
-        outcome = handle.outcome
         try:
             assert outcome is not None
             payload = event_payload(outcome)
@@ -311,8 +341,10 @@ class _Shared:
         policy: PollPolicy | None,
         durations: DurationModel,
         on_idle: Callable[[_Shared], None],
+        clock: Clock | None = None,
     ) -> None:
         self.connection = connection
+        self.clock = clock
         self.policy = policy
         self.durations = durations
         self.users = 0
@@ -326,6 +358,7 @@ class _Shared:
         self.pending: deque[_Watch] = deque()
         self.registrar: asyncio.Task[None] | None = None
         self.on_idle = on_idle  # called when the last watcher leaves
+        self.limits: OwnLimits | None = None  # each watcher's own deadline and max_polls
         self.owner = _detached(self._own())
 
     def register(self, watch: _Watch) -> None:
@@ -347,19 +380,25 @@ class _Shared:
                 if engine is None:
                     watch.fail(self._closed())
                     continue
-                policy = watch.policy
+                own = watch.policy or self.policy or _DEFAULT_POLICY
                 try:
                     spec, state = decode_token(watch.token)
-                    if engine.get(spec) is not None:
-                        policy = None  # one poller per task: the first watcher's policy stands
+                    # One poller per task: the first watcher's policy stands, without its
+                    # deadline and max_polls, which are each watcher's own (see OwnLimits):
+                    # the task is polled until its last watcher leaves.
+                    policy = None if engine.get(spec) is not None else _unlimited(own)
+                    polled = state
+                    if state.deadline_at is not None:
+                        polled = attrs.evolve(state, deadline_at=None)
                     # The token decoded once: one spec per task, the handle's.
-                    handle = engine._restore(spec, state, policy)
+                    handle = engine._restore(spec, polled, policy)
                 except Exception as exc:
                     watch.fail(exc)
                     continue
                 spec = handle.spec
                 self.watchers[spec] += 1  # counted here: the watcher may leave before it wakes
                 watch.spec, watch.handle = spec, handle
+                self._limit(watch, engine, own, state.deadline_at, state.polls)
                 if watch.on_event is not None:
                     handle.add_callback(watch.event, types=(TaskProgress, TaskRetrying))
                 if handle.done():
@@ -367,6 +406,43 @@ class _Shared:
                 else:
                     handle._add_waiter(watch)
             await asyncio.sleep(0)
+
+    def _limit(
+        self,
+        watch: _Watch,
+        engine: Engine,
+        own: PollPolicy,
+        deadline_at: float | None,
+        polls: int,
+    ) -> None:
+        """Give ``watch`` its own deadline (its token's wall-clock one, else its policy's
+        from now) and ``max_polls`` (counting the polls its token carries; at least one
+        more, as the engine does for a resumed task)."""
+        clock = engine.clock
+        deadline = None
+        if deadline_at is not None:
+            # The engine's conversion of a token's deadline: the clock's wall time if it has one.
+            wall: Callable[[], float] = getattr(clock, "wall", time.time)
+            deadline = clock.now() + (deadline_at - wall())
+        elif own.deadline is not None:
+            deadline = clock.now() + own.deadline
+        if own.max_polls is not None:
+            watch.max_polls = own.max_polls
+            assert watch.handle is not None
+            watch.poll_limit = watch.handle.polls + max(1, own.max_polls - polls)
+        if deadline is None and watch.poll_limit is None:
+            return
+        if self.limits is None:
+            self.limits = OwnLimits(clock, self._expire)
+            engine._observe_polls(self.limits.polled)
+        self.limits.add(watch, deadline)
+
+    def _expire(self, watch: _Watch, reason: FailureReason, message: str) -> None:
+        handle = watch.handle
+        if handle is None or watch.done():
+            return
+        now = self.engine.clock.now() if self.engine is not None else 0.0
+        watch.end(TaskFailed(handle.spec, now, reason, message, None, handle.snapshot))
 
     def _closed(self) -> InvalidArgumentError:
         if self.failure is None:
@@ -383,6 +459,8 @@ class _Shared:
         if spec is not None and handle is not None:  # registered: it counted
             watch.handle = None
             handle._remove_waiter(watch)
+            if self.limits is not None:
+                self.limits.forget(watch)
             self.watchers[spec] -= 1
             if self.watchers[spec] <= 0:
                 del self.watchers[spec]
@@ -390,6 +468,8 @@ class _Shared:
                     handle.cancel("every watcher of this task left")
         self.users -= 1
         if self.users == 0:
+            if self.limits is not None:
+                self.limits.close()
             self.stop.set()
             self.on_idle(self)
 
@@ -406,6 +486,7 @@ class _Shared:
                     max_rate=self.connection.max_rate,
                     rate_limiter=limiter,
                     durations=self.durations,
+                    clock=self.clock,
                 ) as engine,
             ):
                 self.engine = engine
@@ -414,15 +495,21 @@ class _Shared:
         except Exception as exc:  # reported to every watcher waiting for the engine
             self.failure = exc
         finally:
+            if self.limits is not None:
+                self.limits.close()
             self.engine = None
             self.ready.set()
 
 
 class SharedEngines:
-    """Watches for many trigger-shaped coroutines, one engine per connection."""
+    """Watches for many trigger-shaped coroutines, one engine per connection.
 
-    def __init__(self, *, policy: PollPolicy | None = None) -> None:
+    ``policy`` is each engine's default policy; ``clock`` the clock its engines run on (the
+    system's by default; a ``FakeClock`` runs them in virtual time)."""
+
+    def __init__(self, *, policy: PollPolicy | None = None, clock: Clock | None = None) -> None:
         self._policy = policy
+        self._clock = clock
         self._shared: dict[str, _Shared] = {}
         # What each connection's engines learned of durations outlives them: an engine is
         # closed when its last watcher leaves, and the next DAG run's tasks are the same kinds.
@@ -451,11 +538,13 @@ class SharedEngines:
         watcher of the same task remains.
 
         ``policy`` applies when this watcher is the task's first (a task already watched
-        keeps its poller and policy). ``on_event(event)`` is called (synchronously) with
-        the task's progress and retry events while this watcher waits, never after, in the
-        context variables of the call that started the watch (a copy taken then: what a
-        triggerer binds in a trigger's task to send its log lines to its task's log). The
-        engine's own tasks run in an empty context, no watcher's."""
+        keeps its poller and policy), except its ``deadline`` and ``max_polls``: each
+        watcher has its own, as it has its token's deadline, and is ended alone at them.
+        ``on_event(event)`` is called (synchronously) with the task's progress and retry
+        events while this watcher waits, never after, in the context variables of the call
+        that started the watch (a copy taken then: what a triggerer binds in a trigger's task
+        to send its log lines to its task's log). The engine's own tasks run in an empty
+        context, no watcher's."""
         return await self._wait(connection, token, policy=policy, on_event=on_event)
 
     def _wait(
@@ -472,7 +561,7 @@ class SharedEngines:
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
             learned = self._learned.setdefault(connection.key, DurationModel())
-            shared = _Shared(connection, self._policy, learned, self._forget)
+            shared = _Shared(connection, self._policy, learned, self._forget, self._clock)
             self._shared[connection.key] = shared
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
@@ -502,10 +591,12 @@ def policy_from_options(options: Mapping[str, Any] | None) -> PollPolicy | None:
     """The :class:`PollPolicy` of a trigger's JSON polling options (``interval`` and
     ``max_interval`` seconds between polls, ``max_retries``, ``max_polls``,
     ``progress_aware``); ``None`` for no options (the engine's default)."""
-    if not options:
+    if options is None:
         return None
     if not isinstance(options, Mapping):
         raise InvalidArgumentError(f"polling options must be a mapping, got {options!r}")
+    if not options:
+        return None
     unknown = set(options) - _POLLING_KEYS
     if unknown:
         raise InvalidArgumentError(

@@ -13,7 +13,7 @@ from airflow.sdk import BaseHook
 
 from .._client import ModelArtsClient
 from .._errors import InvalidArgumentError
-from ._shared import Connection, connection_from_fields
+from ._shared import Connection, check_rate_options, connection_from_fields
 
 CONN_TYPE = "huaweicloud_modelarts"
 
@@ -94,6 +94,7 @@ class ModelArtsHook(BaseHook):
         rate_limiter: str | None = None,
     ) -> None:
         super().__init__()
+        check_rate_options(max_rate, rate_limiter)
         self.modelarts_conn_id = modelarts_conn_id
         self.max_rate = max_rate
         self.rate_limiter = rate_limiter

@@ -12,9 +12,10 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from .._errors import InvalidArgumentError
+from .._validate import check_number
 from ._shared import token_for
 from .hooks import ModelArtsHook, StartCall
-from .triggers import ModelArtsTaskTrigger
+from .triggers import ModelArtsTaskTrigger, check_options
 
 
 def result_of(event: Any, *, fail_on_failure: bool = True) -> dict[str, Any]:
@@ -58,6 +59,17 @@ class _Watching(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Refused here, when the DAG is parsed: execute() starts the operation before it
+        # makes the trigger, and a refusal then would leave what it started unwatched.
+        check_options(
+            max_rate=max_rate,
+            rate_limiter=rate_limiter,
+            polling=polling,
+            fail_on_failure=fail_on_failure,
+            end_from_trigger=end_from_trigger,
+        )
+        if watch_timeout is not None:
+            check_number("watch_timeout", watch_timeout)
         self.modelarts_conn_id = modelarts_conn_id
         self.max_rate = max_rate
         self.rate_limiter = rate_limiter

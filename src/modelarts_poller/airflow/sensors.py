@@ -18,7 +18,7 @@ from .._kind import get_kind
 from ._shared import token_for
 from .hooks import ModelArtsHook
 from .operators import result_of
-from .triggers import CLASSPATH, ModelArtsTaskTrigger
+from .triggers import CLASSPATH, ModelArtsTaskTrigger, check_options
 
 
 def _templated(values: Sequence[str]) -> bool:
@@ -55,6 +55,13 @@ class ModelArtsTaskSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         if isinstance(ids, str) or not all(isinstance(i, str) for i in ids):
             raise InvalidArgumentError(f"ids must be a sequence of str, got {ids!r}")
+        check_options(
+            max_rate=max_rate,
+            rate_limiter=rate_limiter,
+            polling=polling,
+            fail_on_failure=fail_on_failure,
+            end_from_trigger=end_from_trigger,
+        )
         self.kind = get_kind(kind).name
         self.ids = list(ids)
         self.modelarts_conn_id = modelarts_conn_id

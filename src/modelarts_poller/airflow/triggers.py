@@ -15,10 +15,11 @@ from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent
 from .._checkpoint import decode_token
 from .._errors import InvalidArgumentError
 from .._events import TaskEvent, TaskProgress, TaskRetrying
+from .._validate import check_flag
 from ._shared import (
     Connection,
     SharedEngines,
-    check_limiter_path,
+    check_rate_options,
     connection_from_fields,
     policy_from_options,
 )
@@ -40,6 +41,24 @@ def shared_engines() -> SharedEngines:
     if engines is None:
         engines = _ENGINES[loop] = SharedEngines()
     return engines
+
+
+def check_options(
+    *,
+    max_rate: object = None,
+    rate_limiter: object = None,
+    polling: object = None,
+    fail_on_failure: object = True,
+    end_from_trigger: object = False,
+) -> None:
+    """Refuse the trigger's options that could not work (what the operators and the sensor
+    pass on to it): called where each of them is made, so a bad value fails the DAG's
+    parsing, before an operator starts anything on ModelArts. The rate limiter's factory is
+    only checked for its shape: it is imported in the triggerer."""
+    check_rate_options(max_rate, rate_limiter)
+    policy_from_options(polling)  # type: ignore[arg-type]
+    check_flag("fail_on_failure", fail_on_failure)
+    check_flag("end_from_trigger", end_from_trigger)
 
 
 class ModelArtsTaskTrigger(BaseTrigger):
@@ -76,10 +95,13 @@ class ModelArtsTaskTrigger(BaseTrigger):
         decode_token(token)  # a bad token is refused where it is made, not in the triggerer
         if (conn_id is None) == (connection is None):
             raise InvalidArgumentError("give the trigger exactly one of conn_id and connection")
-        if rate_limiter is not None:
-            check_limiter_path(rate_limiter)  # its shape; it is imported in the triggerer
-            if max_rate is not None:
-                raise InvalidArgumentError("give max_rate or rate_limiter, not both")
+        check_options(
+            max_rate=max_rate,
+            rate_limiter=rate_limiter,
+            polling=polling,
+            fail_on_failure=fail_on_failure,
+            end_from_trigger=end_from_trigger,
+        )
         if connection is not None:
             unknown = set(connection) - {"login", "password", "extra"}
             if unknown:
@@ -87,13 +109,6 @@ class ModelArtsTaskTrigger(BaseTrigger):
                     f"connection takes login, password and extra, got {sorted(unknown)}"
                 )
             self._connection_now(dict(connection), max_rate, rate_limiter)  # fields complete
-        policy_from_options(polling)
-        for name, flag in (
-            ("fail_on_failure", fail_on_failure),
-            ("end_from_trigger", end_from_trigger),
-        ):
-            if not isinstance(flag, bool):
-                raise InvalidArgumentError(f"{name} must be a bool, got {flag!r}")
         self.token = token
         self.conn_id = conn_id
         self.connection = None if connection is None else dict(connection)
