@@ -49,7 +49,7 @@ __all__ = ["RedisRateLimiter", "from_environment"]
 logger = logging.getLogger("modelarts_poller.redis")
 
 _KEEP_MS = 60_000  # an idle key's life: long enough to keep a learned quota between bursts
-_BACKOFF_FIRST, _BACKOFF_MAX = 0.25, 10.0
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.25, 2.0  # a probe is one connection attempt: cheap
 _LONGEST_SLEEP = 1.0  # a wait the store asked for is re-asked at least this often
 _ADVERTISE_EVERY = 30.0  # an unchanged advertised quota is re-sent this often, not per answer
 
