@@ -52,7 +52,7 @@ def report(event: TaskEvent) -> None:
 
 async def main(args: list[str]) -> None:
     url, project, redis_url, quota, processes, tasks_file, skew = args
-    tasks = json.loads(Path(tasks_file).read_text())
+    tasks = json.loads(Path(tasks_file).read_text())  # noqa: ASYNC240 - once, at start
     limiter = RedisRateLimiter(
         redis_url,
         quota=float(quota),
