@@ -13,13 +13,14 @@ only when no other watcher wants it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 import inspect
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -386,6 +387,7 @@ class _Shared:
             # Resolved here, in the process that polls, once per shared engine.
             limiter = None if path is None else rate_limiter_from_path(path)
             async with (
+                _closing(limiter),
                 self.connection.client() as client,
                 Engine(
                     client=client,
@@ -403,6 +405,17 @@ class _Shared:
         finally:
             self.engine = None
             self.ready.set()
+
+
+@contextlib.asynccontextmanager
+async def _closing(limiter: object) -> AsyncIterator[None]:
+    # A limiter the factory made for this engine (a store connection) closes with it.
+    try:
+        yield
+    finally:
+        aclose = getattr(limiter, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class SharedEngines:
