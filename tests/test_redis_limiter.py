@@ -305,3 +305,55 @@ def test_from_environment_reads_its_settings() -> None:
                 "MODELARTS_POLLER_REDIS_PROCESSES": "two",
             }
         )
+
+
+async def test_the_limiters_figures_reach_prometheus_and_opentelemetry(
+    redis_server: RedisServer,
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from prometheus_client import CollectorRegistry
+
+    from modelarts_poller.otel import instrument
+    from modelarts_poller.prometheus import EngineCollector
+
+    redis_server.stop()
+    limiter = RedisRateLimiter(redis_server.url, quota=40, key="figures", timeout=0.2)
+    engine = Engine(rate_limiter=limiter)
+    assert engine.rate_limiter is limiter
+    registry = CollectorRegistry()
+    registry.register(EngineCollector(engine))
+    reader = InMemoryMetricReader()
+    instrument(engine, meter_provider=MeterProvider(metric_readers=[reader]))
+    async with limiter:
+        for _ in range(3):
+            await limiter.acquire()
+        redis_server.start()
+        while limiter.shared is False:
+            await limiter.acquire()
+        await limiter.acquire()
+    sample = registry.get_sample_value
+    assert sample("modelarts_poller_rate_limit_fallbacks_total") == 1
+    assert sample("modelarts_poller_rate_limit_grants_total", {"store": "local"}) >= 3
+    assert sample("modelarts_poller_rate_limit_grants_total", {"store": "shared"}) >= 1
+    assert sample("modelarts_poller_rate_limit_shared") == 1
+    data = reader.get_metrics_data()
+    metrics = {
+        m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+    }
+    (fallbacks,) = metrics["modelarts_poller.rate_limit.fallbacks"].data.data_points
+    assert fallbacks.value == 1
+    grants = metrics["modelarts_poller.rate_limit.grants"].data.data_points
+    assert {p.attributes["store"] for p in grants} == {"shared", "local"}
+    assert "modelarts_poller.rate_limit.waits" in metrics
+
+
+async def test_an_engine_with_the_local_limiter_reports_no_limiter_figures() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from modelarts_poller.prometheus import EngineCollector
+
+    engine = Engine(max_rate=5)
+    registry = CollectorRegistry()
+    registry.register(EngineCollector(engine))
+    assert registry.get_sample_value("modelarts_poller_rate_limit_fallbacks_total") is None

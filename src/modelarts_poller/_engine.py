@@ -1169,6 +1169,11 @@ class Engine:
                 self._client._metrics = self._metrics
         return self._metrics
 
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter this engine's requests wait on (its own or the one it was given)."""
+        return self._limiter
+
     def active(self) -> dict[str, int]:
         """Tasks being watched, by kind (once :meth:`metrics` was called, kept as they come
         and go, and every kind seen stays listed, at 0 when none is left)."""
