@@ -121,7 +121,12 @@ class RedisRateLimiter:
         self._alone_since: float | None = None  # in fallback since (our clock), or None
         self._retry_at = -math.inf
         self._backoff = _BACKOFF_FIRST
-        self._alone_grants: deque[float] = deque()
+        # This process's grants within the last window (our clock), shared or alone: on a
+        # return they are recorded in the store, whose log may have been lost (a restart).
+        self._recent: deque[float] = deque()
+        self._span = max(1.0, 1.0 / self.max_rate) + WIRE_MARGIN  # the window, and its margin
+        self._local_from = -math.inf  # no grant alone before (after a loss)
+        self._both_until = -math.inf  # shared grants also take a local one until (a return)
         self._paused_until = -math.inf  # a pause heard here, before the store has it
         self._pending_pause = -math.inf  # ... and not sent yet (our clock)
         self._pending_rate = 0.0
@@ -184,18 +189,25 @@ class RedisRateLimiter:
                         waited = True
                         await clock.sleep_until(self._retry_at)
                         continue
+                    if now < self._local_from:
+                        waited = True
+                        await clock.sleep_until(self._local_from)
+                        continue
                     await self._local.acquire()
-                    self._alone_grants.append(clock.now())
+                    self._granted(clock.now())
                     self.local_grants += 1
                     break
                 try:
-                    wait = await self._ask(self._extra(now))
+                    wait = await self._ask(0 if self._alone_since is None else self._extra(now))
                 except _STORE_ERRORS as exc:
                     self._lost(exc)
                     continue
                 if self._alone_since is not None:
                     self._back()
                 if wait == 0.0:
+                    if clock.now() < self._both_until:
+                        await self._local.acquire()
+                    self._granted(clock.now())
                     self.grants += 1
                     break
                 waited = True
@@ -211,14 +223,16 @@ class RedisRateLimiter:
             granted, micros = await script(
                 keys=list(self._keys), args=[repr(self.max_rate), WIRE_MARGIN, extra, _KEEP_MS]
             )
-        if extra:
-            self._alone_grants.clear()
         return 0.0 if int(granted) == 1 else int(micros) / 1e6
 
+    def _granted(self, now: float) -> None:
+        self._recent.append(now)
+        self._extra(now)
+
     def _extra(self, now: float) -> int:
-        # Grants made alone within the last window still count there, once back.
-        grants = self._alone_grants
-        horizon = now - max(1.0, 1.0 / self.max_rate) - WIRE_MARGIN
+        # Counting ours again when the store kept them only costs a second's share.
+        grants = self._recent
+        horizon = now - self._span
         while grants and grants[0] <= horizon:
             grants.popleft()
         return len(grants)
@@ -240,6 +254,9 @@ class RedisRateLimiter:
             self._alone_since = now
             self.fallbacks += 1
             self._backoff = _BACKOFF_FIRST
+            # The shared window's last second holds grants of the whole fleet that the
+            # local shares cannot see: none alone until a whole window has passed.
+            self._local_from = now + self._span
             logger.warning(
                 "rate-limit store %s unreachable (%s): each process keeps to 1/%d of the "
                 "quota (%.3g requests/s) until it answers",
@@ -256,6 +273,9 @@ class RedisRateLimiter:
         since, self._alone_since = self._alone_since, None
         self.returns += 1
         self._backoff = _BACKOFF_FIRST
+        # Others may still be alone until their next probe (at most _BACKOFF_MAX away):
+        # until then, and a window more, this process keeps to its local share as well.
+        self._both_until = self._clock.now() + _BACKOFF_MAX + self._span
         logger.warning(
             "rate-limit store %s answers again after %.1f s: the quota is shared again",
             self._where,
