@@ -18,7 +18,9 @@ from __future__ import annotations
 # now (a return from the local fallback), keys' lifetime (ms). Returns {1, 0} for a grant,
 # {0, microseconds to wait} otherwise. The rule is the local limiter's (RateWindow): the
 # n-th grant before this one must be at least window + margin old, and a small bucket
-# spreads grants out instead of letting n leave at once.
+# spreads grants out instead of letting n leave at once. It holds two grants at least (one
+# when n is 1): a client wakes for its grant a round trip and a loop's lateness after the
+# token is there, and with room for one only, that lateness was lost to every later grant.
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -58,7 +60,7 @@ end
 if pause > now then
   return {0, math.ceil((pause - now) * 1000000)}
 end
-local burst = math.max(1, math.floor(n * 0.05))
+local burst = math.min(n, math.max(2, math.floor(n * 0.05)))
 local refill = n / window
 local tokens = tonumber(st[4]) or burst
 local stamp = tonumber(st[5]) or now
