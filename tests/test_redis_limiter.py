@@ -384,3 +384,58 @@ async def test_no_grant_alone_within_a_window_of_the_loss_and_both_after_the_ret
         await grants(limiter, 12, stamps)
     # 38 shared per second, but 9.5 locally: the local share holds right after the return.
     assert max_in_window(stamps) <= 10
+
+
+async def test_the_process_that_heard_a_429_pauses_at_once(redis_server: RedisServer) -> None:
+    async with RedisRateLimiter(redis_server.url, quota=100, key="self") as limiter:
+        await limiter.acquire()
+        limiter.observe({}, 429, 0.4)
+        started = time.monotonic()
+        await limiter.acquire()
+        assert time.monotonic() - started >= 0.35
+
+
+async def test_a_full_store_without_eviction_still_grants(redis_server: RedisServer) -> None:
+    # Redis 6 runs the script (its first write is a removal, allowed when full); a store
+    # that refuses it makes the limiter fall back. Either way the request goes.
+    import redis
+
+    store = redis.Redis.from_url(redis_server.url)
+    try:
+        store.config_set("maxmemory-policy", "noeviction")
+        store.config_set("maxmemory", "1")
+        async with RedisRateLimiter(redis_server.url, quota=40, key="full", timeout=0.2) as lim:
+            for _ in range(3):
+                await lim.acquire()
+            assert lim.grants + lim.local_grants == 3
+            store.config_set("maxmemory", "0")
+    finally:
+        store.close()
+
+
+async def test_prefix_names_the_keys(redis_server: RedisServer) -> None:
+    import redis
+
+    async with RedisRateLimiter(redis_server.url, quota=10, key="k", prefix="team-a") as lim:
+        await lim.acquire()
+    store = redis.Redis.from_url(redis_server.url)
+    try:
+        assert sorted(k.decode() for k in store.keys("*")) == [
+            "team-a:quota:k:log",
+            "team-a:quota:k:state",
+        ]
+    finally:
+        store.close()
+
+
+def test_iam_users_are_told_apart_by_user_and_domain() -> None:
+    from modelarts_poller import IamTokenAuth
+
+    def key(user: str, domain: str, password: str) -> str | None:
+        auth = IamTokenAuth(user_name=user, password=password, domain_name=domain, project_id="p")
+        client = ModelArtsClient(project_id="p", auth=auth, endpoint="http://h:1")
+        return client.quota_key
+
+    assert key("u", "d", "pw1") == key("u", "d", "pw2")
+    assert key("u", "d", "pw1") != key("v", "d", "pw1")
+    assert key("u", "d", "pw1") != key("u", "e", "pw1")
