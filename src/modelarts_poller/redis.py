@@ -477,13 +477,10 @@ def _url_of_connection(conn_id: str) -> str:
 
     try:
         from airflow.sdk import BaseHook
-    except ImportError:  # pragma: no cover - Airflow 2's location
-        try:
-            from airflow.hooks.base import BaseHook
-        except ImportError as exc:
-            raise InvalidArgumentError(
-                f"{_ENV}_CONN_ID needs Airflow; set {_ENV}_URL instead"
-            ) from exc
+    except ImportError as exc:
+        raise InvalidArgumentError(
+            f"{_ENV}_CONN_ID needs Airflow 3; set {_ENV}_URL instead"
+        ) from exc
     conn = BaseHook.get_connection(conn_id)
     extra = conn.extra_dejson or {}
     scheme = "rediss" if str(extra.get("ssl", "")).lower() in ("1", "true", "yes") else "redis"
