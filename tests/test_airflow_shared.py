@@ -357,6 +357,25 @@ async def test_each_watcher_hears_its_events_in_its_own_context(
     assert set(recorder.seen) == {None}  # the engine's requests: in no watcher's context
 
 
+async def test_a_limiter_the_factory_made_is_closed_with_its_engine() -> None:
+    from tests import toy_limiter
+
+    toy_limiter.CLOSING.clear()
+    async with Simulator(SimulatorConfig(seed=8)) as sim:
+        script = sim.add("sync", queue=0.0, run=0.2)
+        conn = connection_from_fields(
+            extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
+            rate_limiter="tests.toy_limiter:closing",
+        )
+        shared = SharedEngines(policy=FAST)
+        payload = await asyncio.wait_for(shared.watch(conn, token_of(script)), timeout=20)
+        assert payload["status"] == "completed"
+        await shared.aclose()  # waits for the owners, which close their engines
+    (limiter,) = toy_limiter.CLOSING
+    assert limiter.grants >= 1
+    assert limiter.closed == 1
+
+
 def test_a_rate_limiter_path_is_checked_where_the_connection_is_made() -> None:
     extra = {"auth": "none", "endpoint": "http://127.0.0.1:1", "project_id": "p"}
     for bad in ("tests.toy_limiter", "tests.toy_limiter:", ":shared", "a b:c", 3):

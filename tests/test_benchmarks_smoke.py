@@ -16,6 +16,7 @@ SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("bench_*.py"))
 def test_every_benchmark_is_covered() -> None:
     assert set(SCRIPTS) >= {
         "bench_economy.py",
+        "bench_fleet.py",
         "bench_metrics.py",
         "bench_mix.py",
         "bench_quota.py",

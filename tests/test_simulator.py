@@ -360,6 +360,7 @@ async def test_admin_endpoints(manual: tuple[Simulator, ManualClock]) -> None:
         assert stats["requests"] == 1
         assert stats["by_status"] == {"200": 1}
         assert stats["tasks_polled"] == 1
+        assert sum(stats["per_second_all"].values()) == stats["requests_all"] == 1
         async with http.put(f"{sim.url}/_sim/faults", json={"server_error": 1.0}) as resp:
             assert (await resp.json())["total"] == 1.0
         assert sim.state.faults == Faults(server_error=1.0)

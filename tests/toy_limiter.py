@@ -29,6 +29,26 @@ def shared() -> CountingLimiter:
     return LIMITER
 
 
+class ClosingLimiter(CountingLimiter):
+    """A CountingLimiter that owns something to close (a store connection)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+CLOSING: list[ClosingLimiter] = []
+
+
+def closing() -> ClosingLimiter:
+    limiter = ClosingLimiter(40)
+    CLOSING.append(limiter)
+    return limiter
+
+
 def not_a_limiter() -> object:
     return object()
 

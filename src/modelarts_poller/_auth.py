@@ -12,6 +12,7 @@ classes ever puts a credential in a repr, a log line or an exception message.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -127,6 +128,10 @@ class NoAuth:
     async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
         return False
 
+    def quota_identity(self) -> str:
+        """Who the server counts requests against (see ``ModelArtsClient.quota_key``)."""
+        return "none"
+
     def __repr__(self) -> str:
         return "NoAuth()"
 
@@ -146,6 +151,10 @@ class TokenAuth:
 
     async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
         return False
+
+    def quota_identity(self) -> str:
+        """Who the server counts requests against: a digest of the token, never the token."""
+        return "token:" + hashlib.sha256(self._token.reveal().encode()).hexdigest()
 
     def __repr__(self) -> str:
         return "TokenAuth(token=***)"
@@ -200,6 +209,10 @@ class AkSkAuth:
 
     async def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
         return False
+
+    def quota_identity(self) -> str:
+        """Who the server counts requests against: the access key (not a secret)."""
+        return "aksk:" + self._access_key
 
     def __repr__(self) -> str:
         temporary = ", security_token=***" if self._security_token is not None else ""
@@ -365,6 +378,10 @@ class IamTokenAuth:
         self._refresh_at = float("-inf")
         self._lock = asyncio.Lock()
         self.refresh_count = 0
+
+    def quota_identity(self) -> str:
+        """Who the server counts requests against: the IAM user of its domain."""
+        return f"iam:{self._domain_name}:{self._user_name}"
 
     def __repr__(self) -> str:
         return (

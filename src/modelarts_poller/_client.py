@@ -8,6 +8,7 @@ thousands of times a second, so per-request work is kept to that.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -298,6 +299,18 @@ class ModelArtsClient:
     @property
     def project_id(self) -> str:
         return self._project_id
+
+    @property
+    def quota_key(self) -> str | None:
+        """A digest naming the quota this client's requests count against (who signs them
+        and which endpoint they go to), for a limiter shared between processes; ``None``
+        when the auth does not say who it is (it has no ``quota_identity()``). It holds no
+        secret: a token is digested before it is digested again."""
+        identity = getattr(self._auth, "quota_identity", None)
+        if identity is None:
+            return None
+        text = json.dumps(["modelarts-poller quota 1", identity(), self._endpoint])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __repr__(self) -> str:
         return (

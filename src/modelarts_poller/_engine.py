@@ -228,6 +228,13 @@ class Engine:
             max_rate, rate_limiter, adapt=adapt_to_quota, server_quota=isinstance(
                 client, ModelArtsClient), clock=self._clock
         )  # fmt: skip
+        bind_quota = getattr(self._limiter, "bind_quota", None)
+        if bind_quota is not None and isinstance(client, ModelArtsClient):
+            # A limiter shared beyond this process learns which quota it shares from the
+            # client: who signs the requests and where they go.
+            quota_key = client.quota_key
+            if quota_key is not None:
+                bind_quota(quota_key)
         # Polls whose I/O bypasses the client take a grant before fetch() only under a limit
         # the user set: the advertised quota is about the client's requests.
         self._per_poll_grants = max_rate is not None or rate_limiter is not None
@@ -1259,6 +1266,11 @@ class Engine:
             if isinstance(self._client, ModelArtsClient):
                 self._client._metrics = self._metrics
         return self._metrics
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter this engine's requests wait on (its own or the one it was given)."""
+        return self._limiter
 
     def active(self) -> dict[str, int]:
         """Tasks being watched, by kind (once :meth:`metrics` was called, kept as they come

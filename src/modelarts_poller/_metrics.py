@@ -129,3 +129,26 @@ def _pairs(name: str, values: tuple[str, ...]) -> Attrs:
 
 def as_dict(attrs: Attrs) -> Mapping[str, str]:
     return dict(attrs)
+
+
+# A limiter shared between processes (RedisRateLimiter) counts what it did in counters():
+# (figure, kind, description, series as (attributes, value)), read by both adapters.
+LimiterFigure = tuple[str, str, str, list[tuple[Attrs, float]]]
+
+
+def limiter_figures(limiter: object) -> list[LimiterFigure]:
+    """The figures of ``limiter`` if it keeps any (a ``counters()`` method), else none."""
+    read = getattr(limiter, "counters", None)
+    if read is None:
+        return []
+    c = read()
+    return [
+        ("rate_limit.grants", "counter", "Rate grants, from the shared store or alone.",
+         [((("store", "shared"),), c["grants"]), ((("store", "local"),), c["local_grants"])]),
+        ("rate_limit.waits", "counter", "Requests that waited for a rate grant.",
+         [((), c["waits"])]),
+        ("rate_limit.fallbacks", "counter", "Times the shared store was lost.",
+         [((), c["fallbacks"])]),
+        ("rate_limit.shared", "gauge", "1 while the quota is shared, 0 while alone.",
+         [((), 1.0 if getattr(limiter, "shared", True) else 0.0)]),
+    ]  # fmt: skip

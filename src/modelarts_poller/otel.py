@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ._engine import Engine
 from ._errors import InvalidArgumentError
-from ._metrics import Attrs
+from ._metrics import Attrs, limiter_figures
 
 __all__ = ["Instrumentation", "instrument"]
 
@@ -134,6 +134,14 @@ def instrument(
         "Polls in flight.",
         lambda: [((), engine.stats().in_flight)],
     )
+    for index, (figure, kind, text, _series) in enumerate(limiter_figures(engine.rate_limiter)):
+
+        def read_figure(index: int = index) -> list[tuple[Attrs, float]]:
+            return limiter_figures(engine.rate_limiter)[index][3]
+
+        unit = "1" if kind == "gauge" else "{grant}" if figure.endswith("grants") else "{event}"
+        make = gauge if kind == "gauge" else counter
+        make(f"modelarts_poller.{figure}", unit, text, read_figure)
     stop: list[Callable[[], None]] = [lambda: live.__setitem__(0, False)]
     if histograms:
         instruments = {

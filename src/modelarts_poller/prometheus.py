@@ -13,7 +13,7 @@ from typing import Any
 
 from ._engine import Engine
 from ._errors import InvalidArgumentError
-from ._metrics import ATTRIBUTES, BUCKETS, Attrs, Histogram
+from ._metrics import ATTRIBUTES, BUCKETS, Attrs, Histogram, limiter_figures
 
 try:
     from prometheus_client import CollectorRegistry, start_http_server
@@ -83,6 +83,13 @@ class EngineCollector(Collector):
         in_flight = GaugeMetricFamily(f"{PREFIX}_requests_in_flight", "Polls in flight.")
         in_flight.add_metric([], stats.in_flight)
         yield in_flight
+        for figure, kind, text, series in limiter_figures(engine.rate_limiter):
+            labels = _labels(series[0][0])[0] if series else []
+            maker = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            figures = maker(f"{PREFIX}_{_label(figure)}", text, labels=labels)
+            for attrs, value in series:
+                figures.add_metric(_labels(attrs)[1], value)
+            yield figures
         by_name: dict[str, list[tuple[Attrs, Histogram]]] = {}
         for (name, attrs), histogram in list(store.histograms.items()):
             by_name.setdefault(name, []).append((attrs, histogram))

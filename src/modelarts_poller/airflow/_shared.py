@@ -13,6 +13,7 @@ only when no other watcher wants it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -21,7 +22,7 @@ import inspect
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 import attrs
@@ -479,6 +480,7 @@ class _Shared:
             # Resolved here, in the process that polls, once per shared engine.
             limiter = None if path is None else rate_limiter_from_path(path)
             async with (
+                _closing(limiter),
                 self.connection.client() as client,
                 Engine(
                     client=client,
@@ -499,6 +501,17 @@ class _Shared:
                 self.limits.close()
             self.engine = None
             self.ready.set()
+
+
+@contextlib.asynccontextmanager
+async def _closing(limiter: object) -> AsyncIterator[None]:
+    # A limiter the factory made for this engine (a store connection) closes with it.
+    try:
+        yield
+    finally:
+        aclose = getattr(limiter, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class SharedEngines:

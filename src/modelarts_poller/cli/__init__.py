@@ -32,6 +32,9 @@ environment variables (flags win):
                            access key / secret key (SDK-HMAC-SHA256 signing)
   MODELARTS_IAM_ENDPOINT, MODELARTS_USERNAME, MODELARTS_PASSWORD, MODELARTS_DOMAIN
                            obtain and refresh a token from IAM with a password
+  MODELARTS_POLLER_REDIS_URL
+                           share --max-rate with other processes through this Redis
+                           or Valkey store (redis://, rediss://; as --redis-url)
 """
 
 
@@ -110,6 +113,21 @@ def _add_polling_options(p: argparse.ArgumentParser) -> None:
         type=_positive_float,
         metavar="PER_SECOND",
         help="requests per second, never exceeded in any second (default: none)",
+    )
+    g.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="share --max-rate (the quota) with every process that uses the same credentials "
+        "through this Redis or Valkey store, 5%% under it (needs the redis extra; prefer "
+        "MODELARTS_POLLER_REDIS_URL for a URL with a password)",
+    )
+    g.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="processes sharing the quota: each keeps to 1/N of it while the store is "
+        "unreachable (default: 1)",
     )
 
 

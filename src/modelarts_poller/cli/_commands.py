@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +107,29 @@ def watch_command(
             "missing endpoint: set MODELARTS_ENDPOINT or MODELARTS_REGION (or --endpoint)"
         )
     auth = build_auth(args, env)
+    redis_url = env(args, "redis_url", "MODELARTS_POLLER_REDIS_URL")
+    if redis_url is not None and args.max_rate is None:
+        raise InvalidArgumentError(
+            "a shared limit needs its quota: give --max-rate with --redis-url "
+            "(or MODELARTS_POLLER_REDIS_URL)"
+        )
+
+    def limiter() -> Any:
+        if redis_url is None:
+            return None
+        try:
+            from ..redis import RedisRateLimiter
+        except ImportError:
+            raise InvalidArgumentError(
+                "--redis-url needs redis-py: pip install 'modelarts-poller[redis]'"
+            ) from None
+        # The store lost and found again is news for whoever runs the command: on stderr.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("modelarts-poller: %(message)s"))
+        log = logging.getLogger("modelarts_poller.redis")
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
+        return RedisRateLimiter(redis_url, quota=args.max_rate, processes=args.processes)
 
     def client() -> Any:
         return ModelArtsClient(
@@ -123,7 +147,8 @@ def watch_command(
             client=client,
             policy=policy,
             max_in_flight=args.max_in_flight,
-            max_rate=args.max_rate,
+            max_rate=None if redis_url is not None else args.max_rate,
+            rate_limiter=limiter,
             json_lines=args.json,
             max_bars=args.max_bars,
             metrics_port=args.metrics_port,

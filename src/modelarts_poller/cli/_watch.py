@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TextIO
 
@@ -37,6 +38,7 @@ async def run_watch(
     out: TextIO | None = None,
     refresh: float = 0.25,
     metrics_port: int | None = None,
+    rate_limiter: Callable[[], Any] | None = None,
 ) -> int:
     """Watch ``specs`` to the end; returns the process exit code."""
     out = out or sys.stdout
@@ -61,9 +63,18 @@ async def run_watch(
             for fn in stop:
                 fn()
 
+    # Made in the loop that uses it (a store connection belongs to one loop); closed after.
+    shared = None if rate_limiter is None else rate_limiter()
     async with (
+        _closing(shared),
         client() as api,
-        Engine(client=api, policy=policy, max_in_flight=max_in_flight, max_rate=max_rate) as engine,
+        Engine(
+            client=api,
+            policy=policy,
+            max_in_flight=max_in_flight,
+            max_rate=max_rate,
+            rate_limiter=shared,
+        ) as engine,
     ):
         if metrics_port is not None:
             _serve_metrics(engine, metrics_port)
@@ -136,3 +147,13 @@ def _serve_metrics(engine: Engine, port: int) -> None:
         serve(engine, port)
     except OSError as exc:
         raise InvalidArgumentError(f"--metrics-port {port}: {exc.strerror or exc}") from None
+
+
+@contextlib.asynccontextmanager
+async def _closing(limiter: Any) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        aclose = getattr(limiter, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -85,6 +85,7 @@ class Counters:
             "per_second": {str(k): v for k, v in sorted(self.per_second.items())},
             "max_per_second": max(self.per_second.values(), default=0),
             "max_per_second_all": max(self.per_second_all.values(), default=0),
+            "per_second_all": {str(k): v for k, v in sorted(self.per_second_all.items())},
             "max_in_flight": self.max_in_flight,
             "requests_all": sum(self.per_second_all.values()),
             "per_kind": dict(_by_kind(self.per_task)),
