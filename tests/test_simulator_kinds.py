@@ -1,4 +1,4 @@
-"""The simulator's eleven kinds, start calls and lists, over real 127.0.0.1 HTTP with plain
+"""The simulator's sixteen kinds, start calls and lists, over real 127.0.0.1 HTTP with plain
 aiohttp: each kind's published status sequence and body to completion and to failure, the
 start calls' answers and refusals, and paging. Paths are written out here from the published
 API, not taken from the simulator's own route table."""
@@ -30,6 +30,11 @@ PATHS = {
     "training_job": "/v2/{p}/training-jobs/{0}",
     "model": "/v1/{p}/models/{0}",
     "service": "/v1/{p}/services/{0}",
+    "infer_service": "/v2/{p}/services/{0}",
+    "notebook": "/v1/{p}/notebooks/{0}",
+    "dev_server": "/v1/{p}/dev-servers/{0}",
+    "pool": "/v2/{p}/pools/{0}",
+    "workflow_execution": "/v2/{p}/workflows/{0}/executions/{1}",
 }
 # Statuses at t = 2, 8 (queued), 11 (starting), 60 (running) for queue=10, run=100, then
 # the completed and the failed end.
@@ -45,6 +50,11 @@ SEQUENCES: dict[str, tuple[list[Any], Any, Any]] = {
     "training_job": (["Creating", "Pending", "Running", "Running"], "Completed", "Failed"),
     "model": (["publishing", "publishing", "publishing", "building"], "published", "failed"),
     "service": (["waiting", "waiting", "deploying", "deploying"], "running", "failed"),
+    "infer_service": (["DEPLOYING"] * 4, "RUNNING", "FAILED"),
+    "notebook": (["INIT", "INIT", "CREATING", "CREATING"], "RUNNING", "CREATE_FAILED"),
+    "dev_server": (["CREATING"] * 4, "RUNNING", "CREATE_FAILED"),
+    "pool": (["Creating"] * 4, "Running", "Error"),
+    "workflow_execution": (["init", "init", "running", "running"], "completed", "abnormal"),
 }
 PUBLISHED_TASK_FAILURES = {
     "ModelArts.4311",
@@ -88,7 +98,7 @@ async def _post(http: aiohttp.ClientSession, path: str, body: Any = None) -> tup
 
 
 def _status_of(kind: str, body: dict[str, Any]) -> Any:
-    if kind == "training_job":
+    if kind in ("training_job", "pool"):
         return body["status"]["phase"]
     if kind == "model":
         return body["model_status"]
@@ -138,6 +148,12 @@ def _assert_failure_detail(kind: str, body: dict[str, Any]) -> None:
         assert body["message"]
     if kind in ("processing_task", "service"):
         assert body["error_msg"]
+    if kind == "infer_service":
+        assert body["failure_reason"]
+    if kind == "notebook":
+        assert body["fail_reason"]
+    if kind == "pool":
+        assert body["status"]["message"]
     if kind == "training_job":
         (task,) = body["status"]["task_statuses"]
         assert task["task"] == "worker-0"
@@ -198,6 +214,10 @@ def test_script_ids_follow_path_order() -> None:
     d = state_sim.add("dataset")
     assert d.ids == (d.dataset_id,)
     assert d.task_id is None
+    w = state_sim.add("workflow_execution", workflow_id="wf-9", execution_id="e-1")
+    assert w.ids == ("wf-9", "e-1")
+    assert w.describe()["workflow_id"] == "wf-9"
+    assert w.describe()["execution_id"] == "e-1"
     for kind in KINDS:
         script = state_sim.add(kind)
         assert all(script.ids)
@@ -211,7 +231,8 @@ def test_script_ids_follow_path_order() -> None:
         ({"kind": "version", "task_id": "a", "version_id": "b"}, "not both"),
         ({"kind": "export", "ids": ("d",)}, "dataset_id, task_id"),
         ({"kind": "export", "ids": ("d", "t"), "dataset_id": "d"}, "not both"),
-        ({"kind": "notebook"}, "kind"),
+        ({"kind": "jupyter"}, "kind"),
+        ({"kind": "workflow_execution", "ids": ("e",)}, "workflow_id, execution_id"),
     ],
 )
 def test_add_names_its_bad_argument(kw: dict[str, Any], names: str) -> None:
