@@ -441,3 +441,51 @@ async def test_import_list(env: tuple[Simulator, ManualClock, aiohttp.ClientSess
     assert listed["import_tasks"][0]["status"] == "COMPLETED"
     _, known = await _get(http, f"/v2/{P}/datasets/ds-m/import-tasks")
     assert [t["task_id"] for t in known["import_tasks"]] == [a.task_id, b.task_id]
+
+
+def test_spec_of_names_a_kind_the_library_does_not_declare() -> None:
+    from modelarts_poller import get_kind
+    from modelarts_poller.simulator import spec_of
+
+    def declared(kind: str) -> bool:
+        try:
+            get_kind(kind)
+        except InvalidArgumentError:
+            return False
+        return True
+
+    undeclared = [k for k in KINDS if not declared(k)]
+    if not undeclared:
+        pytest.skip("the library declares every kind the simulator serves")
+    sim = Simulator()
+    script = sim.add(undeclared[0])
+    with pytest.raises(InvalidArgumentError, match="declares no such kind"):
+        spec_of(script)
+    with pytest.raises(InvalidArgumentError, match="declares no such kind"):
+        spec_of(script.describe())
+
+
+async def test_lists_hold_what_generate_made_per_project_and_workflow(
+    env: tuple[Simulator, ManualClock, aiohttp.ClientSession],
+) -> None:
+    sim, _, http = env
+    kinds = ("notebook", "dev_server", "infer_service", "pool", "workflow_execution")
+    scripts = sim.generate(25, kinds=kinds, seed=4)
+    lists = {
+        "notebook": "/v1/{p}/notebooks",
+        "dev_server": "/v1/{p}/dev-servers",
+        "infer_service": "/v2/{p}/services",
+    }
+    for kind, path in lists.items():
+        status, body = await _get(http, path.format(p=P) + "?limit=3&offset=3")
+        assert status == 200
+        assert body["total"] == 5
+        mine = [s.task_id for s in scripts if s.kind == kind]
+        assert [item["id"] for item in body["data"]] == mine[3:5]
+    _, pools = await _get(http, f"/v2/{P}/pools")
+    assert len(pools["items"]) == 5
+    execution = next(s for s in scripts if s.kind == "workflow_execution")
+    _, runs = await _get(http, f"/v2/{P}/workflows/{execution.ids[0]}/executions")
+    assert [r["execution_id"] for r in runs["items"]] == [execution.task_id]
+    status, _ = await _get(http, f"/v1/{P}/notebooks?limit=0")
+    assert status == 400
