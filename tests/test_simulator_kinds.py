@@ -489,3 +489,9 @@ async def test_lists_hold_what_generate_made_per_project_and_workflow(
     assert [r["execution_id"] for r in runs["items"]] == [execution.task_id]
     status, _ = await _get(http, f"/v1/{P}/notebooks?limit=0")
     assert status == 400
+    _, creating = await _get(http, f"/v2/{P}/pools?status=Creating")
+    assert len(creating["items"]) == 5
+    _, running = await _get(http, f"/v2/{P}/pools?status=Running")
+    assert running["items"] == []
+    _, by_status = await _get(http, f"/v1/{P}/dev-servers?status=CREATING&limit=100")
+    assert by_status["total"] == 5
