@@ -262,7 +262,7 @@ def _cases() -> Iterator[Any]:
 
 
 def test_the_simulator_serves_every_built_in_kind() -> None:
-    assert set(KINDS) == set(BUILT_IN)
+    assert set(BUILT_IN) <= set(KINDS)
 
 
 @pytest.mark.parametrize(("kind", "body"), list(_cases()))

@@ -44,6 +44,17 @@ PUBLISHED = {
     "ModelArts.2775": 400,
     "ModelArts.3001": 404,
     "ModelArts.3502": 404,
+    # the new kinds: pool not found, training job not terminable, the generic "resource
+    # not exists" (dev servers and workflow executions publish no code of their own), and
+    # the notebook instance table
+    "ModelArts.2890": 404,
+    "ModelArts.2796": 409,
+    "ModelArts.4338": 400,
+    "ModelArts.6305": 400,
+    "ModelArts.6306": 400,
+    "ModelArts.6307": 400,
+    "ModelArts.6308": 400,
+    "ModelArts.6309": 400,
     "IAM.0007": 400,
     # task failure codes, carried in status bodies (their HTTP status is never sent)
     "ModelArts.4311": 400,
@@ -197,6 +208,11 @@ async def plain() -> AsyncIterator[tuple[Simulator, aiohttp.ClientSession]]:
         ("/v2/{p}/training-jobs/nope", 400, "ModelArts.2775"),
         ("/v1/{p}/models/nope", 404, "ModelArts.3001"),
         ("/v1/{p}/services/nope", 404, "ModelArts.3502"),
+        ("/v2/{p}/services/nope", 404, "ModelArts.3502"),
+        ("/v1/{p}/notebooks/nope", 400, "ModelArts.6309"),
+        ("/v1/{p}/dev-servers/nope", 400, "ModelArts.4338"),
+        ("/v2/{p}/pools/nope", 404, "ModelArts.2890"),
+        ("/v2/{p}/workflows/wf/executions/nope", 400, "ModelArts.4338"),
         ("/v2/{p}/datasets/gone", 400, "ModelArts.4352"),
         ("/v2/{p}/datasets/gone/sync-data/status", 400, "ModelArts.4352"),
         ("/v2/{p}/datasets/gone/export-tasks/nope", 400, "ModelArts.4352"),
@@ -403,6 +419,6 @@ def test_simulate_command_takes_quota_and_kinds() -> None:
     assert (config.quota, config.quota_window, config.effective_quota) == (30, "minute", 30)
     assert kinds_from_arg(args.kinds) == ("model", "service")
     with pytest.raises(InvalidArgumentError, match="--kinds"):
-        kinds_from_arg("model,notebook")
+        kinds_from_arg("model,jupyter")
     legacy = config_from_args(parser.parse_args(["--rate-limit", "12"]))
     assert legacy.effective_quota == 12

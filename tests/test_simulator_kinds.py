@@ -1,4 +1,4 @@
-"""The simulator's eleven kinds, start calls and lists, over real 127.0.0.1 HTTP with plain
+"""The simulator's sixteen kinds, start calls and lists, over real 127.0.0.1 HTTP with plain
 aiohttp: each kind's published status sequence and body to completion and to failure, the
 start calls' answers and refusals, and paging. Paths are written out here from the published
 API, not taken from the simulator's own route table."""
@@ -30,6 +30,11 @@ PATHS = {
     "training_job": "/v2/{p}/training-jobs/{0}",
     "model": "/v1/{p}/models/{0}",
     "service": "/v1/{p}/services/{0}",
+    "infer_service": "/v2/{p}/services/{0}",
+    "notebook": "/v1/{p}/notebooks/{0}",
+    "dev_server": "/v1/{p}/dev-servers/{0}",
+    "pool": "/v2/{p}/pools/{0}",
+    "workflow_execution": "/v2/{p}/workflows/{0}/executions/{1}",
 }
 # Statuses at t = 2, 8 (queued), 11 (starting), 60 (running) for queue=10, run=100, then
 # the completed and the failed end.
@@ -45,6 +50,11 @@ SEQUENCES: dict[str, tuple[list[Any], Any, Any]] = {
     "training_job": (["Creating", "Pending", "Running", "Running"], "Completed", "Failed"),
     "model": (["publishing", "publishing", "publishing", "building"], "published", "failed"),
     "service": (["waiting", "waiting", "deploying", "deploying"], "running", "failed"),
+    "infer_service": (["DEPLOYING"] * 4, "RUNNING", "FAILED"),
+    "notebook": (["INIT", "INIT", "CREATING", "CREATING"], "RUNNING", "CREATE_FAILED"),
+    "dev_server": (["CREATING"] * 4, "RUNNING", "CREATE_FAILED"),
+    "pool": (["Creating"] * 4, "Running", "Error"),
+    "workflow_execution": (["init", "init", "running", "running"], "completed", "abnormal"),
 }
 PUBLISHED_TASK_FAILURES = {
     "ModelArts.4311",
@@ -88,7 +98,7 @@ async def _post(http: aiohttp.ClientSession, path: str, body: Any = None) -> tup
 
 
 def _status_of(kind: str, body: dict[str, Any]) -> Any:
-    if kind == "training_job":
+    if kind in ("training_job", "pool"):
         return body["status"]["phase"]
     if kind == "model":
         return body["model_status"]
@@ -138,6 +148,12 @@ def _assert_failure_detail(kind: str, body: dict[str, Any]) -> None:
         assert body["message"]
     if kind in ("processing_task", "service"):
         assert body["error_msg"]
+    if kind == "infer_service":
+        assert body["failure_reason"]
+    if kind == "notebook":
+        assert body["fail_reason"]
+    if kind == "pool":
+        assert body["status"]["message"]
     if kind == "training_job":
         (task,) = body["status"]["task_statuses"]
         assert task["task"] == "worker-0"
@@ -198,6 +214,10 @@ def test_script_ids_follow_path_order() -> None:
     d = state_sim.add("dataset")
     assert d.ids == (d.dataset_id,)
     assert d.task_id is None
+    w = state_sim.add("workflow_execution", workflow_id="wf-9", execution_id="e-1")
+    assert w.ids == ("wf-9", "e-1")
+    assert w.describe()["workflow_id"] == "wf-9"
+    assert w.describe()["execution_id"] == "e-1"
     for kind in KINDS:
         script = state_sim.add(kind)
         assert all(script.ids)
@@ -211,7 +231,8 @@ def test_script_ids_follow_path_order() -> None:
         ({"kind": "version", "task_id": "a", "version_id": "b"}, "not both"),
         ({"kind": "export", "ids": ("d",)}, "dataset_id, task_id"),
         ({"kind": "export", "ids": ("d", "t"), "dataset_id": "d"}, "not both"),
-        ({"kind": "notebook"}, "kind"),
+        ({"kind": "jupyter"}, "kind"),
+        ({"kind": "workflow_execution", "ids": ("e",)}, "workflow_id, execution_id"),
     ],
 )
 def test_add_names_its_bad_argument(kw: dict[str, Any], names: str) -> None:
@@ -420,3 +441,57 @@ async def test_import_list(env: tuple[Simulator, ManualClock, aiohttp.ClientSess
     assert listed["import_tasks"][0]["status"] == "COMPLETED"
     _, known = await _get(http, f"/v2/{P}/datasets/ds-m/import-tasks")
     assert [t["task_id"] for t in known["import_tasks"]] == [a.task_id, b.task_id]
+
+
+def test_spec_of_names_a_kind_the_library_does_not_declare() -> None:
+    from modelarts_poller import get_kind
+    from modelarts_poller.simulator import spec_of
+
+    def declared(kind: str) -> bool:
+        try:
+            get_kind(kind)
+        except InvalidArgumentError:
+            return False
+        return True
+
+    undeclared = [k for k in KINDS if not declared(k)]
+    if not undeclared:
+        pytest.skip("the library declares every kind the simulator serves")
+    sim = Simulator()
+    script = sim.add(undeclared[0])
+    with pytest.raises(InvalidArgumentError, match="declares no such kind"):
+        spec_of(script)
+    with pytest.raises(InvalidArgumentError, match="declares no such kind"):
+        spec_of(script.describe())
+
+
+async def test_lists_hold_what_generate_made_per_project_and_workflow(
+    env: tuple[Simulator, ManualClock, aiohttp.ClientSession],
+) -> None:
+    sim, _, http = env
+    kinds = ("notebook", "dev_server", "infer_service", "pool", "workflow_execution")
+    scripts = sim.generate(25, kinds=kinds, seed=4)
+    lists = {
+        "notebook": "/v1/{p}/notebooks",
+        "dev_server": "/v1/{p}/dev-servers",
+        "infer_service": "/v2/{p}/services",
+    }
+    for kind, path in lists.items():
+        status, body = await _get(http, path.format(p=P) + "?limit=3&offset=3")
+        assert status == 200
+        assert body["total"] == 5
+        mine = [s.task_id for s in scripts if s.kind == kind]
+        assert [item["id"] for item in body["data"]] == mine[3:5]
+    _, pools = await _get(http, f"/v2/{P}/pools")
+    assert len(pools["items"]) == 5
+    execution = next(s for s in scripts if s.kind == "workflow_execution")
+    _, runs = await _get(http, f"/v2/{P}/workflows/{execution.ids[0]}/executions")
+    assert [r["execution_id"] for r in runs["items"]] == [execution.task_id]
+    status, _ = await _get(http, f"/v1/{P}/notebooks?limit=0")
+    assert status == 400
+    _, creating = await _get(http, f"/v2/{P}/pools?status=Creating")
+    assert len(creating["items"]) == 5
+    _, running = await _get(http, f"/v2/{P}/pools?status=Running")
+    assert running["items"] == []
+    _, by_status = await _get(http, f"/v1/{P}/dev-servers?status=CREATING&limit=100")
+    assert by_status["total"] == 5

@@ -169,6 +169,7 @@ def demo_command(args: argparse.Namespace) -> int:
     is interrupted or cannot run.
     """
     from .. import Backoff, ModelArtsClient
+    from .._kind import kinds as registered_kinds
     from ..simulator import KINDS, Faults, Simulator, SimulatorConfig, spec_of
 
     config = SimulatorConfig(
@@ -180,11 +181,14 @@ def demo_command(args: argparse.Namespace) -> int:
         max_retries=20,
     )
 
+    watched = {kind.name for kind in registered_kinds()}
+
     async def main() -> int:
         async with Simulator(config) as sim:
             scripts = sim.generate(
                 args.tasks,
-                kinds=KINDS,  # a mix of every kind the library watches
+                # a mix of every kind both the simulator serves and the library watches
+                kinds=[k for k in KINDS if k in watched],
                 durations=f"lognormal:{args.duration}:0.3",
                 queue="uniform:0:2",
                 failure_rate=0.08,

@@ -1,7 +1,7 @@
 """A ModelArts simulator for demos, benchmarks and your own tests.
 
-It serves the status APIs of eleven task kinds with their published shapes, the calls that
-start and list tasks, the published error dialect, IAM token issue, token and AK/SK checks,
+It serves the status APIs of sixteen task kinds with their published shapes, the calls that
+start, stop and list tasks, the published error dialect, IAM token issue, token and AK/SK checks,
 fault injection and an advertised request quota, and counts what clients really did.
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _dialect, _starts
+from . import _actions, _dialect, _starts
 from ._config import Faults
 from ._dialect import JSON
 from ._lifecycle import DATASET_KINDS, DEFAULT_KINDS, Script, body_at, idle_dataset
@@ -138,7 +138,17 @@ async def _iam_tokens(request: web.Request) -> web.StreamResponse:
 
 # -- admin ---------------------------------------------------------------------------
 
-_OWN_ID_KEYS = ("version_id", "training_job_id", "model_id", "service_id")
+_OWN_ID_KEYS = (
+    "version_id",
+    "training_job_id",
+    "model_id",
+    "service_id",
+    "notebook_id",
+    "server_id",
+    "pool_name",
+    "execution_id",
+    "workflow_id",
+)
 
 
 async def _admin_tasks(request: web.Request) -> web.StreamResponse:
@@ -221,6 +231,7 @@ def make_app(state: SimState) -> web.Application:
     for kind, path in STATUS_PATHS.items():
         r.add_get(path, _status_handler(kind))
     _starts.add_routes(r)
+    _actions.add_routes(r)
     r.add_post(IAM_TOKENS, _iam_tokens)
     r.add_post("/_sim/tasks", _admin_tasks)
     r.add_get("/_sim/stats", _admin_stats)

@@ -163,6 +163,12 @@ _MISSING: dict[str, tuple[int, str, str]] = {
     "model": (404, "ModelArts.3001", "Model ({id}) does not exist."),
     "service": (404, "ModelArts.3502", "Service {id} does not exist."),
     "dataset": (400, "ModelArts.4352", "Dataset does not exist"),
+    "infer_service": (404, "ModelArts.3502", "Service {id} does not exist."),
+    "notebook": (400, "ModelArts.6309", "The instance does not exist."),
+    "pool": (404, "ModelArts.2890", "PoolNotFound"),
+    # Neither API publishes a code of its own: the table's generic "resource not exists".
+    "dev_server": (400, "ModelArts.4338", "The resource not exists"),
+    "workflow_execution": (400, "ModelArts.4338", "The resource not exists"),
 }
 
 
@@ -173,6 +179,28 @@ _V1 = frozenset({"model", "service"})
 def task_missing(kind: str, own_id: str) -> web.Response:
     status, code, msg = _MISSING[kind]
     return error(status, code, msg.format(id=own_id), v1=kind in _V1)
+
+
+# -- start and stop calls refused in a resource's current state -------------------------------
+
+
+def not_allowed_to_terminate() -> web.Response:
+    """Terminating a training job that has already ended."""
+    return error(409, "ModelArts.2796", "NotAllowedToTerminate")
+
+
+# Notebook start and stop refusals: (status, code, message) of the published table.
+NOTEBOOK_REFUSALS = {
+    "running": (400, "ModelArts.6305", "The instance is already running."),
+    "starting": (400, "ModelArts.6306", "The instance is starting."),
+    "stopped": (400, "ModelArts.6307", "The instance has already been stopped."),
+    "stopping": (400, "ModelArts.6308", "The instance is stopping."),
+}
+
+
+def notebook_refusal(why: str) -> web.Response:
+    status, code, msg = NOTEBOOK_REFUSALS[why]
+    return error(status, code, msg)
 
 
 # -- IAM (its own shapes, not ModelArts') ----------------------------------------------------

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._errors import InvalidArgumentError
-from .._kind import get_kind
+from .._kind import Kind, get_kind
 from .._specs import TaskSpec
+from ._living import LIVING_BODIES
 from ._routes import ID_NAMES
 
 KINDS = tuple(ID_NAMES)
@@ -29,6 +30,10 @@ FAIL_AT = 0.6
 DATASET_KINDS = frozenset(k for k, names in ID_NAMES.items() if names[0] == "dataset_id")
 # Kinds whose path has an ID of their own (held in Script.task_id).
 OWN_ID_KINDS = frozenset(k for k, names in ID_NAMES.items() if names[-1] != "dataset_id")
+# Kinds whose path has a parent ID other than a dataset's (a workflow's), in Script.parent_id.
+PARENT_KINDS = frozenset(
+    k for k, names in ID_NAMES.items() if len(names) == 2 and names[0] != "dataset_id"
+)
 
 # Status values per kind and stage: queued, starting, running, completed, failed.
 STATUS: dict[str, tuple[Any, Any, Any, Any, Any]] = {
@@ -46,6 +51,8 @@ STATUS: dict[str, tuple[Any, Any, Any, Any, Any]] = {
     "processing_task": (0, 1, 1, 2, 3),
     # a queued job is Creating for the first half of its queue time, then Pending
     "training_job": ("Pending", "Running", "Running", "Completed", "Failed"),
+    # a job stopped by its actions call (terminate)
+    "training_job_stop": ("Terminating", "Terminating", "Terminating", "Terminated", "Failed"),
     "model": ("publishing", "publishing", "building", "published", "failed"),
     # a queued real-time service is waiting (queuing for resources), as published
     "service": ("waiting", "deploying", "deploying", "running", "failed"),
@@ -86,9 +93,11 @@ V1_RESULTS = ("syncOrCheckoutsuccess", "createVersionSuccess")
 class Script:
     """One simulated task. Small on purpose (slots): benchmarks create 100k+ of them.
 
-    ``dataset_id`` is set for kinds whose path has one; ``task_id`` holds the kind's own
-    ID (task, version, training job, model or service ID; for ``sync`` the ID the sync
-    status reports). ``params`` are what the start call asked for, echoed in the body.
+    ``dataset_id`` is set for kinds whose path has one, ``parent_id`` for a workflow
+    execution (its workflow); ``task_id`` holds the kind's own ID (task, version, training
+    job, model, service, notebook, server or execution ID, a pool's name; for ``sync`` the
+    ID the sync status reports). ``params`` are what the start call asked for, echoed in the
+    body, and for resources that live on the operation under way (``"action"``).
     """
 
     __slots__ = (
@@ -99,6 +108,7 @@ class Script:
         "kind",
         "outcome",
         "params",
+        "parent_id",
         "project_id",
         "queue",
         "run",
@@ -121,6 +131,7 @@ class Script:
         total: int,
         failure: int = 0,
         params: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
         _trusted: bool = False,
     ) -> None:
         if not _trusted:  # bulk creation checks its arguments once, not per script
@@ -137,6 +148,7 @@ class Script:
         self.total = total
         self.failure = failure % 3
         self.params = dict(params) if params else None
+        self.parent_id = parent_id
 
     @property
     def finishes(self) -> float:
@@ -147,6 +159,8 @@ class Script:
     def ids(self) -> tuple[str, ...]:
         """The task's IDs in its status path's order (see the kinds table)."""
         kind = self.kind
+        if kind in PARENT_KINDS:
+            return (self.parent_id or "", self.task_id or "")
         if kind in DATASET_KINDS:
             if kind in OWN_ID_KINDS:
                 return (self.dataset_id or "", self.task_id or "")
@@ -160,6 +174,8 @@ class Script:
         out: dict[str, Any] = {"kind": self.kind, "project_id": self.project_id}
         if self.dataset_id is not None:
             out["dataset_id"] = self.dataset_id
+        if self.parent_id is not None:
+            out[ID_NAMES[self.kind][0]] = self.parent_id
         if self.task_id is not None:
             out["task_id"] = self.task_id
             own = ID_NAMES[self.kind][-1]
@@ -188,9 +204,11 @@ def spec_of(task: Script | Mapping[str, Any]) -> TaskSpec[Any]:
     description (``sim.truth()``, the admin endpoints). It polls the client's own project.
 
     The spec comes from the library's kind registry; the IDs from the simulator's own table.
+    A kind the simulator serves but the library does not declare raises
+    :class:`InvalidArgumentError` saying so.
     """
     if isinstance(task, Script):
-        return get_kind(task.kind).spec(*task.ids)
+        return _library_kind(task.kind).spec(*task.ids)
     if not isinstance(task, Mapping):
         raise InvalidArgumentError(f"task must be a Script or a mapping, got {task!r}")
     kind = task.get("kind")
@@ -204,7 +222,17 @@ def spec_of(task: Script | Mapping[str, Any]) -> TaskSpec[Any]:
         if value is None:
             raise InvalidArgumentError(f"a {kind} task needs {name}")
         ids.append(value)
-    return get_kind(str(kind)).spec(*ids)
+    return _library_kind(str(kind)).spec(*ids)
+
+
+def _library_kind(kind: str) -> Kind:
+    try:
+        return get_kind(kind)
+    except InvalidArgumentError:
+        raise InvalidArgumentError(
+            f"the simulator serves kind {kind!r}, but the library declares no such kind "
+            "to watch it with yet"
+        ) from None
 
 
 def stage(script: Script, elapsed: float) -> tuple[int, float]:
@@ -414,15 +442,24 @@ def _processing(script: Script, elapsed: float, st: int, fraction: float) -> dic
 
 
 def _training_job(script: Script, elapsed: float, st: int, fraction: float) -> dict[str, Any]:
-    phase = STATUS["training_job"][st]
-    if st == 0 and elapsed < script.queue / 2:
+    params = script.params or {}
+    stopping = params.get("action") == "stop"
+    phase = STATUS["training_job_stop" if stopping else "training_job"][st]
+    if st == 0 and elapsed < script.queue / 2 and not stopping:
         phase = "Creating"
-    started = st > 0
+    started = st > 0 or stopping
     status: dict[str, Any] = {
         "phase": phase,
         "secondary_phase": "Queuing" if phase == "Pending" else phase,
-        "duration": int(_running_s(script, elapsed) * 1000),  # milliseconds, as published
-        "start_time": script.created_ms + int(script.queue * 1000) if started else 0,
+        # milliseconds, as published; a stopping job counts what it ran before the stop
+        "duration": int((_running_s(script, elapsed) + params.get("ran_before", 0.0)) * 1000),
+        "start_time": (
+            int(params.get("started_ms", 0))
+            if stopping
+            else script.created_ms + int(script.queue * 1000)
+            if started
+            else 0
+        ),
         "tasks": ["worker-0"],
     }
     if st == 4:
@@ -439,7 +476,7 @@ def _training_job(script: Script, elapsed: float, st: int, fraction: float) -> d
             "id": script.task_id,
             "name": f"job-{script.task_id}",
             "description": "",
-            "create_time": script.created_ms,
+            "create_time": int(params.get("born_ms", script.created_ms)),
             "workspace_id": "0",
             "user_name": "",
         },
@@ -488,6 +525,7 @@ _BODIES = {
     "training_job": _training_job,
     "model": _model,
     "service": _service,
+    **LIVING_BODIES,
 }
 
 

@@ -24,6 +24,7 @@ from ._lifecycle import (
     DEFAULT_KINDS,
     KINDS,
     OWN_ID_KINDS,
+    PARENT_KINDS,
     Script,
     draw_duration,
     parse_durations,
@@ -44,9 +45,22 @@ ID_PREFIX = {
     "training_job": "job",
     "model": "model",
     "service": "svc",
+    "infer_service": "isvc",
+    "notebook": "nb",
+    "dev_server": "srv",
+    "pool": "pool",
+    "workflow_execution": "exe",
 }
+# Generated parent IDs (a workflow execution's workflow) start with this.
+PARENT_PREFIX = "wf"
+# Kinds with a list call: the simulator keeps their tasks per (kind, project, parent).
+LISTED_KINDS = frozenset(
+    {"infer_service", "notebook", "dev_server", "pool", "workflow_execution", "training_job"}
+)
 # Each kind's own-ID keyword in add() (besides task_id), e.g. version_id for "version".
 _OWN_ID_NAMES = {k: names[-1] for k, names in ID_NAMES.items() if names[-1] != "dataset_id"}
+# A parent ID's keyword in add(), e.g. workflow_id for "workflow_execution".
+_PARENT_NAMES = {k: ID_NAMES[k][0] for k in PARENT_KINDS}
 # What an IAM token may be made of; anything else cannot be decoded (ModelArts.0203).
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
@@ -123,6 +137,8 @@ class SimState:
         # (project, dataset) -> the v1 sync task started last, and the last version's time
         self.v1_syncs: dict[tuple[str, str], Script] = {}
         self.last_version: dict[tuple[str, str], float] = {}
+        # (kind, project, parent or None) -> tasks of a kind with a list call, oldest first
+        self.listed: dict[tuple[str, str, str | None], list[Script]] = {}
         self.counters = Counters()
         self.rng = random.Random(config.seed)
         self.faults = config.faults
@@ -160,6 +176,13 @@ class SimState:
                 ds.exports.append(script)
             elif script.kind == "import":
                 ds.imports.append(script)
+        if script.kind in LISTED_KINDS:
+            key = (script.kind, script.project_id, script.parent_id)
+            self.listed.setdefault(key, []).append(script)
+
+    def listed_tasks(self, kind: str, project_id: str, parent: str | None = None) -> list[Script]:
+        """The tasks a list call of ``kind`` sees, oldest first."""
+        return self.listed.get((kind, project_id, parent), [])
 
     def add(
         self,
@@ -177,10 +200,18 @@ class SimState:
         own_ids: Mapping[str, str] | None = None,
     ) -> Script:
         """One task; ``own_ids`` may name the kind's own ID (``version_id`` for a version,
-        ``training_job_id``, ``model_id``, ``service_id``) instead of ``task_id``."""
+        ``training_job_id``, ``model_id``, ``service_id``, ``notebook_id``, ``server_id``,
+        ``pool_name``, ``execution_id``) instead of ``task_id``, and a workflow execution's
+        ``workflow_id``."""
         if kind not in KINDS:
             raise InvalidArgumentError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         own_id = dict(own_ids or {})
+        parent_id: str | None = None
+        parent_name = _PARENT_NAMES.get(kind)
+        if parent_name is not None and parent_name in own_id:
+            parent_id = own_id.pop(parent_name)
+            if not isinstance(parent_id, str) or not parent_id:
+                raise InvalidArgumentError(f"{parent_name} must be a non-empty string")
         if own_id:
             name = _OWN_ID_NAMES.get(kind)
             extra = sorted(set(own_id) - {name})
@@ -202,12 +233,16 @@ class SimState:
                 )
             if kind in DATASET_KINDS:
                 dataset_id = ids[0]
+            if kind in PARENT_KINDS:
+                parent_id = ids[0]
             if kind in OWN_ID_KINDS:
                 task_id = ids[-1]
         if kind in DATASET_KINDS:
             dataset_id = dataset_id or self.new_id("ds")
         if kind in OWN_ID_KINDS or kind == "sync":
             task_id = task_id or self.new_id(ID_PREFIX[kind])
+        if kind in PARENT_KINDS:
+            parent_id = parent_id or self.new_id(PARENT_PREFIX)
         script = Script(
             kind,
             project_id=project_id,
@@ -221,6 +256,7 @@ class SimState:
             total=total,
             failure=self.rng.randrange(3),
             params=params,
+            parent_id=parent_id,
         )
         self._register(script)
         return script
@@ -276,6 +312,7 @@ class SimState:
                 outcome="failed" if random_() < failure_rate else "completed",
                 total=100 + int(random_() * 49_900),
                 failure=int(own_rng() * 3),
+                parent_id=f"{PARENT_PREFIX}{n:08d}{salt}" if kind in PARENT_KINDS else None,
                 _trusted=True,
             )
             register(script)
@@ -293,6 +330,7 @@ class SimState:
         self.datasets.clear()
         self.v1_syncs.clear()
         self.last_version.clear()
+        self.listed.clear()
         self.counters = Counters()
         if self.quota is not None:
             self.quota.reset()
