@@ -49,8 +49,8 @@ import aiohttp
 from _common import SMOKE, header, summary, verdict
 from _sim import SimProcess
 from modelarts_poller import Backoff, DatasetTask, Engine, ModelArtsClient, NoAuth, PollPolicy
-from modelarts_poller._op_dataset_task import parse_dataset_task_status
 from modelarts_poller._phase import Phase
+from modelarts_poller.operations.dataset_task import parse_dataset_task_status
 
 try:
     import uvloop

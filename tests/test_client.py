@@ -18,6 +18,7 @@ from yarl import URL
 
 from modelarts_poller import ExportTask, SyncTask
 from modelarts_poller._auth import AkSkAuth, IamTokenAuth, TokenAuth
+from modelarts_poller._client import ModelArtsClient
 from modelarts_poller._errors import (
     BadRequest,
     ConnectionFailed,
@@ -33,12 +34,6 @@ from modelarts_poller._errors import (
 )
 from modelarts_poller._signer import check_signature
 from tests.aioresponses_compat import Result, mock_http
-
-# The models are written alongside; until they land, skip rather than break collection.
-for _models in ("_op_sync", "_op_export", "_op_dataset_task"):
-    pytest.importorskip(f"modelarts_poller.{_models}")
-
-from modelarts_poller._client import ModelArtsClient  # noqa: E402
 
 BASE = "http://modelarts.test"
 TOKEN = "iam-token-never-shown"
@@ -635,3 +630,23 @@ async def test_real_http_wrong_secret_is_unauthorized(
     assert info.value.error_msg == "signature does not match"
     assert len(server.seen) == 1
     assert SK not in str(info.value)
+
+
+def test_each_kind_call_of_the_client_is_its_kinds_function_bound_to_it() -> None:
+    from modelarts_poller import operations
+
+    client = ModelArtsClient(project_id="p1", auth=TokenAuth(TOKEN), endpoint=BASE)
+    calls = {
+        "sync": ("get_sync_status", "start_sync"),
+        "export": ("get_export_task_status", "create_export_task", "list_export_tasks"),
+        "dataset_task": ("get_dataset_task_status", "start_sync_v1", "create_dataset_version_v1"),
+        "import_task": ("create_import_task", "list_import_tasks"),
+        "version": ("create_dataset_version",),
+        "intelligent_task": ("start_intelligent_task",),
+    }
+    for module, names in calls.items():
+        for name in names:
+            function = getattr(getattr(operations, module), name)
+            assert getattr(ModelArtsClient, name) is function
+            bound = getattr(client, name)
+            assert (bound.__func__, bound.__self__) == (function, client)

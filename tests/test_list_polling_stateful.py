@@ -32,8 +32,8 @@ from modelarts_poller import (
     TaskFailed,
     TaskHandle,
 )
-from modelarts_poller._op_export import parse_export_task_status
 from modelarts_poller._parsing import ParseError
+from modelarts_poller.operations.export import parse_export_task_status
 from modelarts_poller.testing import FakeClock
 
 MAXIMUM = 1.0

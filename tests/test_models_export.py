@@ -29,7 +29,7 @@ from modelarts_poller import (
     VersionFormat,
     parse_export_task_status,
 )
-from modelarts_poller._op_export import PHASES as EXPORT_PHASES
+from modelarts_poller.operations.export import PHASES as EXPORT_PHASES
 
 # Verbatim from export-task-status.rst ("Example Responses").
 SEED = """{

@@ -33,9 +33,9 @@ from modelarts_poller import (
     Unauthorized,
     get_kind,
 )
-from modelarts_poller._op_dataset_task import parse_dataset_task_status
-from modelarts_poller._op_export import parse_export_task_status
-from modelarts_poller._op_sync import parse_sync_status
+from modelarts_poller.operations.dataset_task import parse_dataset_task_status
+from modelarts_poller.operations.export import parse_export_task_status
+from modelarts_poller.operations.sync import parse_sync_status
 from modelarts_poller.simulator import (
     Faults,
     Script,

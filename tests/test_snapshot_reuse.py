@@ -351,7 +351,7 @@ async def test_a_snapshot_returned_again_by_a_users_fetch_is_read_again() -> Non
 
 async def test_a_built_in_spec_with_its_own_fetch_is_read_every_poll() -> None:
     from modelarts_poller import DatasetTaskStatus
-    from modelarts_poller._op_dataset_task import parse_dataset_task_status
+    from modelarts_poller.operations.dataset_task import parse_dataset_task_status
 
     snap = parse_dataset_task_status({"task_id": "dt1", "status": "RUNNING", "create_time": 1})
     assert isinstance(snap, DatasetTaskStatus)

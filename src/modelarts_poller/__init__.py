@@ -43,8 +43,13 @@ from ._events import (
 )
 from ._handle import TaskHandle
 from ._kind import Kind, ModelArtsTask, get_kind, kinds, register_kind, url_template
-from ._op_dataset import DatasetIdle, DatasetStatus, DatasetStatusValue, parse_dataset_status
-from ._op_dataset_task import (
+from ._phase import Phase
+from ._policy import PollPolicy
+from ._ratelimit import LocalRateLimiter, RateLimiter
+from ._specs import ModelArtsAPI, Observation, TaskSpec
+from ._streams import EventStream
+from .operations.dataset import DatasetIdle, DatasetStatus, DatasetStatusValue, parse_dataset_status
+from .operations.dataset_task import (
     CreateDatasetSuccess,
     CreateVersionSuccess,
     DatasetTask,
@@ -54,7 +59,7 @@ from ._op_dataset_task import (
     TaskFailure,
     parse_dataset_task_status,
 )
-from ._op_export import (
+from .operations.export import (
     ExportDest,
     ExportFormat,
     ExportParams,
@@ -75,44 +80,44 @@ from ._op_export import (
     parse_export_task_page,
     parse_export_task_status,
 )
-from ._op_import import ImportStatusValue, ImportTask, ImportTaskStatus, parse_import_task_status
-from ._op_intelligent import (
+from .operations.import_task import (
+    ImportStatusValue,
+    ImportTask,
+    ImportTaskStatus,
+    parse_import_task_status,
+)
+from .operations.intelligent_task import (
     IntelligentStatusValue,
     IntelligentTask,
     IntelligentTaskStatus,
     parse_intelligent_task_status,
 )
-from ._op_model import ModelImport, ModelStatus, ModelStatusValue, parse_model_status
-from ._op_processing import (
+from .operations.model import ModelImport, ModelStatus, ModelStatusValue, parse_model_status
+from .operations.processing_task import (
     ProcessingStatusValue,
     ProcessingTask,
     ProcessingTaskStatus,
     parse_processing_task_status,
 )
-from ._op_service import (
+from .operations.service import (
     ServiceDeployment,
     ServiceStatus,
     ServiceStatusValue,
     parse_service_status,
 )
-from ._op_sync import SyncStatus, SyncStatusValue, SyncTask, parse_sync_status
-from ._op_training import (
+from .operations.sync import SyncStatus, SyncStatusValue, SyncTask, parse_sync_status
+from .operations.training_job import (
     TrainingJob,
     TrainingJobStatus,
     TrainingPhaseValue,
     parse_training_job_status,
 )
-from ._op_version import (
+from .operations.version import (
     DatasetVersionStatus,
     DatasetVersionTask,
     VersionStatusValue,
     parse_dataset_version_status,
 )
-from ._phase import Phase
-from ._policy import PollPolicy
-from ._ratelimit import LocalRateLimiter, RateLimiter
-from ._specs import ModelArtsAPI, Observation, TaskSpec
-from ._streams import EventStream
 
 __all__ = [
     "AkSkAuth",

@@ -1,22 +1,25 @@
-"""The authenticated aiohttp client for the ModelArts dataset task APIs.
+"""The authenticated aiohttp client every ModelArts kind is read and started through.
 
-One request path (:meth:`ModelArtsClient._exchange`) serves every method: build the URL
-with plain string formatting, let the auth add its headers, send, read the body, decode
-with the sans-I/O :func:`~modelarts_poller._http.decode_response`. The status methods run
-thousands of times a second, so per-request work is kept to that.
+It is the transport: it imports no kind (a kind's own calls are its module's functions,
+bound to the client as methods on first use). One request path
+(:meth:`ModelArtsClient._exchange`) serves every method: build the URL with plain string
+formatting, let the auth add its headers, send, read the body, decode with the sans-I/O
+:func:`~modelarts_poller._http.decode_response`. The status methods run thousands of
+times a second, so per-request work is kept to that.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from types import MethodType, TracebackType
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -25,15 +28,7 @@ from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
 from yarl import URL
 
-from . import (
-    _op_dataset_task,
-    _op_export,
-    _op_import,
-    _op_intelligent,
-    _op_sync,
-    _op_version,
-    _parsing,
-)
+from . import _parsing
 from ._auth import Auth, NoAuth
 from ._errors import (
     ConnectionFailed,
@@ -43,12 +38,17 @@ from ._errors import (
 )
 from ._http import decode_response, parse_retry_after
 from ._kind import ModelArtsTask
-from ._op_dataset_task import DatasetTask, DatasetTaskStatus
-from ._op_export import ExportTask, ExportTaskStatus
-from ._op_sync import SyncStatus, SyncTask
 from ._ratelimit import CURRENT_GATE
 from ._read import read_capped
 from ._validate import check_count, check_endpoint, check_id, check_number, check_text
+
+if TYPE_CHECKING:  # the shortcuts' types only: the transport imports no kind at run time
+    from .operations import dataset_task as _dataset_task
+    from .operations import export as _export
+    from .operations import import_task as _import_task
+    from .operations import intelligent_task as _intelligent_task
+    from .operations import sync as _sync
+    from .operations import version as _version
 
 __all__ = ["ModelArtsClient"]
 
@@ -172,7 +172,26 @@ class _Route:
 
 
 def _reusable(snapshot: object) -> bool:
-    return type(snapshot).__module__.startswith("modelarts_poller._op_")
+    return type(snapshot).__module__.startswith("modelarts_poller.operations.")
+
+
+class _Shortcut:
+    """A client method that is an operation module's function of the same name, taking
+    the client first; the module is imported when the method is first looked up."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.function: Callable[..., Any] | None = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, client: object, owner: type | None = None) -> Any:
+        function = self.function
+        if function is None:
+            module = importlib.import_module(f"{__package__}.operations.{self.module}")
+            function = self.function = getattr(module, self.name)
+        return function if client is None else MethodType(function, client)
 
 
 @lru_cache(maxsize=8192)
@@ -185,7 +204,8 @@ def _format(template: str, project: str, names: tuple[str, ...], ids: tuple[str,
 
 
 class ModelArtsClient:
-    """Async client for ModelArts dataset sync, export and dataset task status.
+    """Async client for the ModelArts APIs: any kind's status (``get_task``), any request
+    (``request``), and each built-in kind's start, list and status calls as methods.
 
     Use as ``async with ModelArtsClient(project_id=..., auth=..., region=...) as client``.
     It owns one :class:`aiohttp.ClientSession`, or borrows ``session`` (then the caller
@@ -361,39 +381,37 @@ class ModelArtsClient:
             )
         return route.decode(status, headers, data, self._wall_clock)
 
-    async def get_sync_status(
-        self, dataset_id: str, *, project_id: str | None = None
-    ) -> SyncStatus:
-        """Status of the dataset's synchronization task (``GET .../sync-data/status``)."""
-        result: SyncStatus = await self.get_task(SyncTask(dataset_id, project_id=project_id))
-        return result
+    # --- shortcuts to the kinds' own calls --------------------------------------------------
+    # Each is the function of its operation module, bound to this client and imported on
+    # first use, so that the transport imports no kind (the kinds import only the
+    # ``Transport`` protocol). The type checker sees the function itself.
 
-    async def get_export_task_status(
-        self, dataset_id: str, task_id: str, *, project_id: str | None = None
-    ) -> ExportTaskStatus:
-        """Status of one export task of a dataset (``GET .../export-tasks/{task_id}``)."""
-        spec = ExportTask(dataset_id, task_id, project_id=project_id)
-        result: ExportTaskStatus = await self.get_task(spec)
-        return result
-
-    async def get_dataset_task_status(
-        self, task_id: str, *, project_id: str | None = None
-    ) -> DatasetTaskStatus:
-        """Status of a dataset asynchronous task, as the SDK's ``get_task_status`` reads it."""
-        result: DatasetTaskStatus = await self.get_task(DatasetTask(task_id, project_id=project_id))
-        return result
-
-    # --- start and list calls: each declared in its operation's module ----------------------
-
-    start_sync = _op_sync.start_sync
-    start_sync_v1 = _op_dataset_task.start_sync_v1
-    create_dataset_version_v1 = _op_dataset_task.create_dataset_version_v1
-    create_export_task = _op_export.create_export_task
-    list_export_tasks = _op_export.list_export_tasks
-    create_import_task = _op_import.create_import_task
-    list_import_tasks = _op_import.list_import_tasks
-    create_dataset_version = _op_version.create_dataset_version
-    start_intelligent_task = _op_intelligent.start_intelligent_task
+    if TYPE_CHECKING:
+        get_sync_status = _sync.get_sync_status
+        get_export_task_status = _export.get_export_task_status
+        get_dataset_task_status = _dataset_task.get_dataset_task_status
+        start_sync = _sync.start_sync
+        start_sync_v1 = _dataset_task.start_sync_v1
+        create_dataset_version_v1 = _dataset_task.create_dataset_version_v1
+        create_export_task = _export.create_export_task
+        list_export_tasks = _export.list_export_tasks
+        create_import_task = _import_task.create_import_task
+        list_import_tasks = _import_task.list_import_tasks
+        create_dataset_version = _version.create_dataset_version
+        start_intelligent_task = _intelligent_task.start_intelligent_task
+    else:
+        get_sync_status = _Shortcut("sync")
+        get_export_task_status = _Shortcut("export")
+        get_dataset_task_status = _Shortcut("dataset_task")
+        start_sync = _Shortcut("sync")
+        start_sync_v1 = _Shortcut("dataset_task")
+        create_dataset_version_v1 = _Shortcut("dataset_task")
+        create_export_task = _Shortcut("export")
+        list_export_tasks = _Shortcut("export")
+        create_import_task = _Shortcut("import_task")
+        list_import_tasks = _Shortcut("import_task")
+        create_dataset_version = _Shortcut("version")
+        start_intelligent_task = _Shortcut("intelligent_task")
 
     # --- the transport every operation uses ------------------------------------------------
 

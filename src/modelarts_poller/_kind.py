@@ -1,16 +1,17 @@
-"""What a ModelArts operation is, as data: the base of every operation's spec, and the
-one registry the CLI, continuation tokens and the simulator's ``spec_of`` find kinds in.
+"""What a ModelArts operation is, as data: the base of every operation's spec, the one
+registry the CLI, continuation tokens and the simulator's ``spec_of`` find kinds in, and
+the ``Transport`` protocol through which a kind's start and list calls reach the client.
 
-An operation module (``_op_*.py``) declares everything about one operation: its path,
-typed model and parser, status table, spec class and start and list calls, and ends by
-registering a :class:`Kind`. A user declares their own ModelArts kind the same way.
+Each built-in kind is declared in a module of :mod:`modelarts_poller.operations`, whose
+``declare`` fills a spec's class attributes from one declaration and registers its
+:class:`Kind`; a user declares their own ModelArts kind the same way.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
@@ -18,6 +19,26 @@ from ._errors import InvalidArgumentError, ParseError
 from ._phase import Phase
 from ._specs import Observation, TaskSpec
 from ._validate import check_id
+
+T = TypeVar("T")
+
+
+class Transport(Protocol):
+    """What an operation's start and list calls send requests through: the seam between
+    the kinds and the client. :class:`~modelarts_poller.ModelArtsClient` is one; the kinds
+    import no client."""
+
+    async def request(
+        self,
+        method: str,
+        template: str,
+        parse: Callable[[object], T],
+        *,
+        ids: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | None = None,
+        query: Mapping[str, object] | None = None,
+        project_id: str | None = None,
+    ) -> T: ...
 
 
 def _success(value: object) -> frozenset[Any] | None:
@@ -50,8 +71,10 @@ def project_field() -> Any:
     )
 
 
-def id_field(name: str) -> Any:
-    return attrs.field(validator=lambda _i, _a, v: check_id(name, v))
+def id_field(name: str | None = None) -> Any:
+    """An ID field of a spec, checked as :func:`check_id` checks IDs (named ``name``, by
+    default the field's own name)."""
+    return attrs.field(validator=lambda _i, a, v: check_id(name or a.name, v))
 
 
 class ModelArtsTask:
@@ -265,7 +288,7 @@ def check_page_size(page_size: object) -> int:
 
 
 async def pages(
-    client: Any,
+    client: Transport,
     template: str,
     ids: Mapping[str, str],
     parse_page: Callable[[object], tuple[int, tuple[Any, ...]]],

@@ -10,36 +10,30 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import attrs
 
-from . import _parsing as p
-from ._errors import InvalidArgumentError
-from ._kind import (
-    Kind,
+from .. import _parsing as p
+from .._errors import InvalidArgumentError
+from .._kind import (
     ModelArtsTask,
+    Transport,
     body_fields,
     check_page_size,
     id_answer,
     id_field,
     pages,
     project_field,
-    register_kind,
     success_field,
 )
-from ._op_sync import PHASES as SYNC_PHASES
-from ._phase import Phase
-from ._validate import check_id
-
-if TYPE_CHECKING:
-    from ._client import ModelArtsClient
+from .._phase import Phase
+from .._validate import check_id
+from ._declare import declare, integer, parser, phase_table, text
+from .sync import PHASES as SYNC_PHASES
 
 STATUS_PATH = "/v2/{project_id}/datasets/{dataset_id}/import-tasks/{task_id}"
 TASKS_PATH = "/v2/{project_id}/datasets/{dataset_id}/import-tasks"
-
-# The published value set is the sync task's, with the same meaning.
-PHASES: Mapping[Any, Phase] = SYNC_PHASES
 
 
 class ImportStatusValue(enum.Enum):
@@ -53,27 +47,9 @@ class ImportStatusValue(enum.Enum):
     NOT_EXIST = "NOT_EXIST"
 
 
-_KNOWN = frozenset(
-    {
-        "task_id",
-        "dataset_id",
-        "import_path",
-        "import_type",
-        "status",
-        "total_sample_count",
-        "imported_sample_count",
-        "annotated_sample_count",
-        "total_file_count",
-        "finished_file_count",
-        "total_file_size",
-        "finished_file_size",
-        "elapsed_time",
-        "create_time",
-        "update_ms",
-        "error_code",
-        "error_msg",
-    }
-)
+V = ImportStatusValue
+# The published value set is the sync task's, with the same meaning.
+PHASES = phase_table(V, {V(value): phase for value, phase in SYNC_PHASES.items()})
 
 
 @attrs.frozen
@@ -83,26 +59,24 @@ class ImportTaskStatus(p.StatusMixin[ImportStatusValue]):
     :attr:`completion` comes from the sample counts, else from the file counts.
     """
 
-    task_id: str | None = None
-    dataset_id: str | None = None
-    status: str | None = None
-    import_path: str | None = None
-    import_type: int | None = None
-    total_sample_count: int | None = None
-    imported_sample_count: int | None = None
-    annotated_sample_count: int | None = None
-    total_file_count: int | None = None
-    finished_file_count: int | None = None
-    total_file_size: int | None = None
-    finished_file_size: int | None = None
-    elapsed_time: int | None = None
-    create_time: int | None = None
-    update_ms: int | None = None
-    error_code: str | None = None
-    error_msg: str | None = None
+    task_id: str | None = text()
+    dataset_id: str | None = text()
+    status: str | None = text()
+    import_path: str | None = text()
+    import_type: int | None = integer()
+    total_sample_count: int | None = integer()
+    imported_sample_count: int | None = integer()
+    annotated_sample_count: int | None = integer()
+    total_file_count: int | None = integer()
+    finished_file_count: int | None = integer()
+    total_file_size: int | None = integer()
+    finished_file_size: int | None = integer()
+    elapsed_time: int | None = integer()
+    create_time: int | None = integer()
+    update_ms: int | None = integer()
+    error_code: str | None = text()
+    error_msg: str | None = text()
     extra: Mapping[str, object] = p.extra_field()
-    _phases: ClassVar[Mapping[Any, Phase]] = PHASES
-    _values: ClassVar[type[Any]] = ImportStatusValue
 
     @property
     def completion(self) -> float | None:
@@ -121,30 +95,7 @@ class ImportTaskStatus(p.StatusMixin[ImportStatusValue]):
         return p.ms_datetime(self.create_time)
 
 
-def parse_import_task_status(data: object, path: str = "") -> ImportTaskStatus:
-    """Read an import task body; raises :class:`ParseError` on a wrong type."""
-    d = p.obj(data, path)
-    i = p.opt_int
-    return ImportTaskStatus(
-        task_id=p.opt_str(d, "task_id", path),
-        dataset_id=p.opt_str(d, "dataset_id", path),
-        status=p.opt_str(d, "status", path),
-        import_path=p.opt_str(d, "import_path", path),
-        import_type=i(d, "import_type", path),
-        total_sample_count=i(d, "total_sample_count", path),
-        imported_sample_count=i(d, "imported_sample_count", path),
-        annotated_sample_count=i(d, "annotated_sample_count", path),
-        total_file_count=i(d, "total_file_count", path),
-        finished_file_count=i(d, "finished_file_count", path),
-        total_file_size=i(d, "total_file_size", path),
-        finished_file_size=i(d, "finished_file_size", path),
-        elapsed_time=i(d, "elapsed_time", path),
-        create_time=i(d, "create_time", path),
-        update_ms=i(d, "update_ms", path),
-        error_code=p.opt_str(d, "error_code", path),
-        error_msg=p.opt_str(d, "error_msg", path),
-        extra=p.extra(d, _KNOWN),
-    )
+parse_import_task_status = parser(ImportTaskStatus)
 
 
 def _page(data: object) -> tuple[int, tuple[ImportTaskStatus, ...]]:
@@ -154,30 +105,26 @@ def _page(data: object) -> tuple[int, tuple[ImportTaskStatus, ...]]:
     return (len(items) if total is None else total), items
 
 
+@declare("import", values=V, phases=PHASES, model=ImportTaskStatus,
+         parse=parse_import_task_status, path=STATUS_PATH, list_path=TASKS_PATH,
+         group_ids=("dataset_id",), list_page=_page, description="dataset import task",
+         templates=(TASKS_PATH,))  # fmt: skip
 @attrs.frozen
 class ImportTask(ModelArtsTask):
     """One import task of a dataset. Succeeds on ``COMPLETED``; ``FAILED`` and
     ``NOT_EXIST`` fail it."""
 
-    dataset_id: str = id_field("dataset_id")
-    task_id: str = id_field("task_id")
+    dataset_id: str = id_field()
+    task_id: str = id_field()
     project_id: str | None = project_field()
     success: frozenset[Any] | None = success_field()
-    KIND: ClassVar[str] = "import"
-    PATH: ClassVar[str] = STATUS_PATH
-    ID_NAMES: ClassVar[tuple[str, ...]] = ("dataset_id", "task_id")
-    PARSE: ClassVar[Any] = staticmethod(parse_import_task_status)
-    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
-    LIST_PATH: ClassVar[str | None] = TASKS_PATH
-    GROUP_IDS: ClassVar[tuple[str, ...]] = ("dataset_id",)
-    LIST_PAGE: ClassVar[Any] = staticmethod(_page)
 
 
 _TASK_ID = id_answer("task_id")
 
 
 async def create_import_task(
-    client: ModelArtsClient,
+    client: Transport,
     dataset_id: str,
     *,
     import_path: str,
@@ -207,7 +154,7 @@ async def create_import_task(
 
 
 def list_import_tasks(
-    client: ModelArtsClient,
+    client: Transport,
     dataset_id: str,
     *,
     page_size: int = 100,
@@ -220,14 +167,3 @@ def list_import_tasks(
         client, TASKS_PATH, {"dataset_id": dataset_id}, _page,
         page_size=page_size, project_id=project_id,
     )  # fmt: skip
-
-
-KIND = register_kind(
-    Kind(
-        "import",
-        ImportTask,
-        ("dataset_id", "task_id"),
-        description="dataset import task",
-        templates=(TASKS_PATH,),
-    )
-)

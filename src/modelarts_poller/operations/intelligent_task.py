@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import attrs
 
-from . import _parsing as p
-from ._errors import InvalidArgumentError
-from ._kind import (
-    Kind,
+from .. import _parsing as p
+from .._errors import InvalidArgumentError
+from .._kind import (
     ModelArtsTask,
+    Transport,
     body_fields,
     id_answer,
     id_field,
     project_field,
-    register_kind,
     success_field,
 )
-from ._phase import Phase
-from ._validate import check_id
-
-if TYPE_CHECKING:
-    from ._client import ModelArtsClient
+from .._phase import Phase
+from .._validate import check_id
+from ._declare import declare, integer, number, parser, phase_table, read, text
 
 STATUS_PATH = "/v2/{project_id}/datasets/{dataset_id}/tasks/{task_id}"
 TASKS_PATH = "/v2/{project_id}/datasets/{dataset_id}/tasks"
@@ -51,31 +47,23 @@ class IntelligentStatusValue(enum.IntEnum):
     STOPPED = 5
 
 
-PHASES: Mapping[Any, Phase] = MappingProxyType(
-    {
-        -1: Phase.PENDING,
-        0: Phase.PENDING,
-        1: Phase.RUNNING,
-        2: Phase.FAILED,
-        3: Phase.SUCCEEDED,
-        4: Phase.RUNNING,
-        5: Phase.FAILED,
-    }
-)
-_KNOWN = frozenset(
-    {
-        "task_id",
-        "status",
-        "progress",
-        "elapsed_time",
-        "create_time",
-        "code",
-        "message",
-        "error_code",
-        "error_msg",
-        "error_detail",
-    }
-)
+V = IntelligentStatusValue
+PHASES = phase_table(V, {
+    V.QUEUING: Phase.PENDING, V.INITIALIZING: Phase.PENDING, V.RUNNING: Phase.RUNNING,
+    V.FAILED: Phase.FAILED, V.SUCCEEDED: Phase.SUCCEEDED, V.STOPPING: Phase.RUNNING,
+    V.STOPPED: Phase.FAILED,
+})  # fmt: skip
+
+
+def _text_or_number(d: dict[str, Any], key: str, path: str) -> str | None:
+    value = d.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return p.opt_str(d, key, path)
+
+
+def _msg_or_detail(d: dict[str, Any], key: str, path: str) -> str | None:
+    return p.opt_str(d, key, path) or p.opt_str(d, "error_detail", path)
 
 
 @attrs.frozen
@@ -83,19 +71,17 @@ class IntelligentTaskStatus(p.StatusMixin[IntelligentStatusValue]):
     """``GET /v2/{project_id}/datasets/{dataset_id}/tasks/{task_id}``. ``progress`` is a
     percentage; :attr:`completion` is the fraction."""
 
-    task_id: str | None = None
-    status: int | None = None
-    progress: float | None = None
-    elapsed_time: int | None = None
-    create_time: str | None = None  # published as text, "YYYY-MM-DD HH:MM:SS"
-    code: str | None = None
-    message: str | None = None
-    error_code: str | None = None
-    error_msg: str | None = None
-    error_detail: str | None = None
+    task_id: str | None = text()
+    status: int | None = integer()
+    progress: float | None = number()
+    elapsed_time: int | None = integer()
+    create_time: str | None = read(_text_or_number)  # published as "YYYY-MM-DD HH:MM:SS"
+    code: str | None = text()
+    message: str | None = text()
+    error_code: str | None = text()
+    error_msg: str | None = read(_msg_or_detail)  # else error_detail
+    error_detail: str | None = text()
     extra: Mapping[str, object] = p.extra_field()
-    _phases: ClassVar[Mapping[Any, Phase]] = PHASES
-    _values: ClassVar[type[Any]] = IntelligentStatusValue
 
     @property
     def completion(self) -> float | None:
@@ -106,52 +92,29 @@ class IntelligentTaskStatus(p.StatusMixin[IntelligentStatusValue]):
         return min(1.0, max(0.0, self.progress / 100.0))
 
 
-def parse_intelligent_task_status(data: object) -> IntelligentTaskStatus:
-    """Read an intelligent task body; raises :class:`ParseError` on a wrong type."""
-    d = p.obj(data, "")
-    return IntelligentTaskStatus(
-        task_id=p.opt_str(d, "task_id", ""),
-        status=p.opt_int(d, "status", ""),
-        progress=p.opt_float(d, "progress", ""),
-        elapsed_time=p.opt_int(d, "elapsed_time", ""),
-        create_time=_text_or_number(d, "create_time"),
-        code=p.opt_str(d, "code", ""),
-        message=p.opt_str(d, "message", ""),
-        error_code=p.opt_str(d, "error_code", ""),
-        error_msg=p.opt_str(d, "error_msg", "") or p.opt_str(d, "error_detail", ""),
-        error_detail=p.opt_str(d, "error_detail", ""),
-        extra=p.extra(d, _KNOWN),
-    )
+parse_intelligent_task_status = parser(IntelligentTaskStatus)
 
 
-def _text_or_number(d: dict[str, Any], key: str) -> str | None:
-    value = d.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return p.opt_str(d, key, "")
-
-
+@declare("intelligent_task", values=V, phases=PHASES, model=IntelligentTaskStatus,
+         parse=parse_intelligent_task_status, path=STATUS_PATH, aliases=("auto_label", "labeling"),
+         description="auto-labeling, pre-labeling or auto-grouping task",
+         templates=(TASKS_PATH,))  # fmt: skip
 @attrs.frozen
 class IntelligentTask(ModelArtsTask):
     """An auto-labeling, pre-labeling or auto-grouping task of a dataset. Succeeds at 3
     (succeeded); 2 (failed) and 5 (stopped) fail it."""
 
-    dataset_id: str = id_field("dataset_id")
-    task_id: str = id_field("task_id")
+    dataset_id: str = id_field()
+    task_id: str = id_field()
     project_id: str | None = project_field()
     success: frozenset[Any] | None = success_field()
-    KIND: ClassVar[str] = "intelligent_task"
-    PATH: ClassVar[str] = STATUS_PATH
-    ID_NAMES: ClassVar[tuple[str, ...]] = ("dataset_id", "task_id")
-    PARSE: ClassVar[Any] = staticmethod(parse_intelligent_task_status)
-    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
 
 
 _TASK_ID = id_answer("task_id")
 
 
 async def start_intelligent_task(
-    client: ModelArtsClient,
+    client: Transport,
     dataset_id: str,
     *,
     task_type: str,
@@ -176,15 +139,3 @@ async def start_intelligent_task(
         project_id=project_id,
     )  # fmt: skip
     return IntelligentTask(dataset_id, task_id, project_id=project_id)
-
-
-KIND = register_kind(
-    Kind(
-        "intelligent_task",
-        IntelligentTask,
-        ("dataset_id", "task_id"),
-        aliases=("auto_label", "labeling"),
-        description="auto-labeling, pre-labeling or auto-grouping task",
-        templates=(TASKS_PATH,),
-    )
-)

@@ -6,40 +6,24 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import attrs
 
-from . import _parsing as p
-from ._kind import (
-    Kind,
+from .. import _parsing as p
+from .._kind import (
     ModelArtsTask,
+    Transport,
     id_answer,
     id_field,
     json_body,
     project_field,
-    register_kind,
     success_field,
 )
-from ._phase import Phase
-from ._specs import Observation
-from ._validate import check_id
-
-if TYPE_CHECKING:
-    from ._client import ModelArtsClient
-
-
-PHASES: Mapping[Any, Phase] = MappingProxyType(
-    {
-        "PENDING": Phase.PENDING,
-        "WAITING": Phase.PENDING,
-        "RUNNING": Phase.RUNNING,
-        "STARTED": Phase.RUNNING,
-        "RETRY": Phase.RUNNING,
-        "FAILURE": Phase.FAILED,
-        "SUCCESS": Phase.SUCCEEDED,
-    }
-)
+from .._phase import Phase
+from .._specs import ModelArtsAPI, Observation
+from .._validate import check_id
+from ._declare import declare, integer, items, nested, parser, phase_table, text
 
 
 class DatasetTaskStatusValue(enum.Enum):
@@ -54,14 +38,22 @@ class DatasetTaskStatusValue(enum.Enum):
     SUCCESS = "SUCCESS"
 
 
+V = DatasetTaskStatusValue
+PHASES = phase_table(V, {
+    V.PENDING: Phase.PENDING, V.WAITING: Phase.PENDING, V.RUNNING: Phase.RUNNING,
+    V.STARTED: Phase.RUNNING, V.RETRY: Phase.RUNNING, V.FAILURE: Phase.FAILED,
+    V.SUCCESS: Phase.SUCCEEDED,
+})  # fmt: skip
+
+
 @attrs.frozen
 class CreateDatasetSuccess:
     """A dataset was created (table 4). ``create_time`` as sent (an integer)."""
 
-    dataset_id: str | None = None
-    dataset_name: str | None = None
-    file_count: int | None = None
-    create_time: int | None = None
+    dataset_id: str | None = text()
+    dataset_name: str | None = text()
+    file_count: int | None = integer()
+    create_time: int | None = integer()
     extra: Mapping[str, object] = p.extra_field()
 
 
@@ -69,10 +61,10 @@ class CreateDatasetSuccess:
 class CreateVersionSuccess:
     """A dataset version was created (table 5)."""
 
-    new_version_id: str | None = None
-    version_name: str | None = None
-    file_count: int | None = None
-    create_time: int | None = None
+    new_version_id: str | None = text()
+    version_name: str | None = text()
+    file_count: int | None = integer()
+    create_time: int | None = integer()
     extra: Mapping[str, object] = p.extra_field()
 
 
@@ -80,9 +72,15 @@ class CreateVersionSuccess:
 class TaskFailure:
     """Why the task failed (table 6)."""
 
-    error_code: str | None = None
-    error_msg: str | None = None
+    error_code: str | None = text()
+    error_msg: str | None = text()
     extra: Mapping[str, object] = p.extra_field()
+
+
+def _plain(v: object, path: str) -> Mapping[str, object]:
+    d = p.obj(v, path)
+    p.expose(d.values())
+    return MappingProxyType(dict(d))
 
 
 @attrs.frozen
@@ -92,35 +90,28 @@ class DatasetTaskResult:
     ``sync_or_checkout_success`` entries are documented as empty objects and kept as sent.
     """
 
-    create_dataset_success: tuple[CreateDatasetSuccess, ...] | None = None
-    create_version_success: tuple[CreateVersionSuccess, ...] | None = None
-    sync_or_checkout_success: tuple[Mapping[str, object], ...] | None = attrs.field(
-        default=None, hash=False
+    create_dataset_success: tuple[CreateDatasetSuccess, ...] | None = items(
+        parser(CreateDatasetSuccess), "createDatasetSuccess"
     )
-    failed: tuple[TaskFailure, ...] | None = None
+    create_version_success: tuple[CreateVersionSuccess, ...] | None = items(
+        parser(CreateVersionSuccess), "createVersionSuccess"
+    )
+    sync_or_checkout_success: tuple[Mapping[str, object], ...] | None = items(
+        _plain, "syncOrCheckoutsuccess", hash=False
+    )
+    failed: tuple[TaskFailure, ...] | None = items(parser(TaskFailure))
     extra: Mapping[str, object] = p.extra_field()
-
-
-_KNOWN = frozenset({"status", "result", "error_code", "error_msg"})
-_RESULT_KNOWN = frozenset(
-    {"createDatasetSuccess", "createVersionSuccess", "syncOrCheckoutsuccess", "failed"}
-)
-_CDS = frozenset({"dataset_id", "dataset_name", "file_count", "create_time"})
-_CVS = frozenset({"new_version_id", "version_name", "file_count", "create_time"})
-_FAIL = frozenset({"error_code", "error_msg"})
 
 
 @attrs.frozen
 class DatasetTaskStatus(p.StatusMixin[DatasetTaskStatusValue]):
     """``DatasetApi.get_task_status(project_id, task_id)``: status, result, errors."""
 
-    status: str | None = None
-    result: DatasetTaskResult | None = None
-    error_code: str | None = None
-    error_msg: str | None = None
+    status: str | None = text()
+    result: DatasetTaskResult | None = nested(parser(DatasetTaskResult))
+    error_code: str | None = text()
+    error_msg: str | None = text()
     extra: Mapping[str, object] = p.extra_field()
-    _phases: ClassVar[Mapping[Any, Phase]] = PHASES
-    _values: ClassVar[type[Any]] = DatasetTaskStatusValue
 
     @property
     def failure(self) -> TaskFailure | None:
@@ -141,66 +132,7 @@ class DatasetTaskStatus(p.StatusMixin[DatasetTaskStatusValue]):
         return None
 
 
-def _cds(v: object, path: str) -> CreateDatasetSuccess:
-    d = p.obj(v, path)
-    return CreateDatasetSuccess(
-        dataset_id=p.opt_str(d, "dataset_id", path),
-        dataset_name=p.opt_str(d, "dataset_name", path),
-        file_count=p.opt_int(d, "file_count", path),
-        create_time=p.opt_int(d, "create_time", path),
-        extra=p.extra(d, _CDS),
-    )
-
-
-def _cvs(v: object, path: str) -> CreateVersionSuccess:
-    d = p.obj(v, path)
-    return CreateVersionSuccess(
-        new_version_id=p.opt_str(d, "new_version_id", path),
-        version_name=p.opt_str(d, "version_name", path),
-        file_count=p.opt_int(d, "file_count", path),
-        create_time=p.opt_int(d, "create_time", path),
-        extra=p.extra(d, _CVS),
-    )
-
-
-def _failure(v: object, path: str) -> TaskFailure:
-    d = p.obj(v, path)
-    return TaskFailure(
-        error_code=p.opt_str(d, "error_code", path),
-        error_msg=p.opt_str(d, "error_msg", path),
-        extra=p.extra(d, _FAIL),
-    )
-
-
-def _plain(v: object, path: str) -> Mapping[str, object]:
-    d = p.obj(v, path)
-    p.expose(d.values())
-    return MappingProxyType(dict(d))
-
-
-def _result(v: Any) -> DatasetTaskResult | None:
-    if v is None:
-        return None
-    d = p.obj(v, "result")
-    return DatasetTaskResult(
-        create_dataset_success=p.opt_list(d, "createDatasetSuccess", "result", _cds),
-        create_version_success=p.opt_list(d, "createVersionSuccess", "result", _cvs),
-        sync_or_checkout_success=p.opt_list(d, "syncOrCheckoutsuccess", "result", _plain),
-        failed=p.opt_list(d, "failed", "result", _failure),
-        extra=p.extra(d, _RESULT_KNOWN),
-    )
-
-
-def parse_dataset_task_status(data: object) -> DatasetTaskStatus:
-    """Read a dataset task status body; raises :class:`ParseError` on a wrong type."""
-    d = p.obj(data, "")
-    return DatasetTaskStatus(
-        status=p.opt_str(d, "status", ""),
-        result=_result(d.get("result")),
-        error_code=p.opt_str(d, "error_code", ""),
-        error_msg=p.opt_str(d, "error_msg", ""),
-        extra=p.extra(d, _KNOWN),
-    )
+parse_dataset_task_status = parser(DatasetTaskStatus)
 
 
 # The only published place of this path is the 2019 SDK's API mapping table (retired v1
@@ -211,19 +143,18 @@ V1_SYNC_PATH = "/v1/{project_id}/datasets/{dataset_id}/sync"
 V1_VERSIONS_PATH = "/v1/{project_id}/datasets/{dataset_id}/versions"
 
 
+@declare("dataset_task", values=V, phases=PHASES, model=DatasetTaskStatus,
+         parse=parse_dataset_task_status, path=STATUS_PATH, aliases=("task", "generic"),
+         description="dataset task of the legacy v1 API",
+         templates=(V1_SYNC_PATH, V1_VERSIONS_PATH))  # fmt: skip
 @attrs.frozen
 class DatasetTask(ModelArtsTask):
     """A generic dataset asynchronous task of the legacy v1 API (``get_task_status``).
     Succeeds on ``SUCCESS``; ``FAILURE`` fails it."""
 
-    task_id: str = id_field("task_id")
+    task_id: str = id_field()
     project_id: str | None = project_field()
     success: frozenset[Any] | None = success_field()
-    KIND: ClassVar[str] = "dataset_task"
-    PATH: ClassVar[str] = STATUS_PATH
-    ID_NAMES: ClassVar[tuple[str, ...]] = ("task_id",)
-    PARSE: ClassVar[Any] = staticmethod(parse_dataset_task_status)
-    PHASES: ClassVar[Mapping[Any, Phase]] = PHASES
 
     def interpret(self, snapshot: DatasetTaskStatus) -> Observation:
         obs = super().interpret(snapshot)
@@ -235,22 +166,11 @@ class DatasetTask(ModelArtsTask):
         return obs
 
 
-KIND = register_kind(
-    Kind(
-        "dataset_task",
-        DatasetTask,
-        ("task_id",),
-        aliases=("task", "generic"),
-        description="dataset task of the legacy v1 API",
-        templates=(V1_SYNC_PATH, V1_VERSIONS_PATH),
-    )
-)
-
 _TASK_ID = id_answer("task_id")
 
 
 async def start_sync_v1(
-    client: ModelArtsClient, dataset_id: str, *, project_id: str | None = None
+    client: Transport, dataset_id: str, *, project_id: str | None = None
 ) -> DatasetTask:
     """Synchronize a dataset through the legacy v1 API (``POST /v1/.../sync``); its answer
     names a dataset task, and the returned spec watches it."""
@@ -262,7 +182,7 @@ async def start_sync_v1(
 
 
 async def create_dataset_version_v1(
-    client: ModelArtsClient,
+    client: Transport,
     dataset_id: str,
     *,
     version_name: str | None = None,
@@ -279,3 +199,11 @@ async def create_dataset_version_v1(
         project_id=project_id,
     )  # fmt: skip
     return DatasetTask(task_id, project_id=project_id)
+
+
+async def get_dataset_task_status(
+    client: ModelArtsAPI, task_id: str, *, project_id: str | None = None
+) -> DatasetTaskStatus:
+    """The status of a dataset asynchronous task, as the SDK's ``get_task_status`` reads it."""
+    result: DatasetTaskStatus = await client.get_task(DatasetTask(task_id, project_id=project_id))
+    return result

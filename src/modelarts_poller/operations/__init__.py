@@ -1,0 +1,77 @@
+"""The built-in ModelArts kinds (operations), one module each, every fact written once.
+
+Importing this package registers every built-in kind (in the order below, which is the
+order :func:`~modelarts_poller.kinds` lists them). A kind module declares its status
+enum, its phase table, its snapshot model (each field saying where it is on the wire),
+its spec, and its start and list calls; :func:`declare` derives the rest. A kind of your
+own uses the same helpers, exported here. The kinds reach the client only through the
+:class:`Transport` protocol (and ``ModelArtsAPI``'s ``get_task``): no kind imports the client.
+"""
+
+from __future__ import annotations
+
+from .._kind import Transport, id_answer, id_field, no_answer, project_field, success_field
+from .._parsing import StatusMixin, extra_field
+from . import (
+    dataset,
+    dataset_task,
+    export,
+    import_task,
+    intelligent_task,
+    model,
+    processing_task,
+    service,
+    sync,
+    training_job,
+    version,
+)
+from ._declare import (
+    choice,
+    declare,
+    derived,
+    flag,
+    integer,
+    items,
+    nested,
+    number,
+    parser,
+    phase_table,
+    read,
+    str_map,
+    text,
+)
+
+__all__ = [
+    "StatusMixin",
+    "Transport",
+    "choice",
+    "dataset",
+    "dataset_task",
+    "declare",
+    "derived",
+    "export",
+    "extra_field",
+    "flag",
+    "id_answer",
+    "id_field",
+    "import_task",
+    "integer",
+    "intelligent_task",
+    "items",
+    "model",
+    "nested",
+    "no_answer",
+    "number",
+    "parser",
+    "phase_table",
+    "processing_task",
+    "project_field",
+    "read",
+    "service",
+    "str_map",
+    "success_field",
+    "sync",
+    "text",
+    "training_job",
+    "version",
+]
