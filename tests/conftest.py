@@ -1,11 +1,21 @@
-"""Shared fixtures: virtual time and the Jobs backend."""
+"""Shared fixtures (virtual time, the Jobs backend) and the test tiers.
+
+The fast tier is the default: every test not marked ``slow``. ``--run-slow`` adds the slow
+tier: every test in tests/process (marked here) and the tests marked ``slow`` elsewhere (load
+and fault runs). ``.ci/run`` runs both. ``tests/unit/test_tiers.py`` checks the selection.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Jobs
+
+RUN_SLOW = "--run-slow"
+PROCESS = Path(__file__).parent / "process"  # every test in it is slow: it starts processes
 
 
 @pytest.fixture
@@ -20,8 +30,29 @@ def jobs(clock: FakeClock) -> Jobs:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
+        RUN_SLOW,
+        action="store_true",
+        default=False,
+        help="also run the slow tier: tests marked slow (processes, load, benchmark smoke)",
+    )
+    parser.addoption(
         "--chaos-tasks",
         type=int,
         default=None,
         help="tasks in the chaos test (default 10000, or the CHAOS_TASKS environment variable)",
     )
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m reads the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(PROCESS):
+            item.add_marker(pytest.mark.slow)
+    if config.getoption(RUN_SLOW):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        # Deselected rather than skipped: the summary counts them in one line instead of
+        # listing a skip reason per file, and -m slow with --run-slow selects exactly them.
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]

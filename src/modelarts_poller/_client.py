@@ -1,4 +1,6 @@
-"""The authenticated aiohttp client for the ModelArts dataset task APIs.
+"""The authenticated aiohttp client for the ModelArts APIs: every kind's status, start and
+list calls (:meth:`ModelArtsClient.get_task`, :meth:`ModelArtsClient.request`), with
+a few convenience reads of the dataset kinds.
 
 One request path (:meth:`ModelArtsClient._exchange`) serves every method: build the URL
 with plain string formatting, let the auth add its headers, send, read the body, decode
@@ -184,7 +186,8 @@ def _format(template: str, project: str, names: tuple[str, ...], ids: tuple[str,
 
 
 class ModelArtsClient:
-    """Async client for ModelArts dataset sync, export and dataset task status.
+    """Async client for the ModelArts APIs: the status of a task of any kind, and the
+    start and list calls the kinds declare.
 
     Use as ``async with ModelArtsClient(project_id=..., auth=..., region=...) as client``.
     It owns one :class:`aiohttp.ClientSession`, or borrows ``session`` (then the caller

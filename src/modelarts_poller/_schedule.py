@@ -1,11 +1,12 @@
-"""Every scheduling decision of the engine, as pure code: no ``await``, no clock, no I/O.
+"""The engine's scheduling primitives, as pure code: no ``await``, no clock, no I/O.
 
-The engine's runner asks three questions here: which watched task to poll now
-(:class:`Scheduler`), how much a due poll is worth when due polls compete for a limited
-rate (:func:`change_chance`, :func:`priority_credit`), and when to poll a task next given
-what it reported and what its kind's durations look like (:func:`placed_delay`). Time
-comes in as ``now`` arguments, randomness as ``draw`` values; the tests drive all of it
-with plain numbers.
+:class:`Scheduler` holds every watched task by the time its next poll is due and says
+which to poll now. :func:`change_chance` and :func:`priority_credit` say how much a due
+poll is worth when due polls compete for a limited rate. :func:`placed_delay` and
+:func:`hedged_delay` move a delay the policy asked for by what the kind's learned
+durations say. The delay itself (interval, backoff, retry-after, deadline) is decided by
+the caller; this module orders and adjusts it. Time comes in as ``now`` and ``age``
+arguments; the tests drive all of it with plain numbers.
 
 Due polls compete only when they cannot all start at once (the rate limit or the
 in-flight limit binds). Then they are served in the order of ``due - credit``, where the
