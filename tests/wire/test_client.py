@@ -18,6 +18,7 @@ from yarl import URL
 
 from modelarts_poller import ExportTask, SyncTask
 from modelarts_poller._auth import AkSkAuth, IamTokenAuth, TokenAuth
+from modelarts_poller._client import ModelArtsClient
 from modelarts_poller._errors import (
     BadRequest,
     ConnectionFailed,
@@ -33,12 +34,6 @@ from modelarts_poller._errors import (
 )
 from modelarts_poller._signer import check_signature
 from tests.aioresponses_compat import Result, mock_http
-
-# The models are written alongside; until they land, skip rather than break collection.
-for _models in ("_op_sync", "_op_export", "_op_dataset_task"):
-    pytest.importorskip(f"modelarts_poller.{_models}")
-
-from modelarts_poller._client import ModelArtsClient  # noqa: E402
 
 BASE = "http://modelarts.test"
 TOKEN = "iam-token-never-shown"
