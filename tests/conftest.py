@@ -2,7 +2,8 @@
 
 The fast tier is the default: every test not marked ``slow``. ``--run-slow`` adds the slow
 tier: every test in tests/process (marked here) and the tests marked ``slow`` elsewhere (load
-and fault runs). ``.ci/run`` runs both. ``tests/unit/test_tiers.py`` checks the selection.
+and fault runs). ``.ci/run`` runs both, with more Hypothesis examples (the ``ci`` profile
+below). ``tests/unit/test_tiers.py`` checks the selection.
 """
 
 from __future__ import annotations
@@ -10,9 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Jobs
+
+# Property tests draw half Hypothesis' default number of examples in a developer's run, and
+# the default in CI's (.ci/run passes --hypothesis-profile=ci). A test that sets its own
+# max_examples keeps it in both.
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("dev", max_examples=50)
+settings.load_profile("dev")
 
 RUN_SLOW = "--run-slow"
 PROCESS = Path(__file__).parent / "process"  # every test in it is slow: it starts processes

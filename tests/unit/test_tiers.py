@@ -1,11 +1,13 @@
 """The test tiers: the default run leaves the slow tier out, --run-slow adds it, and every
-test under tests/process is in it. Run on a small suite with the real conftest."""
+test under tests/process is in it; running them leaves this run's Hypothesis profile as it
+was. Run on a small suite with the real conftest."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["pytester"]
 
@@ -31,7 +33,12 @@ def suite(pytester: pytest.Pytester) -> pytest.Pytester:
 def run(suite: pytest.Pytester, *args: str) -> pytest.RunResult:
     # Only what the tiers need: other plugins cost seconds per run and play no part.
     off = ("cacheprovider", "hypothesispytest", "anyio", "asyncio")
-    return suite.runpytest_inprocess(*(f"-pno:{name}" for name in off), "-v", *args)
+    # The conftest loads its Hypothesis profile in this process: put this run's back.
+    profile = settings.get_current_profile_name()
+    try:
+        return suite.runpytest_inprocess(*(f"-pno:{name}" for name in off), "-v", *args)
+    finally:
+        settings.load_profile(profile)
 
 
 def test_the_default_run_is_the_fast_tier(suite: pytest.Pytester) -> None:
@@ -42,6 +49,16 @@ def test_the_default_run_is_the_fast_tier(suite: pytest.Pytester) -> None:
 
 def test_run_slow_runs_every_tier(suite: pytest.Pytester) -> None:
     run(suite, "--run-slow").assert_outcomes(passed=3)
+
+
+def test_the_hypothesis_profile_of_this_run_is_kept(suite: pytest.Pytester) -> None:
+    before = settings.get_current_profile_name()
+    settings.load_profile("ci")
+    try:
+        run(suite)
+        assert settings.get_current_profile_name() == "ci"
+    finally:
+        settings.load_profile(before)
 
 
 def test_run_slow_with_m_slow_runs_only_the_slow_tier(suite: pytest.Pytester) -> None:
