@@ -78,7 +78,8 @@ async def server() -> AsyncIterator[Server]:
     srv = Server()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", srv.handle)
-    runner = web.AppRunner(app)
+    # A handler whose client has gone is cancelled: cleanup does not wait out a delay.
+    runner = web.AppRunner(app, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
