@@ -1,4 +1,8 @@
-"""Watch many long-running Huawei Cloud ModelArts operations at once from asyncio."""
+"""Watch many long-running Huawei Cloud ModelArts tasks at once from asyncio: dataset
+operations, training jobs, models, services and more.
+
+``modelarts_poller.__version__`` is the installed distribution's version.
+"""
 
 import logging as _logging
 
@@ -241,6 +245,17 @@ __all__ = [
     "register_kind",
     "url_template",
 ]
+
+
+def __getattr__(name: str) -> str:
+    # Read on first use: importlib.metadata is not otherwise imported, and most imports
+    # (a triggerer's, each CLI run's) never ask for the version.
+    if name == "__version__":
+        from ._version import package_version
+
+        return package_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # A library leaves handlers to the application; this keeps "no handler" warnings away.
 _logging.getLogger("modelarts_poller").addHandler(_logging.NullHandler())

@@ -2,11 +2,13 @@
 dataset), and the choice between that request and per-task ones.
 
 A kind opts in by declaring ``LIST_PATH``, ``GROUP_IDS`` and ``LIST_PAGE`` (see
-``ModelArtsTask``). The engine then asks :meth:`Groups.plan` on each poll of such a task:
-list when the pages the list needs (learned from its last answer) are no more than the
-group's tasks that would be polled soon anyway. Listed items are parsed by the kind's own
-parser, so a task seen in a list says exactly what its own GET would; a task missing from
-the list is polled on its own.
+``ModelArtsTask``). The engine fetches such a task through :meth:`ListPolling.fetch`,
+which asks :meth:`Groups.plan` whether to list: when the pages the list needs (learned from
+its last answer) are no more than the group's tasks that would be polled soon anyway; a
+poll of the group that comes while its list is in flight waits for that list's answer.
+Listed items are parsed by the kind's own parser, so a task seen in a list says exactly
+what its own GET would; a task missing from the list, or of a group whose list was
+refused, is polled on its own.
 
 A list never decides an outcome and never holds a task back: a list call that fails is
 not the failure of the tasks it was made for (they are polled on their own, and the group

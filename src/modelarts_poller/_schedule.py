@@ -1,4 +1,4 @@
-"""Every scheduling decision of the engine, as pure code: no ``await``, no clock, no I/O.
+"""The engine's scheduling primitives, as pure code: no ``await``, no clock, no I/O.
 
 The engine's runner asks these questions here: which watched task to poll now and which
 queued ones have run out of time (:class:`Scheduler`), how much a due poll is worth when

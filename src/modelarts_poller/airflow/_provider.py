@@ -3,16 +3,15 @@ connection type and where the hook, trigger, operators and sensor are. No Airflo
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from .._version import installed_version
 
 
 def get_provider_info() -> dict[str, Any]:
     """The provider description Airflow lists (``airflow providers list``)."""
-    try:
-        versions = [version("modelarts-poller")]
-    except PackageNotFoundError:  # running from a source tree
-        versions = []
+    installed = installed_version()
+    versions = [installed] if installed else []  # none from a source tree never installed
     return {
         "package-name": "modelarts-poller",
         "name": "Huawei Cloud ModelArts (modelarts-poller)",

@@ -1,4 +1,5 @@
-"""The ``modelarts-poller`` command line: ``watch``, ``demo`` and ``simulate``.
+"""The ``modelarts-poller`` command line: ``watch``, ``demo`` and ``simulate``, and
+``--version``.
 
 Built on the public API only. Exit codes: 0 every task completed, 1 any task failed,
 2 usage or configuration error, 130 interrupted.
@@ -16,6 +17,7 @@ from typing import Any
 from .._backoff import Backoff
 from .._errors import InvalidArgumentError, PollerError
 from .._policy import PollPolicy
+from .._version import package_version
 from ._inputs import kind_names, spec_from_ref, specs_from_text
 from ._ports import port_type
 from ._watch import EXIT_INTERRUPTED, EXIT_USAGE
@@ -158,9 +160,16 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="modelarts-poller",
-        description="Watch Huawei Cloud ModelArts dataset tasks until they finish.",
+        description="Watch Huawei Cloud ModelArts tasks until they finish: dataset "
+        "operations, training jobs, models, services and more.",
         epilog="exit codes: 0 all completed, 1 any failed, 2 usage or configuration error, "
         "130 interrupted",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {package_version()}",
+        help="print the installed version and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -216,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="run the built-in simulator and watch a few hundred tasks",
         description="Start the ModelArts simulator on a free loopback port, create a few "
-        "hundred sync, export and generic tasks, and watch them live. No credentials needed.",
+        "hundred tasks of every built-in kind, and watch them live. No credentials needed.",
     )
     demo.add_argument(
         "--tasks",
@@ -238,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser(
         "simulate",
         help="serve the ModelArts simulator for your own tests",
-        description="Serve the ModelArts dataset task APIs on loopback, with scripted task "
-        "lifecycles, authentication checks and fault injection.",
+        description="Serve the ModelArts APIs of every built-in kind on loopback, with "
+        "scripted task lifecycles, authentication checks and fault injection.",
     )
     _add_simulate_arguments(simulate)
     return parser

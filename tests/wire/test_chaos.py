@@ -63,6 +63,7 @@ def _task_count(config: pytest.Config) -> int:
     return int(os.environ.get("CHAOS_TASKS", DEFAULT_TASKS))
 
 
+@pytest.mark.slow  # ten thousand tasks: the slow tier
 async def test_chaos_every_task_ends_once_as_the_simulator_says(
     pytestconfig: pytest.Config,
 ) -> None:

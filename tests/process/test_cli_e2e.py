@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,26 +11,13 @@ import anyio
 import pytest
 
 from modelarts_poller.simulator import Simulator, SimulatorConfig
-
-CLI = [sys.executable, "-m", "modelarts_poller.cli"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("MODELARTS_")}
+from tests.cli_process import CLI, ENV, run
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
     async with Simulator(SimulatorConfig(seed=3)) as simulator:
         yield simulator
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**ENV, **(env or {})},
-        check=False,
-    )
 
 
 async def arun(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import anyio
-import pytest
 
 from modelarts_poller import Backoff, Engine, PollPolicy, ServerError, TaskCompleted, TaskEvent
 from modelarts_poller.testing import FakeClock
 from tests.jobs import Jobs, Snap
-
-pytest.importorskip("trio")
 
 
 def test_a_custom_kind_is_watched_to_the_end_on_trio() -> None:

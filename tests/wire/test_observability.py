@@ -30,7 +30,7 @@ from modelarts_poller import (
 from modelarts_poller.otel import instrument
 from modelarts_poller.prometheus import EngineCollector
 from modelarts_poller.simulator import Faults, Simulator, SimulatorConfig, spec_of
-from tests.test_cli_e2e import CLI, ENV
+from tests.cli_process import CLI, ENV
 
 FAST = PollPolicy(
     interval=Backoff(initial=0.05, maximum=0.1), retry=Backoff(initial=0.02, maximum=0.05)
@@ -173,6 +173,7 @@ def free_port() -> int:
         return port
 
 
+@pytest.mark.slow  # starts the CLI as a process
 async def test_the_cli_serves_metrics_on_request(sim: Simulator) -> None:
     script = sim.add("export", queue=0.0, run=60.0)
     port = free_port()

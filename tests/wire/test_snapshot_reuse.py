@@ -39,7 +39,7 @@ from modelarts_poller._kind import ModelArtsTask, id_field, project_field, succe
 from modelarts_poller._phase import Phase
 from modelarts_poller._specs import Observation
 from tests.aioresponses_compat import mock_http
-from tests.test_parsing_properties import json_objects, json_values
+from tests.unit.test_parsing_properties import json_objects, json_values
 
 BASE = "http://modelarts.test"
 EXPORT = f"{BASE}/v2/p1/datasets/ds1/export-tasks/t1"

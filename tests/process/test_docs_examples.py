@@ -23,7 +23,7 @@ import pytest
 
 from modelarts_poller.simulator import Simulator, SimulatorConfig
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # The tasks the examples name, scripted in every project the examples use: quick to

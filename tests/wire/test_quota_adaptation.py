@@ -48,6 +48,7 @@ def test_reading_the_advertised_quota(headers: dict[str, str], expected: object)
     assert parse_quota(headers) == expected
 
 
+@pytest.mark.slow  # a rate measured over seconds of real time: the slow tier
 async def test_an_engine_meets_no_429_when_the_server_advertises_its_quota() -> None:
     async with Simulator(SimulatorConfig(quota=10, quota_window="second")) as sim:
         scripts = [sim.add("export", queue=0.0, run=60.0) for _ in range(30)]
@@ -63,6 +64,7 @@ async def test_an_engine_meets_no_429_when_the_server_advertises_its_quota() -> 
     assert max(counters.per_second_all.values()) <= 10
 
 
+@pytest.mark.slow  # a rate measured over seconds of real time: the slow tier
 async def test_without_adaptation_the_same_engine_is_throttled() -> None:
     async with Simulator(SimulatorConfig(quota=10, quota_window="second")) as sim:
         scripts = [sim.add("export", queue=0.0, run=60.0) for _ in range(30)]

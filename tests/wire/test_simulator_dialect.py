@@ -63,7 +63,7 @@ PUBLISHED = {
     "ModelArts.4392": 400,
     "ModelArts.4614": 500,
 }
-SOURCE = Path(__file__).parent.parent / "src" / "modelarts_poller" / "simulator"
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "modelarts_poller" / "simulator"
 
 
 class ManualClock:

@@ -13,7 +13,7 @@ import pytest
 from modelarts_poller import InvalidArgumentError
 from modelarts_poller.cli._inputs import specs_from_text
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
-from tests.test_cli_e2e import CLI, ENV, run
+from tests.cli_process import CLI, ENV, run
 
 
 async def test_a_reader_closing_the_pipe_ends_the_watch_at_once_and_quietly() -> None:

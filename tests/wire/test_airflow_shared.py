@@ -29,6 +29,7 @@ def token_of(script: object) -> str:
     return encode_token(spec_of(script), TaskState())  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a rate measured over seconds of real time: the slow tier
 async def test_500_watchers_share_one_engine_within_max_rate() -> None:
     async with Simulator(SimulatorConfig(seed=2)) as sim:
         scripts = [sim.add("export", queue=0.0, run=0.5) for _ in range(250)]
@@ -290,6 +291,7 @@ async def test_watchers_that_start_together_register_in_batches_and_none_is_lost
 LIMITER_PATH = "tests.toy_limiter:shared"
 
 
+@pytest.mark.slow  # a rate measured over seconds of real time: the slow tier
 async def test_a_rate_limiter_factory_is_called_once_per_engine_and_paces_both(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1,6 +1,6 @@
 """Subprocess for test_resume_process.py: watch tasks from a simulator with a checkpoint.
 
-``python tests/_resume_worker.py URL PROJECT DB start TASKS.json`` watches the tasks in
+``python tests/process/_resume_worker.py URL PROJECT DB start TASKS.json`` watches the tasks in
 the file; ``... resume`` watches what the checkpoint says is unfinished. Each terminal
 event is printed as one JSON line (flushed) as it is delivered; ``{"done": n}`` ends a
 run that finished. The parent kills the ``start`` run with SIGKILL part-way through.
