@@ -11,8 +11,9 @@ import anyio
 import pytest
 
 from modelarts_poller.simulator import Simulator, SimulatorConfig
+from tests.cli_process import CLI, ENV
+from tests.process.test_cli_e2e import _connect
 from tests.redis_server import RedisServer, executable
-from tests.test_cli_e2e import CLI, ENV, _connect
 
 pytest.importorskip("redis")
 PASSWORD = "pw-Zq81-never-printed"

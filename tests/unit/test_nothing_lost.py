@@ -40,9 +40,9 @@ from modelarts_poller.simulator._lifecycle import (
     Script,
     body_at,
 )
-from tests.test_models_export import LIST_ENTRY
-from tests.test_models_export import SEED as EXPORT_SEED
-from tests.test_models_sync import SEED as SYNC_SEED
+from tests.unit.test_models_export import LIST_ENTRY
+from tests.unit.test_models_export import SEED as EXPORT_SEED
+from tests.unit.test_models_sync import SEED as SYNC_SEED
 
 BUILT_IN = sorted(k.name for k in kinds() if not k.name.startswith("toy"))
 
