@@ -27,7 +27,9 @@ from typing import Generic, Protocol, TypeVar
 PRIORITY_SPAN = 2.0
 REKEY_EVERY = 0.25  # seconds between fresh credits for (a slice of) the due polls that wait
 REKEY_SLICE = 500  # waiting polls given fresh credits at a time: a bounded pause, ~5 ms
-LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
+# The delay budget: at most this share of a kind's learned ends fall in the ages where its
+# tasks without progress are not polled (DurationModel.sparse_until), docs/engine.md.
+LATE_BUDGET = 0.02
 HEDGE = 0.5  # a progress estimate's jump stops where this share of the kind's runners ended
 _INF = math.inf
 _SEQ_BITS = 64  # a timer entry's low bits: its sequence number (never reaches 2**64)
@@ -303,12 +305,11 @@ def placed_delay(
 ) -> float:
     """The delay to the next poll of a task that reports no progress, at ``age``.
 
-    ``delay`` is what the policy asks for; ``quiet_until`` the age by which only
-    ``LATE_BUDGET`` of its kind's tasks have ended (from the learned durations), or
-    ``None`` while nothing is learned. Before that age the poll moves to it: the stretch
-    is skipped once per task, so at most that share of the kind's tasks end unwatched,
-    each reported late by at most the stretch. Never earlier than ``delay``, never later
-    than ``maximum``.
+    ``delay`` is what the policy asks for; ``quiet_until`` the age at which the sparse
+    stretch holding ``age`` ends (``DurationModel.sparse_until``: where few of the kind's
+    tasks end given their age), or ``None`` at a dense age or while nothing is learned.
+    In a sparse stretch the poll moves to its end; at a dense age the policy's rhythm
+    holds. Never earlier than ``delay``, never later than ``maximum``.
     """
     if quiet_until is None or not (quiet_until > age):
         return delay
