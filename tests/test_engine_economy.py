@@ -60,16 +60,17 @@ async def test_learned_durations_skip_polls_where_the_kind_never_ends(
     assert all(g == 1.0 for g in gaps)
 
 
-async def test_where_the_kinds_ends_are_likely_polls_keep_the_policys_rhythm(
+async def test_where_the_kinds_ends_are_likely_polls_keep_the_policys_rhythm_by_age(
     clock: FakeClock, jobs: Jobs
 ) -> None:
     # Lognormal-like durations (10 to 80 s, most near 30): the stretch before the first
-    # learned end is skipped, and from there the policy's backoff (1, 2, 4, 8 s ... up to
-    # its maximum) places the polls: learned durations never poll sooner than the policy
-    # asks, and past where the kind starts ending they do not stretch its gaps either (a
-    # gap longer than the policy's is a late report wherever ends are likely).
+    # learned end is skipped; from there a poll waits what the policy's backoff asks at the
+    # task's age (1, 2, 4, 8 s ... had it paced the task from its start: 8 s at 10 s), not
+    # its restart at 1 s after the status changed, and no longer than until half the
+    # kind's tasks still running at that age have ended (the hedge on every jump).
     model = DurationModel()
     model.seed("job", [10.0 * 1.02**i for i in range(105)])  # 10 s .. about 80 s
+    before = DurationModel.from_json(model.to_json())  # the engine learns this job's end
     backoff = PollPolicy(interval=Backoff(initial=1.0, maximum=30.0, jitter="none"))
     job = jobs.add("a", (0, "PENDING", None), (2, "RUNNING", None), (40, "DONE", None))
     async with Engine(client=jobs, clock=clock, policy=backoff, durations=model) as engine:
@@ -78,8 +79,10 @@ async def test_where_the_kinds_ends_are_likely_polls_keep_the_policys_rhythm(
     assert polls[0] == 0.0
     assert 9.0 <= polls[1] <= 10.0, polls  # the bin holding the first learned end
     gaps = [b - a for a, b in itertools.pairwise(polls[1:])]
-    # (the poll at the stretch's end sees RUNNING, a new status: the backoff starts over)
-    assert gaps == [backoff.interval.delay(i, 0.0) for i in range(len(gaps))]
+    assert gaps[:2] == [8.0, 16.0], polls  # the backoff's steps at ages 10 and 18 s
+    half = before.hedge_until("job", polls[3], 0.5)
+    assert half is not None
+    assert gaps[2] == pytest.approx(half - polls[3])  # under the 30 s step: the hedge
     assert 40 <= done.at <= 40 + 30.0
 
 

@@ -24,6 +24,9 @@ import math
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
+from ._backoff import Backoff
+from ._policy import rhythm_at
+
 PRIORITY_SPAN = 2.0
 REKEY_EVERY = 0.25  # seconds between fresh credits for (a slice of) the due polls that wait
 REKEY_SLICE = 500  # waiting polls given fresh credits at a time: a bounded pause, ~5 ms
@@ -317,6 +320,31 @@ def placed_delay(
     if later <= delay:
         return delay
     return maximum if later > maximum else later
+
+
+def no_progress_delay(
+    delay: float,
+    interval: Backoff,
+    age: float,
+    sparse_until: float | None,
+    half_ended: float | None,
+) -> float:
+    """The delay to the next poll of a task that reports no progress, at ``age``: the
+    placement rule of docs/engine.md, Request economy.
+
+    ``delay`` is what the policy asks for now (its attempt count restarts when the status
+    changes); ``sparse_until`` the end of the sparse stretch holding ``age`` (``None`` at a
+    dense age, or while nothing is learned); ``half_ended`` the age by which ``HEDGE`` of
+    the kind's learned ends later than ``age`` have come (``None``: nothing to go by). At a
+    dense age the poll waits what ``interval`` asks at this age had it paced the task from
+    its start (:func:`rhythm_at`), cut to ``half_ended`` like any other jump, and never less
+    than ``delay``; from a sparse age it moves to the stretch's end. Never later than
+    ``interval.maximum`` (unless ``delay`` itself is).
+    """
+    rhythm = rhythm_at(interval, age)
+    if half_ended is not None and half_ended - age < rhythm:
+        rhythm = half_ended - age
+    return placed_delay(delay if delay >= rhythm else rhythm, interval.maximum, age, sparse_until)
 
 
 def hedged_delay(delay: float, initial: float, age: float, half_ended: float | None) -> float:
