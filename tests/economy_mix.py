@@ -11,7 +11,10 @@ client answers status requests only).
 The baseline is a fixed-interval poller per kind whose interval is chosen (bisection) so
 that its p95 end-report delay on the same tasks equals the engine's p95 on that kind in
 the same run; its requests per task are counted exactly (a poll at 0, I, 2I, ... up to
-the first one at or after the end). ``python -m tests.economy_mix`` prints the table.
+the first one at or after the end). ``python -m tests.economy_mix`` prints the table;
+``--waves`` prints bench_triggerer's shape in virtual time instead (export, import, sync
+and training jobs, lognormal median 30 s sigma 0.5, queued 0-2 s, the default backoff 1 to
+30 s, against a trigger that sleeps 5 s; a cold wave and a warm one).
 """
 
 from __future__ import annotations
@@ -189,6 +192,45 @@ async def measure(groups: int = 60, seed: int = 20261123) -> dict[str, KindScore
     return out
 
 
+def wave(n: int, seed: int) -> list[Script]:
+    """bench_triggerer's tasks: its four kinds, lognormal median 30 s sigma 0.5."""
+    rng = random.Random(seed)
+    kinds = ("export", "import", "sync", "training_job")
+    return [
+        Script(
+            kinds[i % 4],
+            project_id="project",
+            dataset_id=f"ds-{seed}-{i}",
+            task_id=f"t-{seed}-{i}",
+            created=0.0,
+            created_ms=1_700_000_000_000,
+            queue=rng.uniform(0.0, 2.0),
+            run=30.0 * rng.lognormvariate(0.0, 0.5),
+            outcome="failed" if rng.random() < 0.1 else "completed",
+            total=1000,
+        )
+        for i in range(n)
+    ]
+
+
+async def waves(n: int = 1000, sleep: float = 5.0) -> dict[str, tuple[float, float, float]]:
+    """Cold and warm waves: (engine requests per task, / the fixed sleeper's, p95 s)."""
+    global POLICY
+    kept, POLICY = POLICY, PollPolicy(interval=Backoff(initial=1.0, maximum=30.0))
+    try:
+        _, _, learned = await engine_pass(wave(n, 1), None, 1)
+        out = {}
+        for label, model, seed in (("cold", None, 3), ("warm", learned, 2)):
+            tasks = wave(n, seed)
+            delays, requests, _ = await engine_pass(tasks, model, seed)
+            engine = sum(requests.values()) / n
+            fixed = sum(math.ceil(s.finishes / sleep - 1e-12) + 1 for s in tasks) / n
+            out[label] = (engine, engine / fixed, p95([d for ds in delays.values() for d in ds]))
+        return out
+    finally:
+        POLICY = kept
+
+
 def table(scores: dict[str, KindScore]) -> str:
     lines = [
         f"{'kind':<17} {'tasks':>5} {'engine':>8} {'fixed':>8} {'ratio':>6} {'p95 s':>8} "
@@ -204,8 +246,15 @@ def table(scores: dict[str, KindScore]) -> str:
 
 if __name__ == "__main__":
     import asyncio
+    import sys
     import time
 
     began = time.process_time()
-    print(table(asyncio.run(measure())))
+    if "--waves" in sys.argv:
+        for label, (engine, ratio, delay) in asyncio.run(waves()).items():
+            print(
+                f"{label}: {engine:.2f} requests a task, {ratio:.3f} x fixed 5 s, p95 {delay:.1f} s"
+            )
+    else:
+        print(table(asyncio.run(measure())))
     print(f"# {time.process_time() - began:.1f} s CPU")
