@@ -815,11 +815,12 @@ class Engine:
         if durations is not None and handle._fresh:
             age = now - handle._watched_at
             if latest is None:
-                # No progress to go by: the policy's rhythm at its age where its kind's ends
-                # are likely, a jump over the stretch where they are not.
-                quiet = durations.sparse_until(spec.kind, age, LATE_BUDGET)
-                half = durations.hedge_until(spec.kind, age, HEDGE)
-                delay = no_progress_delay(delay, policy.interval, age, quiet, half)
+                if durations.knows(spec.kind):
+                    # No progress to go by: the policy's rhythm at its age where its kind's
+                    # ends are likely, a jump over the stretch where they are not.
+                    quiet = durations.sparse_until(spec.kind, age, LATE_BUDGET)
+                    half = durations.hedge_until(spec.kind, age, HEDGE)
+                    delay = no_progress_delay(delay, policy.interval, age, quiet, half)
             elif handle._first is not None and delay > policy.interval.initial:
                 # A progress estimate may be wrong (a task that will fail rarely says so):
                 # it does not jump past the age by which half its kind's runners have ended.
