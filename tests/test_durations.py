@@ -221,3 +221,16 @@ def test_hedge_until_answers_where_few_ends_came_later_and_nothing_past_the_last
     assert 13.0 < half <= 13.6
     assert model.hedge_until("k", 100.0, 0.5) is None  # older than any: no evidence
     assert model.hedge_until("unknown", 13.0, 0.5) is None
+
+
+def test_the_split_follows_what_the_kind_learns() -> None:
+    model = DurationModel()
+    model.seed("k", [95.0 + i / 10 for i in range(100)])
+    late = model.sparse_until("k", 0.0, 0.02)
+    assert late is not None
+    assert 87.0 <= late <= 95.0  # nothing ends before 95 s
+    model.seed("k", [10.0] * 50)  # far more than 1% new: the split is recomputed
+    early = model.sparse_until("k", 0.0, 0.02)
+    assert early is not None
+    assert early <= 10.0
+    assert model.sparse_until("k", 10.0, 0.02) is None  # where a third of its ends now are
