@@ -8,6 +8,7 @@ poll, for up to a million tasks, and must not keep a generator per task.
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import itertools
 import math
@@ -112,6 +113,7 @@ class Backoff:
     factor: float = attrs.field(default=2.0, validator=_positive("factor"))
     jitter: Jitter = "equal"
     _steps: tuple[float, ...] = attrs.field(init=False, repr=False, eq=False)
+    _ends: tuple[float, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if self.maximum < self.initial:
@@ -124,11 +126,19 @@ class Backoff:
             )
         steps = _materialise(self.strategy, self.initial, self.maximum, self.factor)
         object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "_ends", tuple(itertools.accumulate(steps)))
 
     def base_delay(self, attempt: int) -> float:
         """The delay before attempt ``attempt`` without jitter."""
         steps = self._steps
         return steps[attempt] if 0 <= attempt < len(steps) else steps[-1]
+
+    def delay_at(self, elapsed: float) -> float:
+        """The delay (before jitter) of the step reached ``elapsed`` seconds into a watch
+        paced by this backoff from its start: the first step that ends past ``elapsed``."""
+        steps = self._steps
+        i = bisect.bisect_right(self._ends, elapsed)
+        return steps[i] if i < len(steps) else steps[-1]
 
     def delay(self, attempt: int, draw: float) -> float:
         """The jittered delay before attempt ``attempt``; ``draw`` is uniform in [0, 1)."""

@@ -30,9 +30,11 @@ _BIN_KEY = re.compile(r"[0-9]{1,3}")  # to_json's bin keys: str(i) for i < _BINS
 
 MIN_SAMPLES = 20  # a kind's model is used once it has seen this many ends
 HALF_LIFE_WEIGHT = 4096.0
-# Past its quiet stretch, a task that reports no progress waits at least until this share of
-# its kind's tasks still running at its age have ended (0.5 doubled the benchmark's p95).
-SPACING = 0.25
+# Hazards are read from counts smoothed over this many bins either side (about 20% of an
+# age each way): a few dozen ends leave empty bins that are sampling noise, not gaps.
+_SMOOTH = 2
+# A kind's sparse map is rebuilt once its learned weight has moved by this share.
+_REBUILD = 0.01
 
 
 def _bin(seconds: float) -> int:
@@ -49,12 +51,15 @@ class DurationModel:
     ``to_json``/``from_json`` carry a model across restarts (a checkpoint does it).
     """
 
-    __slots__ = ("_cdf", "_counts", "_totals")
+    __slots__ = ("_cdf", "_counts", "_sparse", "_totals")
 
     def __init__(self) -> None:
         self._counts: dict[str, list[float]] = {}
         self._totals: dict[str, float] = {}
         self._cdf: dict[str, list[float]] = {}  # cumulative counts, rebuilt lazily
+        # kind -> (budget, the weight it was built at, per bin: the age the sparse stretch
+        # holding it ends at, or None for a dense bin); rebuilt lazily
+        self._sparse: dict[str, tuple[float, float, list[float | None]]] = {}
 
     def record(self, kind: str, seconds: float) -> None:
         """One task of ``kind`` ended ``seconds`` after its watch started."""
@@ -141,6 +146,18 @@ class DurationModel:
         fewer than ``MIN_SAMPLES`` of its learned ends came later than ``age``. The ends
         learned so far are those of the shorter tasks (the long ones are still running),
         so past them the model has nothing to say: it must not claim they end soon."""
+        return self._after(kind, age, budget, MIN_SAMPLES)
+
+    def hedge_until(self, kind: str, age: float, share: float) -> float | None:
+        """The age by which ``share`` of the learned ends later than ``age`` have come, or
+        ``None`` while the kind has fewer than ``MIN_SAMPLES`` ends or none of them came
+        later than ``age``. Unlike :meth:`quiet_until` it answers where only a few ends came
+        later: it caps a jump, and a cap that comes too early costs a poll, not a late
+        report. Past the last learned end it says nothing: the ends learned first are the
+        short tasks' (the long ones still run), so an older task is no evidence of an end."""
+        return self._after(kind, age, share, 1e-9)
+
+    def _after(self, kind: str, age: float, budget: float, need: float) -> float | None:
         if not self.knows(kind):
             return None
         cdf = self._cumulative(kind)
@@ -148,7 +165,7 @@ class DurationModel:
         total = cdf[-1]
         start = self.ended_by(kind, age)
         alive = 1.0 - start
-        if alive * total < MIN_SAMPLES:
+        if alive * total < need:
             return None
         target = (start + budget * alive) * total
         i = bisect.bisect_left(cdf, target)
@@ -159,6 +176,29 @@ class DurationModel:
         width = cdf[i] - below
         frac = 0.0 if width <= 0 else (target - below) / width
         return max(age, lo + (hi - lo) * min(1.0, max(0.0, frac)))
+
+    def sparse_until(self, kind: str, age: float, budget: float) -> float | None:
+        """The age at which the sparse stretch holding ``age`` ends, or ``None`` where a
+        task of ``kind`` at ``age`` is in a dense stretch, or the kind is not known yet.
+
+        Ages are dense where the kind's ends are likely given the age: the hazard (the
+        learned chance of ending per second among the tasks still running at an age) is
+        at least the kind's threshold, and sparse below it. The threshold is the lowest
+        at which the learned ends that fall in sparse ages weigh at most ``budget`` of
+        all of them: the sparse ages are those where waiting costs the fewest ends seen
+        late per poll saved (a poll at age t is spent on every task still running, an
+        end in a skipped stretch is seen late). Ages past the last learned end are dense:
+        the model knows nothing there and claims nothing.
+        """
+        if not self.knows(kind):
+            return None
+        total = self._totals[kind]
+        cached = self._sparse.get(kind)
+        if cached is None or cached[0] != budget or abs(total - cached[1]) > _REBUILD * total:
+            cached = self._sparse[kind] = (budget, total, sparse_map(self._counts[kind], budget))
+        if not (age >= 0):
+            age = 0.0
+        return cached[2][_bin(age)]
 
     def kinds(self) -> tuple[str, ...]:
         return tuple(sorted(self._counts))
@@ -226,3 +266,48 @@ class DurationModel:
     def __repr__(self) -> str:
         learned = ", ".join(f"{k}={self._totals[k]:g}" for k in sorted(self._totals))
         return f"<DurationModel {learned or 'empty'}>"
+
+
+def sparse_map(counts: list[float], budget: float) -> list[float | None]:
+    """Per bin of ``counts`` (a kind's learned ends): the age its sparse stretch ends at
+    (the lower edge of the next dense bin), or ``None`` for a dense bin; see
+    :meth:`DurationModel.sparse_until`."""
+    n = len(counts)
+    smooth = [0.0] * n
+    filled = [i for i, c in enumerate(counts) if c]
+    if not filled:
+        return [None] * n
+    first, last = filled[0], filled[-1]
+    for i in filled:
+        # spread over the neighbours between the first and the last learned end: the
+        # smoothing fills gaps between ends, it does not claim ends before or after them
+        lo, hi = max(first, i - _SMOOTH), min(last, i + _SMOOTH)
+        weights = [_SMOOTH + 1 - abs(j - i) for j in range(lo, hi + 1)]
+        share = counts[i] / sum(weights)
+        for j, w in zip(range(lo, hi + 1), weights, strict=True):
+            smooth[j] += share * w
+    total = sum(smooth)
+    hazard: list[tuple[float, int]] = []  # (ends per second per task still running, bin)
+    survivors = total
+    for i in range(first, last + 1):
+        width = _EDGES[i + 1] - (_EDGES[i] if i else 0.0)
+        hazard.append((smooth[i] / (width * survivors), i))
+        survivors -= smooth[i]
+        if survivors <= total * 1e-9:
+            break  # every later bin is past the last learned end: dense
+    sparse = [i < first for i in range(n)]  # no learned end before the first
+    spent = 0.0
+    allowed = budget * sum(counts)
+    for _, i in sorted(hazard):  # the lowest hazards first; a bin costs its learned ends
+        if spent + counts[i] > allowed:
+            break
+        spent += counts[i]
+        sparse[i] = True
+    out: list[float | None] = [None] * n
+    next_dense = _EDGES[n]
+    for i in range(n - 1, -1, -1):
+        if sparse[i]:
+            out[i] = next_dense
+        else:
+            next_dense = _EDGES[i] if i else 0.0
+    return out

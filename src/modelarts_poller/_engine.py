@@ -39,7 +39,7 @@ from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encod
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._delivery import Callback, Delivery
-from ._durations import SPACING, DurationModel
+from ._durations import DurationModel
 from ._errors import (
     EngineClosedError,
     InvalidArgumentError,
@@ -70,6 +70,7 @@ from ._schedule import (
     Scheduler,
     change_chance,
     hedged_delay,
+    no_progress_delay,
     placed_delay,
     priority_credit,
 )
@@ -537,19 +538,19 @@ class Engine:
             self._wake_dispatcher()
 
     def _skip_quiet(self, handle: TaskHandle, now: float, age: float) -> None:
-        """Move the first poll of a task of known age past its kind's quiet stretch.
+        """Move the first poll of a task of known age past the sparse stretch holding it.
 
         Watched at an unknown age, a task may be over already, so its first poll comes at
-        once; a task known to be young cannot have ended unless it is among the
-        ``LATE_BUDGET`` of its kind that end in the stretch, so a poll there is spent on
-        seeing it queued. Placed as every later poll of a task without progress is
-        (``placed_delay``: never sooner than the policy's ``first_delay``, never later than
-        its ``interval.maximum``), and never past the deadline.
+        once; a task known to be at a sparse age of its kind (young, before its kind's
+        tasks start ending) is unlikely to have ended, so a poll there is spent on seeing
+        it run. Placed as every later poll of a task without progress is (``placed_delay``:
+        never sooner than the policy's ``first_delay``, never later than its
+        ``interval.maximum``), and never past the deadline.
         """
         durations = self._durations
         if durations is None:
             return
-        quiet = durations.quiet_until(handle.spec.kind, 0.0, LATE_BUDGET)
+        quiet = durations.sparse_until(handle.spec.kind, age, LATE_BUDGET)
         first = handle._due - now  # what watch() scheduled: the policy's first_delay
         delay = placed_delay(first, handle._policy.interval.maximum, age, quiet)
         deadline = handle._deadline
@@ -904,16 +905,16 @@ class Engine:
         if durations is not None and handle._fresh:
             age = now - handle._watched_at
             if latest is None:
-                # No progress to go by: skip the stretch before its kind's tasks start ending;
-                # past it, wait at least until SPACING of its kind's runners at its age ended.
-                quiet = durations.quiet_until(spec.kind, 0.0, LATE_BUDGET)
-                if quiet is None or not quiet > age:
-                    quiet = durations.quiet_until(spec.kind, age, SPACING)
-                delay = placed_delay(delay, policy.interval.maximum, age, quiet)
+                if durations.knows(spec.kind):
+                    # No progress to go by: the policy's rhythm at its age where its kind's
+                    # ends are likely, a jump over the stretch where they are not.
+                    quiet = durations.sparse_until(spec.kind, age, LATE_BUDGET)
+                    half = durations.hedge_until(spec.kind, age, HEDGE)
+                    delay = no_progress_delay(delay, policy.interval, age, quiet, half)
             elif handle._first is not None and delay > policy.interval.initial:
                 # A progress estimate may be wrong (a task that will fail rarely says so):
                 # it does not jump past the age by which half its kind's runners have ended.
-                half = durations.quiet_until(spec.kind, age, HEDGE)
+                half = durations.hedge_until(spec.kind, age, HEDGE)
                 delay = hedged_delay(delay, policy.interval.initial, age, half)
         handle._attempt += 1
         due = now + delay

@@ -116,6 +116,14 @@ def next_poll_delay(
     return lo if eta < lo else hi if eta > hi else eta
 
 
+def rhythm_at(interval: Backoff, age: float) -> float:
+    """The delay ``interval`` asks for (before jitter) at ``age`` seconds into a watch that
+    it has paced from the start (:meth:`Backoff.delay_at`). A constant interval asks the
+    same at every age; a growing one asks more of an older task, whatever restarted its
+    attempt count."""
+    return interval.delay_at(age)
+
+
 def retry_delay(policy: PollPolicy, errors: int, draw: float, retry_after: float | None) -> float:
     """Seconds until the poll after the ``errors``-th consecutive transient error.
 

@@ -24,10 +24,15 @@ import math
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
+from ._backoff import Backoff
+from ._policy import rhythm_at
+
 PRIORITY_SPAN = 2.0
 REKEY_EVERY = 0.25  # seconds between fresh credits for (a slice of) the due polls that wait
 REKEY_SLICE = 500  # waiting polls given fresh credits at a time: a bounded pause, ~5 ms
-LATE_BUDGET = 0.02  # the share of a kind's tasks that may end in the stretch not polled
+# The delay budget: at most this share of a kind's learned ends fall in the ages where its
+# tasks without progress are not polled (DurationModel.sparse_until), docs/engine.md.
+LATE_BUDGET = 0.02
 HEDGE = 0.5  # a progress estimate's jump stops where this share of the kind's runners ended
 _INF = math.inf
 _SEQ_BITS = 64  # a timer entry's low bits: its sequence number (never reaches 2**64)
@@ -372,12 +377,11 @@ def placed_delay(
 ) -> float:
     """The delay to the next poll of a task that reports no progress, at ``age``.
 
-    ``delay`` is what the policy asks for; ``quiet_until`` the age by which only
-    ``LATE_BUDGET`` of its kind's tasks have ended (from the learned durations), or
-    ``None`` while nothing is learned. Before that age the poll moves to it: the stretch
-    is skipped once per task, so at most that share of the kind's tasks end unwatched,
-    each reported late by at most the stretch. Never earlier than ``delay``, never later
-    than ``maximum``.
+    ``delay`` is what the policy asks for; ``quiet_until`` the age at which the sparse
+    stretch holding ``age`` ends (``DurationModel.sparse_until``: where few of the kind's
+    tasks end given their age), or ``None`` at a dense age or while nothing is learned.
+    In a sparse stretch the poll moves to its end; at a dense age the policy's rhythm
+    holds. Never earlier than ``delay``, never later than ``maximum``.
     """
     if quiet_until is None or not (quiet_until > age):
         return delay
@@ -385,6 +389,31 @@ def placed_delay(
     if later <= delay:
         return delay
     return maximum if later > maximum else later
+
+
+def no_progress_delay(
+    delay: float,
+    interval: Backoff,
+    age: float,
+    sparse_until: float | None,
+    half_ended: float | None,
+) -> float:
+    """The delay to the next poll of a task that reports no progress, at ``age``: the
+    placement rule of docs/engine.md, Request economy.
+
+    ``delay`` is what the policy asks for now (its attempt count restarts when the status
+    changes); ``sparse_until`` the end of the sparse stretch holding ``age`` (``None`` at a
+    dense age, or while nothing is learned); ``half_ended`` the age by which ``HEDGE`` of
+    the kind's learned ends later than ``age`` have come (``None``: nothing to go by). At a
+    dense age the poll waits what ``interval`` asks at this age had it paced the task from
+    its start (:func:`rhythm_at`), cut to ``half_ended`` like any other jump, and never less
+    than ``delay``; from a sparse age it moves to the stretch's end. Never later than
+    ``interval.maximum`` (unless ``delay`` itself is).
+    """
+    rhythm = rhythm_at(interval, age)
+    if half_ended is not None and half_ended - age < rhythm:
+        rhythm = half_ended - age
+    return placed_delay(delay if delay >= rhythm else rhythm, interval.maximum, age, sparse_until)
 
 
 def hedged_delay(delay: float, initial: float, age: float, half_ended: float | None) -> float:

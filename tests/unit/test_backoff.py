@@ -145,3 +145,11 @@ def test_retry_after_is_a_floor(errors: int, draw: float, after: float | None) -
     assert d >= policy.retry.delay(errors - 1, draw)
     if after is not None:
         assert d >= after
+
+
+def test_delay_at_is_the_step_reached_that_many_seconds_into_a_watch() -> None:
+    backoff = Backoff(initial=1, maximum=30)
+    assert backoff.delay_at(10.0) == 8.0  # 1 + 2 + 4 s have passed, the next 8 s ends at 15
+    assert [backoff.delay_at(t) for t in (0.0, 0.99, 1.0, 2.99, 3.0)] == [1.0, 1.0, 2.0, 2.0, 4.0]
+    assert backoff.delay_at(1e9) == 30.0  # past the steps: the last one repeats
+    assert Backoff(initial=2, maximum=60, strategy="constant").delay_at(1e6) == 2.0

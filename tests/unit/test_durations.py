@@ -202,3 +202,104 @@ def test_from_json_refuses_unreadable_text_with_invalid_argument(text: str) -> N
         DurationModel.from_json(
             json.loads(text) if text is not DEEP else {"version": 1, "kinds": [[[]]]}
         )
+
+
+# -- where a task without progress is polled: dense and sparse ages ----------------------
+
+
+def _model(values: list[float]) -> DurationModel:
+    model = DurationModel()
+    model.seed("k", values * (MIN_SAMPLES // len(values) + 1))
+    return model
+
+
+@settings(max_examples=100)
+@given(durations, st.floats(0.0, 0.2))
+def test_the_ends_learned_in_sparse_ages_weigh_at_most_the_budget(
+    values: list[float], budget: float
+) -> None:
+    model = _model(values)
+    learned = values * (MIN_SAMPLES // len(values) + 1)
+    late = [v for v in learned if model.sparse_until("k", v, budget) is not None]
+    assert len(late) <= budget * len(learned) + 1e-9
+
+
+@settings(max_examples=100)
+@given(durations, st.floats(0.0, 2e6), st.floats(0.0, 0.2))
+def test_a_sparse_stretch_ends_at_a_dense_age_past_the_task_s(
+    values: list[float], age: float, budget: float
+) -> None:
+    model = _model(values)
+    until = model.sparse_until("k", age, budget)
+    if until is None:
+        return
+    assert until > age
+    # the stretch ends where ends are likely (a hair past the bin edge it returns)
+    assert model.sparse_until("k", until * (1 + 1e-9), budget) is None
+    assert until <= max(values) * 1.1  # never past the last learned end's bin
+
+
+@settings(max_examples=100)
+@given(durations, st.floats(0.0, 0.2))
+def test_ages_past_every_learned_end_are_dense(values: list[float], budget: float) -> None:
+    model = _model(values)
+    assert model.sparse_until("k", max(values) * 1.2 + 1.0, budget) is None
+
+
+@settings(max_examples=100)
+@given(
+    durations,
+    st.floats(0.0, 1e6),
+    st.floats(0.01, 100.0),
+    st.floats(0.01, 1e4),
+    st.floats(0.0, 0.2),
+)
+def test_a_no_progress_poll_is_placed_within_the_policys_bounds_and_deterministically(
+    values: list[float], age: float, delay: float, maximum: float, budget: float
+) -> None:
+    from modelarts_poller._schedule import placed_delay
+
+    maximum = max(maximum, delay)  # a Backoff's delay never exceeds its maximum
+    placed = [
+        placed_delay(delay, maximum, age, m.sparse_until("k", age, budget))
+        for m in (_model(values), _model(values), DurationModel.from_json(_model(values).to_json()))
+    ]
+    assert placed[0] == placed[1] == placed[2]  # the same learned ends, the same poll
+    assert delay <= placed[0] <= maximum
+
+
+def test_a_lognormal_kind_is_dense_from_where_its_ends_become_likely() -> None:
+    rnd = random.Random(3)
+    model = DurationModel()
+    ends = sorted(100.0 * rnd.lognormvariate(0.0, 0.4) for _ in range(1000))
+    model.seed("k", ends)
+    start = model.sparse_until("k", 0.0, 0.02)
+    assert start is not None
+    assert ends[5] <= start <= ends[20] * 1.1  # about the 2% quantile, within a bin
+    assert all(model.sparse_until("k", a, 0.02) is None for a in (ends[100], 100.0, ends[-1]))
+    assert model.sparse_until("k", 0.0, 0.0) == pytest.approx(ends[0], rel=0.1)  # no budget
+    assert model.sparse_until("unknown", 0.0, 0.02) is None
+
+
+def test_hedge_until_answers_where_few_ends_came_later_and_nothing_past_the_last() -> None:
+    model = DurationModel()
+    model.seed("k", [10.0 + i / 10 for i in range(40)])
+    assert model.quiet_until("k", 13.0, 0.5) is None  # 9 later ends: no quiet stretch there
+    half = model.hedge_until("k", 13.0, 0.5)  # but a cap on a jump
+    assert half is not None
+    assert 13.0 < half <= 13.6
+    assert model.hedge_until("k", 100.0, 0.5) is None  # older than any: no evidence
+    assert model.hedge_until("unknown", 13.0, 0.5) is None
+
+
+def test_the_split_follows_what_the_kind_learns() -> None:
+    model = DurationModel()
+    model.seed("k", [95.0 + i / 10 for i in range(100)])
+    late = model.sparse_until("k", 0.0, 0.02)
+    assert late is not None
+    assert 87.0 <= late <= 95.0  # nothing ends before 95 s
+    model.seed("k", [10.0] * 50)  # far more than 1% new: the split is recomputed
+    early = model.sparse_until("k", 0.0, 0.02)
+    assert early is not None
+    assert early <= 10.0
+    assert model.sparse_until("k", 10.0, 0.02) is None  # where a third of its ends now are

@@ -8,6 +8,8 @@ import hypothesis.strategies as st
 from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from modelarts_poller import Backoff
+from modelarts_poller._policy import rhythm_at
 from modelarts_poller._schedule import (
     PRIORITY_SPAN,
     REKEY_EVERY,
@@ -15,6 +17,7 @@ from modelarts_poller._schedule import (
     Scheduler,
     change_chance,
     hedged_delay,
+    no_progress_delay,
     placed_delay,
     priority_credit,
 )
@@ -378,3 +381,45 @@ def test_a_crowd_falling_due_at_once_joins_the_due_a_slice_per_pop() -> None:
             break
         got.append(popped)
     assert sorted(got, key=lambda i: int(i.name)) == items  # nobody lost
+
+
+# -- the placement of a poll without progress (docs/engine.md, Request economy) ----------
+
+backoffs = st.builds(
+    lambda initial, spread, strategy: Backoff(
+        initial=initial, maximum=initial * spread, strategy=strategy, jitter="none"
+    ),
+    st.floats(0.01, 100.0),
+    st.floats(1.0, 1000.0),
+    st.sampled_from(["constant", "exponential", "fibonacci"]),
+)
+maybe_age = st.none() | st.floats(0.0, 1e7)
+
+
+@given(backoffs, st.floats(0.0, 1e7))
+def test_rhythm_at_is_a_step_of_the_backoff_that_never_shrinks_with_age(
+    interval: Backoff, age: float
+) -> None:
+    got = rhythm_at(interval, age)
+    assert interval.initial <= got <= interval.maximum
+    assert rhythm_at(interval, age * 2 + 1.0) >= got
+
+
+@given(backoffs, st.integers(0, 50), st.floats(0.0, 1e7), maybe_age, maybe_age)
+def test_a_poll_without_progress_stays_within_the_policys_bounds(
+    interval: Backoff, attempt: int, age: float, sparse: float | None, half: float | None
+) -> None:
+    delay = interval.delay(attempt, 0.0)
+    got = no_progress_delay(delay, interval, age, sparse, half)
+    assert delay <= got <= interval.maximum  # never sooner than asked, never past maximum
+    assert got == no_progress_delay(delay, interval, age, sparse, half)  # deterministic
+
+
+def test_a_poll_without_progress_keeps_the_rhythm_of_its_age_under_the_hedge() -> None:
+    backoff = Backoff(initial=1.0, maximum=30.0, jitter="none")
+    assert no_progress_delay(1.0, backoff, 10.0, None, None) == 8.0  # 1+2+4 < 10 < 15
+    assert no_progress_delay(1.0, backoff, 10.0, None, 13.0) == 3.0  # half ended by 13 s
+    assert no_progress_delay(1.0, backoff, 10.0, None, 10.5) == 1.0  # never under the policy
+    assert no_progress_delay(1.0, backoff, 10.0, 50.0, 13.0) == 30.0  # sparse: to its end, capped
+    steady = Backoff(initial=1.0, maximum=60.0, strategy="constant", jitter="none")
+    assert no_progress_delay(1.0, steady, 500.0, None, None) == 1.0
