@@ -8,11 +8,12 @@ import asyncio
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from modelarts_poller import Backoff, ExportTask, PollPolicy
+from modelarts_poller import Backoff, ExportTask, InvalidArgumentError, PollPolicy
 from modelarts_poller._checkpoint import TaskState, encode_token
 from modelarts_poller.airflow import Connection, SharedEngines
 from modelarts_poller.testing import FakeClock, FakeModelArts
@@ -51,7 +52,9 @@ def setup(end: float | None, outcome: str = "SUCCESSED") -> tuple[FakeClock, Sha
         timeline.append((end, {"status": outcome, "error_msg": "it broke"}))
     fake.add_export("d", "t", timeline)
     conn = FakeConnection("project", "fake", lambda: None, fake=fake)  # type: ignore[arg-type, return-value]
-    return clock, SharedEngines(policy=POLICY, clock=clock), conn
+    # Seeded: the engines' jitter decides when a watcher ends, which the state machine's
+    # precondition reads; an unseeded run would not repeat when Hypothesis replays it.
+    return clock, SharedEngines(policy=POLICY, clock=clock, seed=7), conn
 
 
 def token(clock: FakeClock, deadline: float | None = None) -> str:
@@ -291,3 +294,30 @@ async def test_a_deadline_costs_a_waiting_watcher_no_object_for_the_collector() 
     without = await tracked_per_watcher(None)
     with_deadline = await tracked_per_watcher(7200.0)
     assert with_deadline - without <= 0.1, (without, with_deadline)
+
+
+def _ends(seed: int) -> list[float]:
+    async def run() -> list[float]:
+        clock, _, conn = setup(9.5)
+        jittery = PollPolicy(
+            interval=Backoff(initial=1.0, maximum=4.0, jitter="full"), first_delay=0
+        )
+        shared = SharedEngines(policy=jittery, clock=clock, seed=seed)
+        try:
+            task = asyncio.create_task(shared.watch(conn, token(clock)))
+            times = ended_at(clock, task)
+            await clock.advance(60.0)
+            assert task.done()
+            return times
+        finally:
+            await shared.aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_seed_repeats_a_run_in_virtual_time_and_must_be_an_int() -> None:
+    assert _ends(1) == _ends(1)
+    assert len({tuple(_ends(s)) for s in range(6)}) > 1  # the jitter does move the end
+    for bad in (True, 1.5, "7"):
+        with pytest.raises(InvalidArgumentError, match="seed"):
+            SharedEngines(seed=bad)  # type: ignore[arg-type]

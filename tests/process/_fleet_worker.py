@@ -1,9 +1,10 @@
 """Subprocess for test_redis_fleet.py: one engine watching its share of the tasks, its
 rate limit shared with the others through Redis.
 
-``python tests/_fleet_worker.py SIM_URL PROJECT REDIS_URL QUOTA PROCESSES TASKS.json SKEW``
+``python tests/_fleet_worker.py SIM_URL PROJECT REDIS_URL QUOTA PROCESSES TASKS.json SKEW [MARGIN]``
 prints one JSON line per task end as it is delivered, then ``{"done": n, "counters": {...}}``.
-``SKEW`` (seconds) offsets the limiter's clock, as another host's clock would be.
+``SKEW`` (seconds) offsets the limiter's clock, as another host's clock would be; ``MARGIN``
+is the limiter's margin under the quota (its default unless given).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def report(event: TaskEvent) -> None:
 
 
 async def main(args: list[str]) -> None:
-    url, project, redis_url, quota, processes, tasks_file, skew = args
+    url, project, redis_url, quota, processes, tasks_file, skew, *rest = args
+    margin = {"margin": float(rest[0])} if rest else {}
     tasks = json.loads(Path(tasks_file).read_text())  # noqa: ASYNC240 - once, at start
     limiter = RedisRateLimiter(
         redis_url,
@@ -59,6 +61,7 @@ async def main(args: list[str]) -> None:
         processes=int(processes),
         timeout=0.2,
         clock=SkewedClock(float(skew)),
+        **margin,
     )
     async with (
         limiter,

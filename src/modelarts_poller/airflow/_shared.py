@@ -343,9 +343,11 @@ class _Shared:
         durations: DurationModel,
         on_idle: Callable[[_Shared], None],
         clock: Clock | None = None,
+        seed: int | None = None,
     ) -> None:
         self.connection = connection
         self.clock = clock
+        self.seed = seed
         self.policy = policy
         self.durations = durations
         self.users = 0
@@ -489,6 +491,7 @@ class _Shared:
                     rate_limiter=limiter,
                     durations=self.durations,
                     clock=self.clock,
+                    seed=self.seed,
                 ) as engine,
             ):
                 self.engine = engine
@@ -518,11 +521,21 @@ class SharedEngines:
     """Watches for many trigger-shaped coroutines, one engine per connection.
 
     ``policy`` is each engine's default policy; ``clock`` the clock its engines run on (the
-    system's by default; a ``FakeClock`` runs them in virtual time)."""
+    system's by default; a ``FakeClock`` runs them in virtual time); ``seed`` seeds each
+    engine's jitter (as ``Engine(seed=)``), so a run in virtual time repeats exactly."""
 
-    def __init__(self, *, policy: PollPolicy | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        policy: PollPolicy | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise InvalidArgumentError(f"seed must be an int or None, got {seed!r}")
         self._policy = policy
         self._clock = clock
+        self._seed = seed
         self._shared: dict[str, _Shared] = {}
         # What each connection's engines learned of durations outlives them: an engine is
         # closed when its last watcher leaves, and the next DAG run's tasks are the same kinds.
@@ -574,7 +587,9 @@ class SharedEngines:
         shared = self._shared.get(connection.key)
         if shared is None or shared.stop.is_set():
             learned = self._learned.setdefault(connection.key, DurationModel())
-            shared = _Shared(connection, self._policy, learned, self._forget, self._clock)
+            shared = _Shared(
+                connection, self._policy, learned, self._forget, self._clock, self._seed
+            )
             self._shared[connection.key] = shared
             self._owners.add(shared.owner)
             shared.owner.add_done_callback(self._owners.discard)
