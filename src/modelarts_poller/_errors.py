@@ -213,5 +213,10 @@ class InvalidArgumentError(PollerError, ValueError):
     """An argument was rejected before any request was sent; the message names it."""
 
 
+class NotStoppableError(InvalidArgumentError):
+    """A stop was asked of a task whose kind has no stop call in the ModelArts API (its
+    spec's ``STOP`` is ``None``); nothing was sent."""
+
+
 class EngineClosedError(PollerError, RuntimeError):
     """The engine is not running: it was never entered, or it has been closed."""

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
-from ._errors import InvalidArgumentError, ParseError
+from ._errors import InvalidArgumentError, NotStoppableError, ParseError
 from ._phase import Phase
 from ._specs import Observation, TaskSpec
 from ._validate import check_id
@@ -77,6 +77,19 @@ def id_field(name: str | None = None) -> Any:
     return attrs.field(validator=lambda _i, a, v: check_id(name or a.name, v))
 
 
+@attrs.frozen
+class StopCall:
+    """A kind's stop call, declared once with the kind: the request that asks ModelArts to
+    stop a task (``method``, ``path``: a template over ``project_id`` and the spec's IDs,
+    and the JSON ``body``, if any) and ``stopped``, the raw status values in which the
+    remote task has stopped (what a watch that asked for the stop waits for)."""
+
+    method: str
+    path: str
+    stopped: frozenset[Any]
+    body: Mapping[str, object] | None = None
+
+
 class ModelArtsTask:
     """The base of an operation's spec: one remote resource read with one GET.
 
@@ -102,6 +115,8 @@ class ModelArtsTask:
     LIST_PATH: ClassVar[str | None] = None
     GROUP_IDS: ClassVar[tuple[str, ...]] = ()
     LIST_PAGE: ClassVar[Callable[[object], tuple[int, tuple[Any, ...]]] | None] = None
+    # The kind's stop call; None where the ModelArts API has none.
+    STOP: ClassVar[StopCall | None] = None
     project_id: str | None
     success: frozenset[Any] | None
 
@@ -274,6 +289,22 @@ def id_answer(name: str) -> Callable[[object], str]:
         return value
 
     return parse
+
+
+async def send_stop(client: Transport, spec: ModelArtsTask) -> None:
+    """Send ``spec``'s stop call once through ``client`` (no retry here: the caller's
+    policy decides). Raises :class:`NotStoppableError`, sending nothing, where the kind
+    has no stop call; a server's refusal raises as any request's does."""
+    call = type(spec).STOP if isinstance(spec, ModelArtsTask) else None
+    if call is None:
+        raise NotStoppableError(
+            f"{getattr(spec, 'kind', type(spec).__name__)} tasks have no stop call in the "
+            f"ModelArts API; {spec} was not stopped"
+        )
+    ids = dict(zip(spec.ID_NAMES, spec.ids, strict=True))
+    await client.request(
+        call.method, call.path, no_answer, ids=ids, body=call.body, project_id=spec.project_id
+    )
 
 
 def no_answer(data: object) -> None:

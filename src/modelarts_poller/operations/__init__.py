@@ -10,7 +10,16 @@ own uses the same helpers, exported here. The kinds reach the client only throug
 
 from __future__ import annotations
 
-from .._kind import Transport, id_answer, id_field, no_answer, project_field, success_field
+from .._kind import (
+    StopCall,
+    Transport,
+    id_answer,
+    id_field,
+    no_answer,
+    project_field,
+    send_stop,
+    success_field,
+)
 from .._parsing import StatusMixin, extra_field
 from . import (
     dataset,
@@ -43,6 +52,7 @@ from ._declare import (
 
 __all__ = [
     "StatusMixin",
+    "StopCall",
     "Transport",
     "choice",
     "dataset",
@@ -67,6 +77,7 @@ __all__ = [
     "processing_task",
     "project_field",
     "read",
+    "send_stop",
     "service",
     "str_map",
     "success_field",

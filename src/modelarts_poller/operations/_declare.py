@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .. import _parsing as p
-from .._kind import Kind, register_kind
+from .._kind import Kind, StopCall, register_kind
 from .._phase import Phase
 
 S = TypeVar("S", bound=type)
@@ -241,13 +241,16 @@ def declare(
     list_path: str | None = None,
     group_ids: tuple[str, ...] = (),
     list_page: Callable[[object], tuple[int, tuple[Any, ...]]] | None = None,
+    stop: StopCall | None = None,
 ) -> Callable[[S], S]:
     """Make a spec class (a frozen attrs ``ModelArtsTask`` whose fields are its IDs in
     path order, then ``project_id`` and ``success``) the spec of kind ``name``, and
     register the kind. ``phases`` is the table :func:`phase_table` made for ``values``;
     ``parse`` is ``model``'s parser, by default the one :func:`parser` generates.
     ``list_path``, ``group_ids`` and ``list_page`` declare a list call that observes a
-    group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`)."""
+    group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`); ``stop`` the
+    kind's stop call (refused unless its path is over the IDs and its ``stopped`` values
+    are documented ones)."""
     read_body = parser(model) if parse is None else parse
     table = phases
     if not {m.value for m in values} <= set(table):
@@ -261,6 +264,13 @@ def declare(
         fields = {f for _, f, _, _ in Formatter().parse(path) if f}
         if fields != {"project_id", *ids}:
             raise TypeError(f"{spec.__name__}: path {path!r} is not over project_id and {ids}")
+        if stop is not None:
+            over = {f for _, f, _, _ in Formatter().parse(stop.path) if f}
+            if over != {"project_id", *ids}:
+                raise TypeError(f"{spec.__name__}: stop path {stop.path!r} is not over {ids}")
+            if not stop.stopped or not set(stop.stopped) <= set(table):
+                raise TypeError(f"{spec.__name__}: stopped values {set(stop.stopped)} are not "
+                                f"documented status values")  # fmt: skip
         for owner, attr, value in (
             (model, "_phases", table),
             (model, "_values", values),
@@ -272,9 +282,11 @@ def declare(
             (spec, "LIST_PATH", list_path),
             (spec, "GROUP_IDS", group_ids),
             (spec, "LIST_PAGE", None if list_page is None else staticmethod(list_page)),
+            (spec, "STOP", stop),
         ):
             setattr(owner, attr, value)
-        register_kind(Kind(name, spec, ids, aliases, description, templates))
+        more = () if stop is None else (stop.path,)
+        register_kind(Kind(name, spec, ids, aliases, description, (*templates, *more)))
         return spec
 
     return apply

@@ -17,11 +17,14 @@ from typing import Any
 import attrs
 
 from .. import _parsing as p
-from .._kind import ModelArtsTask, id_field, project_field, success_field
+from .._kind import ModelArtsTask, StopCall, id_field, project_field, success_field
 from .._phase import Phase
 from ._declare import declare, derived, integer, parser, phase_table, text
 
 STATUS_PATH = "/v2/{project_id}/training-jobs/{training_job_id}"
+# stop_training_job in the official SDK: an action on the job, answered with its state.
+STOP = StopCall("POST", STATUS_PATH + "/actions", frozenset({"Terminated"}),
+                {"action_type": "terminate"})  # fmt: skip
 
 
 class TrainingPhaseValue(enum.Enum):
@@ -111,7 +114,7 @@ parse_training_job_status = parser(TrainingJobStatus, _finish)
 
 @declare("training_job", values=V, phases=PHASES, model=TrainingJobStatus,
          parse=parse_training_job_status, path=STATUS_PATH, aliases=("training",),
-         description="training job (v2)")  # fmt: skip
+         description="training job (v2)", stop=STOP)  # fmt: skip
 @attrs.frozen
 class TrainingJob(ModelArtsTask):
     """A training job. Succeeds on ``Completed``; ``Failed``, ``Terminated`` and
