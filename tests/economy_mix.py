@@ -14,7 +14,11 @@ the same run; its requests per task are counted exactly (a poll at 0, I, 2I, ...
 the first one at or after the end). ``python -m tests.economy_mix`` prints the table;
 ``--waves`` prints bench_triggerer's shape in virtual time instead (export, import, sync
 and training jobs, lognormal median 30 s sigma 0.5, queued 0-2 s, the default backoff 1 to
-30 s, against a trigger that sleeps 5 s; a cold wave and a warm one).
+30 s, against a trigger that sleeps 5 s; a cold wave and a warm one); ``--economy``
+prints bench_economy's shape (sync, export and dataset tasks round-robin, queued 0-1 s,
+lognormal median 4 s sigma 0.7 clipped to 1-16 s, a constant 1 s rhythm up to 8 s,
+learned online from nothing) against one fixed interval matched to the engine's overall
+p95, as that benchmark compares them.
 """
 
 from __future__ import annotations
@@ -231,6 +235,55 @@ async def waves(n: int = 1000, sleep: float = 5.0) -> dict[str, tuple[float, flo
         POLICY = kept
 
 
+def economy_tasks(n: int, seed: int) -> list[Script]:
+    """bench_economy's tasks (benchmarks/bench_economy.py)."""
+    rng = random.Random(seed)
+    kinds = ("sync", "export", "dataset_task")
+    return [
+        Script(
+            kinds[i % 3],
+            project_id="project",
+            dataset_id=f"ds-{seed}-{i}",
+            task_id=f"t-{seed}-{i}",
+            created=0.0,
+            created_ms=1_700_000_000_000,
+            queue=rng.uniform(0.0, 1.0),
+            run=min(16.0, max(1.0, 4.0 * rng.lognormvariate(0.0, 0.7))),
+            outcome="failed" if rng.random() < 0.1 else "completed",
+            total=1000,
+        )
+        for i in range(n)
+    ]
+
+
+async def economy(n: int = 400, seed: int = 20261206) -> dict[str, tuple[float, float]]:
+    """Per kind and ``"all"``: (engine requests a task / the matched fixed poller's, p95 s),
+    the fixed interval matched to the engine's overall p95, learned online."""
+    global POLICY
+    kept, POLICY = (
+        POLICY,
+        PollPolicy(
+            interval=Backoff(initial=1.0, maximum=8.0, strategy="constant", jitter="none"),
+            first_delay=1.0,
+        ),
+    )
+    try:
+        tasks = economy_tasks(n, seed)
+        delays, requests, _ = await engine_pass(tasks, None, seed)
+    finally:
+        POLICY = kept
+    every = [d for ds in delays.values() for d in ds]
+    interval = matched_interval([s.finishes for s in tasks], p95(every))
+    out = {}
+    for kind in ("sync", "export", "dataset_task"):
+        ends = [s.finishes for s in tasks if s.kind == kind]
+        fixed = fixed_poller(ends, interval)[1]
+        out[kind] = (requests[kind] / len(ends) / fixed, p95(delays[kind]))
+    fixed_all = fixed_poller([s.finishes for s in tasks], interval)[1]
+    out["all"] = (sum(requests.values()) / n / fixed_all, p95(every))
+    return out
+
+
 def table(scores: dict[str, KindScore]) -> str:
     lines = [
         f"{'kind':<17} {'tasks':>5} {'engine':>8} {'fixed':>8} {'ratio':>6} {'p95 s':>8} "
@@ -255,6 +308,9 @@ if __name__ == "__main__":
             print(
                 f"{label}: {engine:.2f} requests a task, {ratio:.3f} x fixed 5 s, p95 {delay:.1f} s"
             )
+    elif "--economy" in sys.argv:
+        for kind, (ratio, delay) in asyncio.run(economy()).items():
+            print(f"{kind:<13} {ratio:.3f} x fixed, p95 {delay:.2f} s")
     else:
         print(table(asyncio.run(measure())))
     print(f"# {time.process_time() - began:.1f} s CPU")
