@@ -43,8 +43,6 @@ from ._durations import DurationModel
 from ._errors import (
     EngineClosedError,
     InvalidArgumentError,
-    PermanentError,
-    ProtocolError,
     TransientError,
     printable_line,
 )
@@ -62,19 +60,22 @@ from ._kind import ModelArtsTask
 from ._logcontext import task_context
 from ._metrics import EngineMetrics
 from ._phase import Phase
-from ._policy import PollPolicy, next_poll_delay, retry_delay, time_to_finish
+from ._policy import PollPolicy
 from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
-from ._schedule import (
-    HEDGE,
-    LATE_BUDGET,
-    Scheduler,
-    change_chance,
-    hedged_delay,
-    no_progress_delay,
-    placed_delay,
-    priority_credit,
-)
+from ._schedule import Scheduler
 from ._specs import Observation, TaskSpec
+from ._step import (
+    DEADLINE_IN_FLIGHT,
+    DEADLINE_PASSED,
+    Ending,
+    credit,
+    first_look,
+    next_look,
+    poll_limit,
+    read_answer,
+    read_error,
+    retry_look,
+)
 from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
@@ -86,7 +87,6 @@ _BIG_BATCH = 50_000  # watches in one watch_many() after which the collector run
 # very object the last poll returned is frozen and byte-identical to it (the client shares
 # it only then), so its pure ``interpret`` would read the same Observation again.
 _FROZEN_SNAPSHOTS: dict[type, bool] = {}
-_LAST_LOOK_LEAD = 0.5  # seconds before a deadline that the last poll starts
 
 
 @attrs.frozen
@@ -538,25 +538,19 @@ class Engine:
             self._wake_dispatcher()
 
     def _skip_quiet(self, handle: TaskHandle, now: float, age: float) -> None:
-        """Move the first poll of a task of known age past the sparse stretch holding it.
-
-        Watched at an unknown age, a task may be over already, so its first poll comes at
-        once; a task known to be at a sparse age of its kind (young, before its kind's
-        tasks start ending) is unlikely to have ended, so a poll there is spent on seeing
-        it run. Placed as every later poll of a task without progress is (``placed_delay``:
-        never sooner than the policy's ``first_delay``, never later than its
-        ``interval.maximum``), and never past the deadline.
-        """
-        durations = self._durations
-        if durations is None:
-            return
-        quiet = durations.sparse_until(handle.spec.kind, age, LATE_BUDGET)
-        first = handle._due - now  # what watch() scheduled: the policy's first_delay
-        delay = placed_delay(first, handle._policy.interval.maximum, age, quiet)
-        deadline = handle._deadline
-        if delay <= first or (deadline is not None and now + delay > deadline):
-            return
-        self._sched.push(handle, now + delay)  # the entry watch() pushed goes stale
+        """Move the first poll of a task of known age past the sparse stretch holding it
+        (``_step.first_look``)."""
+        due = first_look(
+            handle._policy,
+            now=now,
+            due=handle._due,
+            age=age,
+            durations=self._durations,
+            kind=handle.spec.kind,
+            deadline=handle._deadline,
+        )
+        if due is not None:
+            self._sched.push(handle, due)  # the entry watch() pushed goes stale
 
     def _observe_polls(self, polled: Callable[[TaskHandle], None] | None) -> None:
         """Call ``polled(handle)`` after each poll that did not end its task, where the
@@ -593,29 +587,19 @@ class Engine:
             self._wake_dispatcher()
 
     def _credit(self, handle: TaskHandle, due: float, now: float) -> float:
-        """How far a due poll may jump the due-time order (see ``_schedule``)."""
-        backlog = self._sched.backlog
-        # Judged at when the poll would start in due order: the credit is fixed once given.
-        then = now + backlog
-        durations = self._durations
-        obs = handle._obs
-        if obs is None:
-            ended = None
-            if durations is not None and handle._fresh:
-                watched = handle._watched_at
-                ended = durations.chance_ended(handle.spec.kind, 0.0, then - watched)
-            chance = change_chance(seen=False, waited=0.0, eta=None, ended=ended)
-            return priority_credit(chance, handle._policy.interval.initial, backlog)
-        seen_at = handle._seen_at
-        completion = obs.completion
-        latest = None if completion is None else (seen_at, completion)
-        eta = time_to_finish(handle._first, latest)
-        ended = None
-        if eta is None and durations is not None and handle._fresh:
-            watched = handle._watched_at
-            ended = durations.chance_ended(handle.spec.kind, seen_at - watched, then - watched)
-        chance = change_chance(seen=True, waited=then - seen_at, eta=eta, ended=ended)
-        return priority_credit(chance, due - seen_at, backlog)
+        """How far a due poll may jump the due-time order (see ``_step.credit``)."""
+        return credit(
+            handle._policy,
+            now=now,
+            due=due,
+            backlog=self._sched.backlog,
+            obs=handle._obs,
+            seen_at=handle._seen_at,
+            first=handle._first,
+            durations=self._durations,
+            kind=handle.spec.kind,
+            watched_at=handle._watched_at if handle._fresh else None,
+        )
 
     def _wake_dispatcher(self) -> None:
         scope = self._dispatch_scope
@@ -684,7 +668,7 @@ class Engine:
         ends here and now (one slow consumer holds up no other's end); their events are
         delivered, in order, by one task of their own."""
         ended = []
-        reason, message = FailureReason.DEADLINE, "the deadline passed before the task finished"
+        reason, message = FailureReason.DEADLINE, DEADLINE_PASSED.message
         for handle in handles:
             event = TaskFailed(handle.spec, now, reason, message, None, handle._snapshot)
             if self._settle(handle, event):
@@ -754,7 +738,7 @@ class Engine:
             if handle._outcome is None:
                 deadline = handle._deadline
                 if deadline is not None and self._now() >= deadline:
-                    await self._fail_deadline(handle)
+                    await self._end(handle, DEADLINE_PASSED, self._now())
                     return
                 self._sched.unpop(handle, due, self._now())
             await self._prepay()
@@ -775,7 +759,7 @@ class Engine:
                 gate = CURRENT_GATE.get()
                 if gate is not None:
                     gate.prepaid = False  # a grant held since is not the next poll's
-            await self._fail_deadline(handle)
+            await self._end(handle, DEADLINE_PASSED, self._now())
             return
         handle._polls += 1
         self._polls += 1
@@ -801,13 +785,7 @@ class Engine:
                 snapshot = await self._fetch_by(fetching, deadline)
         except _DeadlineHit:
             self._in_flight -= 1
-            await self._fail(
-                handle,
-                FailureReason.DEADLINE,
-                "the deadline passed while a poll was in flight (for its grant or its answer)",
-                None,
-                self._now(),
-            )
+            await self._end(handle, DEADLINE_IN_FLIGHT, self._now())
             return
         except Exception as exc:
             self._in_flight -= 1
@@ -847,81 +825,58 @@ class Engine:
             self._roll_rate(now)
         handle._errors = 0
         handle._seen_at = now
-        if obs is prev and snapshot is handle._snapshot:
-            pass
-        elif (
-            prev is None
-            or obs.status != prev.status
-            or obs.completion != prev.completion
-            or obs.phase is not prev.phase
-        ):
-            if prev is None or obs.status != prev.status:
+        answer = read_answer(prev, obs, same=obs is prev and snapshot is handle._snapshot)
+        if answer.progress:
+            if answer.status_changed:
                 handle._attempt = 0
             previous = handle._snapshot
             handle._snapshot = snapshot
             handle._obs = obs
-            event = TaskProgress(spec, now, snapshot, previous, obs)
             delivery = self._delivery
             if delivery.wanted(handle):
-                await delivery.emit(handle, event)
+                await delivery.emit(handle, TaskProgress(spec, now, snapshot, previous, obs))
                 if handle._outcome is not None:
                     return
             else:
                 delivery.events += 1
         else:
             handle._snapshot = snapshot
-        phase = obs.phase
-        if phase is Phase.SUCCEEDED:
-            await self._finish(handle, TaskCompleted(spec, now, snapshot, obs))
-            return
-        if phase is Phase.FAILED:
-            message = obs.message or f"the task reported {obs.status}"
-            await self._fail(handle, FailureReason.REMOTE_FAILED, message, None, now)
+        end = answer.end
+        if end is not None:
+            if end.reason is None:
+                await self._finish(handle, TaskCompleted(spec, now, snapshot, obs))
+            else:
+                await self._end(handle, end, now)
             return
         if self._polled is not None:
             self._polled(handle)
             if handle._outcome is not None:  # its last watcher left (SharedEngines)
                 return
         policy = handle._policy
-        if policy.max_polls is not None and handle._polls >= policy.max_polls:
-            await self._fail_max_polls(handle, None, now)
+        end = poll_limit(handle._polls, policy, None)
+        if end is not None:
+            await self._end(handle, end, now)
             return
-        completion = obs.completion
-        latest = None
-        if completion is not None:
-            latest = (now, completion)
-            # The rate is measured from the first observation past the starting value, so
-            # time spent queued at 0% (or stuck) before the watch saw progress is not in it.
-            base, first = handle._base, handle._first
-            if base is None or completion < base or (first is not None and completion < first[1]):
-                handle._base = completion  # first seen, or progress went back: start over
-                handle._first = None
-            elif first is None and completion > base:
-                handle._first = latest
-        delay = next_poll_delay(
-            policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest
+        look = next_look(
+            policy,
+            now=now,
+            attempt=handle._attempt,
+            draw=self._draw(),
+            completion=obs.completion,
+            base=handle._base,
+            first=handle._first,
+            durations=self._durations,
+            kind=spec.kind,
+            age=now - handle._watched_at if handle._fresh else None,
+            deadline=handle._deadline,
         )
-        durations = self._durations
-        if durations is not None and handle._fresh:
-            age = now - handle._watched_at
-            if latest is None:
-                if durations.knows(spec.kind):
-                    # No progress to go by: the policy's rhythm at its age where its kind's
-                    # ends are likely, a jump over the stretch where they are not.
-                    quiet = durations.sparse_until(spec.kind, age, LATE_BUDGET)
-                    half = durations.hedge_until(spec.kind, age, HEDGE)
-                    delay = no_progress_delay(delay, policy.interval, age, quiet, half)
-            elif handle._first is not None and delay > policy.interval.initial:
-                # A progress estimate may be wrong (a task that will fail rarely says so):
-                # it does not jump past the age by which half its kind's runners have ended.
-                half = durations.hedge_until(spec.kind, age, HEDGE)
-                delay = hedged_delay(delay, policy.interval.initial, age, half)
+        handle._base = look.base
+        handle._first = look.first
         handle._attempt += 1
-        due = now + delay
-        deadline = handle._deadline
-        if deadline is not None and due > deadline:
-            await self._reschedule(handle, now, due, honour=False)
+        if look.end is not None:
+            await self._end(handle, look.end, now)
             return
+        due = look.due
         self._sched.push(handle, due)
         if due < self._dispatch_target:
             self._wake_dispatcher()
@@ -1002,28 +957,6 @@ class Engine:
             raise _DeadlineHit
         return outcome[0]
 
-    async def _reschedule(
-        self, handle: TaskHandle, now: float, due: float, *, honour: bool
-    ) -> None:
-        deadline = handle._deadline
-        if deadline is not None and due > deadline:
-            if now >= deadline or honour:
-                await self._fail(
-                    handle,
-                    FailureReason.DEADLINE,
-                    "the deadline passed before the task finished"
-                    if now >= deadline
-                    else "the server asked to wait past the task's deadline",
-                    None,
-                    now,
-                )
-                return
-            # One last look, early enough to be answered before the deadline cuts it off;
-            # after it, the task waits for the deadline itself and fails there unpolled.
-            last = deadline - _LAST_LOOK_LEAD
-            due = last if now < last else deadline
-        self._push(handle, due)
-
     async def _poll_failed(self, handle: TaskHandle, exc: Exception) -> None:
         now = self._now()
         self._rate_polls += 1
@@ -1032,54 +965,59 @@ class Engine:
         if handle._outcome is not None:
             return
         policy = handle._policy
-        if isinstance(exc, TransientError | ProtocolError):
+        failure = read_error(exc, handle._errors, policy)
+        errors = failure.errors
+        if failure.transient:
             self._transient += 1
             if self._metrics is not None:
                 self._metrics.retry(handle.spec.kind, type(exc).__name__)
-            handle._errors += 1
-            errors = handle._errors
-            if policy.max_retries is not None and errors > policy.max_retries:
-                await self._fail(
-                    handle,
-                    FailureReason.RETRIES_EXHAUSTED,
-                    f"{errors} transient errors in a row; last: {exc}",
-                    exc,
-                    now,
-                )
-                return
-            if self._polled is not None:
-                self._polled(handle)
-                if handle._outcome is not None:
-                    return
-            if policy.max_polls is not None and handle._polls >= policy.max_polls:
-                await self._fail_max_polls(handle, exc, now)
-                return
-            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-            delay = retry_delay(policy, errors, self._draw(), retry_after)
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s: transient error %s; retry %d in %.3fs",
+            handle._errors = errors
+        end = failure.end
+        if end is not None:
+            if end.reason is FailureReason.ERROR:
+                logger.error(
+                    "%s: unexpected error while polling",
                     handle.spec,
-                    exc,
-                    errors,
-                    delay,
-                    extra=task_context(
-                        handle.spec, attempt=errors, delay=delay, error_type=type(exc).__name__
-                    ),
+                    exc_info=exc,
+                    extra=task_context(handle.spec, error_type=type(exc).__name__),
                 )
-            await self._delivery.emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
-            if handle._outcome is None:
-                await self._reschedule(handle, now, now + delay, honour=retry_after is not None)
-        elif isinstance(exc, PermanentError):
-            await self._fail(handle, FailureReason.PERMANENT_ERROR, str(exc), exc, now)
-        else:
-            logger.error(
-                "%s: unexpected error while polling",
+            await self._end(handle, end, now)
+            return
+        if self._polled is not None:
+            self._polled(handle)
+            if handle._outcome is not None:
+                return
+        end = poll_limit(handle._polls, policy, exc)
+        if end is not None:
+            await self._end(handle, end, now)
+            return
+        retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+        look = retry_look(
+            policy,
+            now=now,
+            errors=errors,
+            draw=self._draw(),
+            retry_after=retry_after,
+            deadline=handle._deadline,
+        )
+        delay = look.delay
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s: transient error %s; retry %d in %.3fs",
                 handle.spec,
-                exc_info=exc,
-                extra=task_context(handle.spec, error_type=type(exc).__name__),
+                exc,
+                errors,
+                delay,
+                extra=task_context(
+                    handle.spec, attempt=errors, delay=delay, error_type=type(exc).__name__
+                ),
             )
-            await self._fail(handle, FailureReason.ERROR, f"{type(exc).__name__}: {exc}", exc, now)
+        await self._delivery.emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
+        if handle._outcome is None:
+            if look.end is not None:
+                await self._end(handle, look.end, now)
+            else:
+                self._push(handle, look.due)
 
     def _roll_rate(self, now: float) -> None:
         self._rate = self._rate_polls / (now - self._rate_start)
@@ -1088,25 +1026,11 @@ class Engine:
 
     # -- endings ----------------------------------------------------------------------
 
-    async def _fail_max_polls(
-        self, handle: TaskHandle, error: BaseException | None, now: float
-    ) -> None:
-        message = f"not finished after {handle._polls} polls"
-        await self._fail(handle, FailureReason.MAX_POLLS, message, error, now)
-
-    async def _fail_deadline(self, handle: TaskHandle) -> None:
-        message = "the deadline passed before the task finished"
-        await self._fail(handle, FailureReason.DEADLINE, message, None, self._now())
-
-    async def _fail(
-        self,
-        handle: TaskHandle,
-        reason: FailureReason,
-        message: str,
-        error: BaseException | None,
-        now: float,
-    ) -> None:
-        event = TaskFailed(handle.spec, now, reason, message, error, handle._snapshot)
+    async def _end(self, handle: TaskHandle, end: Ending, now: float) -> None:
+        """End the task as a step decided: ``end`` is a failure (a completion carries the
+        answer's observation, and the engine builds it where it has one)."""
+        assert end.reason is not None
+        event = TaskFailed(handle.spec, now, end.reason, end.message, end.error, handle._snapshot)
         await self._finish(handle, event)
 
     def _settle(self, handle: TaskHandle, event: TaskCompleted | TaskFailed) -> bool:
