@@ -61,7 +61,7 @@ from ._logcontext import task_context
 from ._metrics import EngineMetrics
 from ._phase import Phase
 from ._policy import PollPolicy
-from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
+from ._ratelimit import CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
 from ._schedule import Scheduler
 from ._specs import Observation, TaskSpec
 from ._step import (
@@ -246,7 +246,15 @@ class Engine:
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         # Tasks a list request can observe together; only a ModelArtsClient lists.
         self._lists: ListPolling | None = (
-            ListPolling(self) if list_polling and isinstance(client, ModelArtsClient) else None
+            ListPolling(
+                client=client,
+                tasks=self._tasks,
+                now=self._now,
+                fetch_own=self._fetch_own,
+                observe=self._spawn_observe,
+            )
+            if list_polling and isinstance(client, ModelArtsClient)
+            else None
         )
         self._sched: Scheduler[TaskHandle] = Scheduler(self._credit if priority else None)
         self._idle: list[_Worker] = []
@@ -694,7 +702,7 @@ class Engine:
     async def _worker(self, worker: _Worker) -> None:
         if self._limiter is not None:
             # Seen by ModelArtsClient in this worker's context: its requests take grants.
-            CURRENT_GATE.set(Gate(self._limiter, self))
+            CURRENT_GATE.set(Gate(self._limiter, now=self._now, granted=self._granted))
         now = self._now
         idle = self._idle
         poll = self._poll
@@ -774,7 +782,7 @@ class Engine:
             if (
                 self._per_poll_grants
                 and not prepaid
-                and not (self._wire_gated and getattr(spec, "_wire_limited", False))
+                and not (self._wire_gated and getattr(spec, "WIRE_LIMITED", False))
             ):
                 fetching = self._paid_fetch(spec)
             else:
@@ -915,12 +923,20 @@ class Engine:
         started = self._now()
         await self._limiter.acquire()
         self._contended = (
-            self._now() - started > _CONTENDED
+            self._now() - started > CONTENDED
             and getattr(self._limiter, "max_rate", 1.0) is not None
         )
         gate = CURRENT_GATE.get()
         if gate is not None:
             gate.prepaid = True
+
+    def _granted(self, binding: bool, waited: float) -> None:
+        """A grant came through a poller's ``Gate`` after ``waited`` seconds; ``binding``:
+        the rate binds, so pollers wait for grants before choosing what to poll."""
+        self._contended = binding
+        metrics = self._metrics
+        if metrics is not None:
+            metrics.rate_wait(waited)
 
     async def _paid_fetch(self, spec: TaskSpec[Any]) -> Any:
         await self._prepay()
