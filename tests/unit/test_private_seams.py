@@ -28,7 +28,14 @@ HANDLE_RECORD = {n for n in TaskHandle.__slots__ if n.startswith("_")} | {
     "_remove_waiter",
     "_take_waiters",
 }
-ENGINE_MODULES = {"_engine.py", "_schedule.py", "_delivery.py", "_batch.py", "_groups.py"}
+ENGINE_MODULES = {
+    "_engine.py",
+    "_dispatch.py",
+    "_schedule.py",
+    "_delivery.py",
+    "_batch.py",
+    "_groups.py",
+}
 
 # (module, attribute) -> why it is still there
 STREAM_FEED = "EventStream's feeding side (offer, force, end): not for its consumers"
