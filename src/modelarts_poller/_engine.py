@@ -1,22 +1,15 @@
-"""The polling engine: one timer heap, a bounded pool of pollers, shared limits.
+"""The polling engine: its lifecycle, watching and resuming, the endings of tasks, and
+what it tells (subscriptions, stats, metrics).
 
-Design (sized for a million tracked tasks): a task waiting for its next poll is an
-entry in the scheduler (``_schedule.py``, where every scheduling decision is made), not
-a sleeping coroutine. One dispatcher sleeps until the earliest due time and hands due
-tasks to idle workers; at most ``max_in_flight`` workers exist, and a worker that
-finishes a poll takes the next due task straight from the scheduler without waking the
-dispatcher, so under load the dispatcher sleeps and workers run back to back. This
-module keeps the lifecycle, the workers, the I/O and delivery.
+Sized for a million tracked tasks: a task waiting for its next poll is an entry in the
+scheduler (``_schedule.py``), not a sleeping coroutine. The dispatcher, the workers and
+each poll are ``_dispatch.py`` (the engine's base class); what a poll's answer or error
+means and when the task is polled next are decided in ``_step.py``, pure, and applied
+there.
 
-A deadline ends its task wherever it waits: a worker's whole poll (its rate grant and its
-request) is cut off at the task's deadline, and a task queued at its deadline (due and
-waiting for a grant or a free worker, or not due yet) is ended by the dispatcher, which
-wakes for deadlines even while every worker is busy.
-
-Events are delivered by the worker that produced them, in order: sync callbacks are
-called, async callbacks awaited, and bounded streams fed, so a slow consumer slows
-polling instead of losing events.
-"""
+Events are delivered by the worker that produced them, in order (``_delivery.py``): sync
+callbacks are called, async callbacks awaited, and bounded streams fed, so a slow
+consumer slows polling instead of losing events."""
 
 from __future__ import annotations
 
@@ -26,7 +19,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -39,13 +32,11 @@ from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encod
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._delivery import Callback, Delivery
+from ._dispatch import Dispatch
 from ._durations import DurationModel
 from ._errors import (
     EngineClosedError,
     InvalidArgumentError,
-    PermanentError,
-    ProtocolError,
-    TransientError,
     printable_line,
 )
 from ._events import (
@@ -53,8 +44,6 @@ from ._events import (
     TaskCompleted,
     TaskEvent,
     TaskFailed,
-    TaskProgress,
-    TaskRetrying,
 )
 from ._groups import ListPolling
 from ._handle import TaskHandle
@@ -62,19 +51,14 @@ from ._kind import ModelArtsTask
 from ._logcontext import task_context
 from ._metrics import EngineMetrics
 from ._phase import Phase
-from ._policy import PollPolicy, next_poll_delay, retry_delay, time_to_finish
-from ._ratelimit import _CONTENDED, CURRENT_GATE, Gate, RateLimiter, engine_limiter
-from ._schedule import (
-    HEDGE,
-    LATE_BUDGET,
-    Scheduler,
-    change_chance,
-    hedged_delay,
-    no_progress_delay,
-    placed_delay,
-    priority_credit,
-)
+from ._policy import PollPolicy
+from ._ratelimit import RateLimiter, engine_limiter
+from ._schedule import Scheduler
 from ._specs import Observation, TaskSpec
+from ._step import (
+    Ending,
+    first_look,
+)
 from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
@@ -82,11 +66,6 @@ logger = logging.getLogger("modelarts_poller.engine")
 _CHECKED_TYPES: set[type] = set()
 _INF = math.inf
 _BIG_BATCH = 50_000  # watches in one watch_many() after which the collector runs at once
-# Spec types whose snapshots come from ModelArtsClient's own fetch: a snapshot that is the
-# very object the last poll returned is frozen and byte-identical to it (the client shares
-# it only then), so its pure ``interpret`` would read the same Observation again.
-_FROZEN_SNAPSHOTS: dict[type, bool] = {}
-_LAST_LOOK_LEAD = 0.5  # seconds before a deadline that the last poll starts
 
 
 @attrs.frozen
@@ -105,19 +84,6 @@ class EngineStats:
     rate: float
 
 
-class _DeadlineHit(Exception):
-    """A poll's request was cut off by the task's deadline."""
-
-
-class _Worker:
-    __slots__ = ("due", "event", "item")
-
-    def __init__(self, item: TaskHandle | None, due: float = 0.0) -> None:
-        self.item = item
-        self.due = due  # when item fell due
-        self.event: anyio.Event | None = None
-
-
 def _default_callback_error(exc: BaseException, event: TaskEvent, callback: object) -> None:
     logger.error(
         "callback %r raised on %s for %s",
@@ -129,7 +95,7 @@ def _default_callback_error(exc: BaseException, event: TaskEvent, callback: obje
     )
 
 
-class Engine:
+class Engine(Dispatch):
     """Watches many tasks at once. Use as ``async with Engine(client=...) as engine``.
 
     ``client`` is what built-in task kinds fetch through (a ``ModelArtsClient`` or any
@@ -246,10 +212,18 @@ class Engine:
         self._tasks: dict[TaskSpec[Any], TaskHandle] = {}
         # Tasks a list request can observe together; only a ModelArtsClient lists.
         self._lists: ListPolling | None = (
-            ListPolling(self) if list_polling and isinstance(client, ModelArtsClient) else None
+            ListPolling(
+                client=client,
+                tasks=self._tasks,
+                now=self._now,
+                fetch_own=self._fetch_own,
+                observe=self._spawn_observe,
+            )
+            if list_polling and isinstance(client, ModelArtsClient)
+            else None
         )
         self._sched: Scheduler[TaskHandle] = Scheduler(self._credit if priority else None)
-        self._idle: list[_Worker] = []
+        self._idle = []
         self._workers = 0
         self._dispatch_target = _INF
         self._deadline_wake = _INF  # the deadline the dispatcher wakes for next
@@ -538,25 +512,19 @@ class Engine:
             self._wake_dispatcher()
 
     def _skip_quiet(self, handle: TaskHandle, now: float, age: float) -> None:
-        """Move the first poll of a task of known age past the sparse stretch holding it.
-
-        Watched at an unknown age, a task may be over already, so its first poll comes at
-        once; a task known to be at a sparse age of its kind (young, before its kind's
-        tasks start ending) is unlikely to have ended, so a poll there is spent on seeing
-        it run. Placed as every later poll of a task without progress is (``placed_delay``:
-        never sooner than the policy's ``first_delay``, never later than its
-        ``interval.maximum``), and never past the deadline.
-        """
-        durations = self._durations
-        if durations is None:
-            return
-        quiet = durations.sparse_until(handle.spec.kind, age, LATE_BUDGET)
-        first = handle._due - now  # what watch() scheduled: the policy's first_delay
-        delay = placed_delay(first, handle._policy.interval.maximum, age, quiet)
-        deadline = handle._deadline
-        if delay <= first or (deadline is not None and now + delay > deadline):
-            return
-        self._sched.push(handle, now + delay)  # the entry watch() pushed goes stale
+        """Move the first poll of a task of known age past the sparse stretch holding it
+        (``_step.first_look``)."""
+        due = first_look(
+            handle._policy,
+            now=now,
+            due=handle._due,
+            age=age,
+            durations=self._durations,
+            kind=handle.spec.kind,
+            deadline=handle._deadline,
+        )
+        if due is not None:
+            self._sched.push(handle, due)  # the entry watch() pushed goes stale
 
     def _observe_polls(self, polled: Callable[[TaskHandle], None] | None) -> None:
         """Call ``polled(handle)`` after each poll that did not end its task, where the
@@ -585,528 +553,13 @@ class Engine:
                 )
             _CHECKED_TYPES.add(spec_type)
 
-    # -- scheduling -------------------------------------------------------------------
-
-    def _push(self, handle: TaskHandle, due: float) -> None:
-        self._sched.push(handle, due)
-        if due < self._dispatch_target:
-            self._wake_dispatcher()
-
-    def _credit(self, handle: TaskHandle, due: float, now: float) -> float:
-        """How far a due poll may jump the due-time order (see ``_schedule``)."""
-        backlog = self._sched.backlog
-        # Judged at when the poll would start in due order: the credit is fixed once given.
-        then = now + backlog
-        durations = self._durations
-        obs = handle._obs
-        if obs is None:
-            ended = None
-            if durations is not None and handle._fresh:
-                watched = handle._watched_at
-                ended = durations.chance_ended(handle.spec.kind, 0.0, then - watched)
-            chance = change_chance(seen=False, waited=0.0, eta=None, ended=ended)
-            return priority_credit(chance, handle._policy.interval.initial, backlog)
-        seen_at = handle._seen_at
-        completion = obs.completion
-        latest = None if completion is None else (seen_at, completion)
-        eta = time_to_finish(handle._first, latest)
-        ended = None
-        if eta is None and durations is not None and handle._fresh:
-            watched = handle._watched_at
-            ended = durations.chance_ended(handle.spec.kind, seen_at - watched, then - watched)
-        chance = change_chance(seen=True, waited=then - seen_at, eta=eta, ended=ended)
-        return priority_credit(chance, due - seen_at, backlog)
-
-    def _wake_dispatcher(self) -> None:
-        scope = self._dispatch_scope
-        self._dispatch_target = -_INF  # one wake-up is enough until it sleeps again
-        self._saturated = False
-        if scope is not None:
-            self._dispatch_scope = None
-            scope.cancel()
-
-    def _pop_due(self, now: float) -> TaskHandle | float:
-        """The next due task, or the time to look again."""
-        got = self._sched.pop(now)
-        if self._metrics is not None and not isinstance(got, float):
-            # How late the poll starts: the saturation signal.
-            self._metrics.lag(now - self._sched.last_due)
-        return got
-
-    async def _dispatcher(self) -> None:
-        clock = self._clock
-        idle = self._idle
-        sched = self._sched
-        while True:
-            wake = sched.next_deadline()
-            if wake <= clock.now():
-                # Queued tasks out of time end now, without a grant or a free poller: they
-                # may be waiting behind a binding rate, a quota pause or busy pollers.
-                self._expire(sched.expired(clock.now()), clock.now())
-                wake = sched.next_deadline()
-            self._deadline_wake = wake
-            target = _INF
-            while True:
-                if not idle and self._workers >= self._max_in_flight:
-                    # Busy workers take due tasks themselves when they finish, and the
-                    # first to find nothing due wakes us: no push needs to, so none does
-                    # (a wake-up per poll would cost more than the poll's own scheduling).
-                    target = -_INF
-                    break
-                got = self._pop_due(clock.now())
-                if not isinstance(got, TaskHandle):
-                    target = got
-                    break
-                if idle:
-                    worker = idle.pop()
-                    worker.item = got
-                    worker.due = self._sched.last_due
-                    assert worker.event is not None
-                    worker.event.set()
-                else:
-                    self._workers += 1
-                    assert self._core_tg is not None
-                    self._core_tg.start_soon(self._worker, _Worker(got, self._sched.last_due))
-            self._dispatch_target = target
-            self._saturated = target == -_INF
-            if target < wake and target != -_INF:
-                wake = target
-            with anyio.CancelScope() as scope:
-                self._dispatch_scope = scope
-                if wake == _INF:
-                    await anyio.sleep_forever()
-                else:
-                    await clock.sleep_until(wake)
-            self._dispatch_scope = None
-
-    def _expire(self, handles: list[TaskHandle], now: float) -> None:
-        """End tasks whose deadline passed while they were queued, as of ``now``: each
-        ends here and now (one slow consumer holds up no other's end); their events are
-        delivered, in order, by one task of their own."""
-        ended = []
-        reason, message = FailureReason.DEADLINE, "the deadline passed before the task finished"
-        for handle in handles:
-            event = TaskFailed(handle.spec, now, reason, message, None, handle._snapshot)
-            if self._settle(handle, event):
-                if self._checkpoint is not None:
-                    self._checkpoint.record_outcome(event)
-                ended.append((handle, event))
-        if ended:
-            assert self._core_tg is not None
-            self._core_tg.start_soon(self._announce, ended)
-
-    async def _announce(self, ended: list[tuple[TaskHandle, TaskFailed]]) -> None:
-        for i, (handle, event) in enumerate(ended):
-            try:
-                await self._delivery.emit(handle, event)
-            except BaseException:  # the engine is closing: the rest without waiting
-                for other, end in ended[i + 1 :]:
-                    self._delivery.seal(other, end)
-                    self._release(other)
-                raise
-            finally:
-                self._release(handle)
-
-    async def _worker(self, worker: _Worker) -> None:
-        if self._limiter is not None:
-            # Seen by ModelArtsClient in this worker's context: its requests take grants.
-            CURRENT_GATE.set(Gate(self._limiter, self))
-        now = self._now
-        idle = self._idle
-        poll = self._poll
-        pop_due = self._pop_due
-        sched = self._sched
-        try:
-            while True:
-                handle = worker.item
-                if handle is None:
-                    event = worker.event = anyio.Event()
-                    idle.append(worker)
-                    # Once one worker is idle the dispatcher must hear of every push again.
-                    if self._saturated or sched.earliest() < self._dispatch_target:
-                        self._wake_dispatcher()
-                    await event.wait()
-                    continue
-                worker.item = None
-                due = worker.due
-                while True:
-                    await poll(handle, due)
-                    got = pop_due(now())
-                    if not isinstance(got, TaskHandle):
-                        if got < self._dispatch_target:
-                            self._wake_dispatcher()
-                        break
-                    handle = got
-                    due = sched.last_due
-        finally:
-            self._workers -= 1
-            if worker in idle:
-                idle.remove(worker)
-
-    # -- one poll ---------------------------------------------------------------------
-
-    async def _poll(self, handle: TaskHandle, due: float) -> None:
-        prepaid = False
-        if self._contended and self._limiter is not None and self._priority:
-            # The rate binds: wait for the grant without holding a task, then take the due
-            # poll most likely to find news (another worker may have taken this one). The
-            # task waits queued, where its deadline still ends it (see _dispatcher).
-            if handle._outcome is None:
-                deadline = handle._deadline
-                if deadline is not None and self._now() >= deadline:
-                    await self._fail_deadline(handle)
-                    return
-                self._sched.unpop(handle, due, self._now())
-            await self._prepay()
-            got = self._pop_due(self._now())
-            if not isinstance(got, TaskHandle):
-                gate = CURRENT_GATE.get()
-                if gate is not None:
-                    gate.prepaid = False
-                return
-            handle = got
-            prepaid = True
-        if handle._outcome is not None:
-            return
-        spec = handle.spec
-        deadline = handle._deadline
-        if deadline is not None and self._now() >= deadline:
-            if prepaid:
-                gate = CURRENT_GATE.get()
-                if gate is not None:
-                    gate.prepaid = False  # a grant held since is not the next poll's
-            await self._fail_deadline(handle)
-            return
-        handle._polls += 1
-        self._polls += 1
-        self._in_flight += 1
-        metrics = self._metrics
-        started = time.perf_counter() if metrics is not None else 0.0
-        try:
-            # Operation specs' requests through ModelArtsClient take a grant at the wire;
-            # for any other poll the engine takes one, before fetch() and, like the
-            # request, within the deadline's cut-off.
-            fetching: Awaitable[Any]
-            if (
-                self._per_poll_grants
-                and not prepaid
-                and not (self._wire_gated and getattr(spec, "_wire_limited", False))
-            ):
-                fetching = self._paid_fetch(spec)
-            else:
-                fetching = self._fetch(spec)
-            if deadline is None:
-                snapshot = await fetching
-            else:
-                snapshot = await self._fetch_by(fetching, deadline)
-        except _DeadlineHit:
-            self._in_flight -= 1
-            await self._fail(
-                handle,
-                FailureReason.DEADLINE,
-                "the deadline passed while a poll was in flight (for its grant or its answer)",
-                None,
-                self._now(),
-            )
-            return
-        except Exception as exc:
-            self._in_flight -= 1
-            if metrics is not None:
-                metrics.poll(spec.kind, type(exc).__name__, time.perf_counter() - started)
-            await self._poll_failed(handle, exc)
-            return
-        except BaseException:  # cancelled (the engine is closing): the counters stay true
-            self._in_flight -= 1
-            raise
-        finally:
-            gate = CURRENT_GATE.get()
-            if gate is not None:
-                gate.prepaid = False  # a grant this poll's own I/O did not use is not kept
-        self._in_flight -= 1
-        if metrics is not None:
-            metrics.poll(spec.kind, "ok", time.perf_counter() - started)
-        await self._observe(handle, snapshot)
-
-    async def _observe(self, handle: TaskHandle, snapshot: Any) -> None:
-        """What a snapshot of the task says: events, its end, or its next poll."""
-        if handle._outcome is not None:  # cancelled while the request was in flight
-            return
-        spec = handle.spec
-        prev = handle._obs
-        if prev is not None and snapshot is handle._snapshot and _frozen_snapshots(spec):
-            obs = prev  # the same frozen answer as last time: nothing to read again
-        else:
-            try:
-                obs = spec.interpret(snapshot)
-            except Exception as exc:
-                await self._poll_failed(handle, exc)
-                return
-        now = self._now()
-        self._rate_polls += 1
-        if now - self._rate_start >= 1.0:
-            self._roll_rate(now)
-        handle._errors = 0
-        handle._seen_at = now
-        if obs is prev and snapshot is handle._snapshot:
-            pass
-        elif (
-            prev is None
-            or obs.status != prev.status
-            or obs.completion != prev.completion
-            or obs.phase is not prev.phase
-        ):
-            if prev is None or obs.status != prev.status:
-                handle._attempt = 0
-            previous = handle._snapshot
-            handle._snapshot = snapshot
-            handle._obs = obs
-            event = TaskProgress(spec, now, snapshot, previous, obs)
-            delivery = self._delivery
-            if delivery.wanted(handle):
-                await delivery.emit(handle, event)
-                if handle._outcome is not None:
-                    return
-            else:
-                delivery.events += 1
-        else:
-            handle._snapshot = snapshot
-        phase = obs.phase
-        if phase is Phase.SUCCEEDED:
-            await self._finish(handle, TaskCompleted(spec, now, snapshot, obs))
-            return
-        if phase is Phase.FAILED:
-            message = obs.message or f"the task reported {obs.status}"
-            await self._fail(handle, FailureReason.REMOTE_FAILED, message, None, now)
-            return
-        if self._polled is not None:
-            self._polled(handle)
-            if handle._outcome is not None:  # its last watcher left (SharedEngines)
-                return
-        policy = handle._policy
-        if policy.max_polls is not None and handle._polls >= policy.max_polls:
-            await self._fail_max_polls(handle, None, now)
-            return
-        completion = obs.completion
-        latest = None
-        if completion is not None:
-            latest = (now, completion)
-            # The rate is measured from the first observation past the starting value, so
-            # time spent queued at 0% (or stuck) before the watch saw progress is not in it.
-            base, first = handle._base, handle._first
-            if base is None or completion < base or (first is not None and completion < first[1]):
-                handle._base = completion  # first seen, or progress went back: start over
-                handle._first = None
-            elif first is None and completion > base:
-                handle._first = latest
-        delay = next_poll_delay(
-            policy, handle._attempt, self._draw(), first_seen=handle._first, latest=latest
-        )
-        durations = self._durations
-        if durations is not None and handle._fresh:
-            age = now - handle._watched_at
-            if latest is None:
-                if durations.knows(spec.kind):
-                    # No progress to go by: the policy's rhythm at its age where its kind's
-                    # ends are likely, a jump over the stretch where they are not.
-                    quiet = durations.sparse_until(spec.kind, age, LATE_BUDGET)
-                    half = durations.hedge_until(spec.kind, age, HEDGE)
-                    delay = no_progress_delay(delay, policy.interval, age, quiet, half)
-            elif handle._first is not None and delay > policy.interval.initial:
-                # A progress estimate may be wrong (a task that will fail rarely says so):
-                # it does not jump past the age by which half its kind's runners have ended.
-                half = durations.hedge_until(spec.kind, age, HEDGE)
-                delay = hedged_delay(delay, policy.interval.initial, age, half)
-        handle._attempt += 1
-        due = now + delay
-        deadline = handle._deadline
-        if deadline is not None and due > deadline:
-            await self._reschedule(handle, now, due, honour=False)
-            return
-        self._sched.push(handle, due)
-        if due < self._dispatch_target:
-            self._wake_dispatcher()
-
-    def _fetch(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
-        """``spec.fetch``, inside a span when per-poll spans were asked for, or a list
-        request that observes the task with others of its group."""
-        if self._lists is not None and getattr(spec, "LIST_PATH", None) is not None:
-            return self._lists.fetch(spec)
-        return self._fetch_own(spec)
-
-    def _fetch_own(self, spec: TaskSpec[Any]) -> Awaitable[Any]:
-        if self._tracer is not None:
-            return self._traced(spec)
-        if _FROZEN_SNAPSHOTS.get(type(spec)):  # ModelArtsTask.fetch, without its frame
-            # (the type is judged by _observe on its first answer; until then: spec.fetch)
-            return self._client.get_task(spec)  # type: ignore[no-any-return]
-        return spec.fetch(self._client)
-
-    def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
-        assert self._core_tg is not None
-        self._core_tg.start_soon(self._observe, handle, snapshot)
-
-    async def _traced(self, spec: TaskSpec[Any]) -> Any:
-        assert self._tracer is not None
-        # Current while the request runs: an instrumented aiohttp session nests its
-        # HTTP span under it. Exceptions are recorded on the span as they pass.
-        with self._tracer.start_as_current_span(
-            f"modelarts_poller.poll {spec.kind}", attributes={"modelarts_poller.kind": spec.kind}
-        ):
-            return await spec.fetch(self._client)
-
-    async def _prepay(self) -> None:
-        """One grant for a poll whose requests may bypass ModelArtsClient's gate."""
-        assert self._limiter is not None
-        started = self._now()
-        await self._limiter.acquire()
-        self._contended = (
-            self._now() - started > _CONTENDED
-            and getattr(self._limiter, "max_rate", 1.0) is not None
-        )
-        gate = CURRENT_GATE.get()
-        if gate is not None:
-            gate.prepaid = True
-
-    async def _paid_fetch(self, spec: TaskSpec[Any]) -> Any:
-        await self._prepay()
-        return await self._fetch(spec)
-
-    async def _fetch_by(self, fetching: Awaitable[Any], deadline: float) -> Any:
-        """``fetching`` (a poll's grant and request) cut off at ``deadline`` (engine
-        clock); raises _DeadlineHit."""
-        clock = self._clock
-        if type(clock) is SystemClock:
-            # The loop's clock is the same monotonic clock: a plain cancel scope will do.
-            with anyio.move_on_after(deadline - clock.now()) as scope:
-                return await fetching
-            assert scope.cancelled_caught
-            raise _DeadlineHit
-        outcome: list[Any] = []
-        error: list[Exception] = []
-        async with anyio.create_task_group() as tg:
-
-            async def cut_off() -> None:
-                await clock.sleep_until(deadline)
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(cut_off)
-            try:
-                outcome.append(await fetching)
-            except Exception as exc:
-                error.append(exc)
-            finally:
-                tg.cancel_scope.cancel()
-        if error:
-            raise error[0]
-        if not outcome:
-            raise _DeadlineHit
-        return outcome[0]
-
-    async def _reschedule(
-        self, handle: TaskHandle, now: float, due: float, *, honour: bool
-    ) -> None:
-        deadline = handle._deadline
-        if deadline is not None and due > deadline:
-            if now >= deadline or honour:
-                await self._fail(
-                    handle,
-                    FailureReason.DEADLINE,
-                    "the deadline passed before the task finished"
-                    if now >= deadline
-                    else "the server asked to wait past the task's deadline",
-                    None,
-                    now,
-                )
-                return
-            # One last look, early enough to be answered before the deadline cuts it off;
-            # after it, the task waits for the deadline itself and fails there unpolled.
-            last = deadline - _LAST_LOOK_LEAD
-            due = last if now < last else deadline
-        self._push(handle, due)
-
-    async def _poll_failed(self, handle: TaskHandle, exc: Exception) -> None:
-        now = self._now()
-        self._rate_polls += 1
-        if now - self._rate_start >= 1.0:
-            self._roll_rate(now)
-        if handle._outcome is not None:
-            return
-        policy = handle._policy
-        if isinstance(exc, TransientError | ProtocolError):
-            self._transient += 1
-            if self._metrics is not None:
-                self._metrics.retry(handle.spec.kind, type(exc).__name__)
-            handle._errors += 1
-            errors = handle._errors
-            if policy.max_retries is not None and errors > policy.max_retries:
-                await self._fail(
-                    handle,
-                    FailureReason.RETRIES_EXHAUSTED,
-                    f"{errors} transient errors in a row; last: {exc}",
-                    exc,
-                    now,
-                )
-                return
-            if self._polled is not None:
-                self._polled(handle)
-                if handle._outcome is not None:
-                    return
-            if policy.max_polls is not None and handle._polls >= policy.max_polls:
-                await self._fail_max_polls(handle, exc, now)
-                return
-            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-            delay = retry_delay(policy, errors, self._draw(), retry_after)
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s: transient error %s; retry %d in %.3fs",
-                    handle.spec,
-                    exc,
-                    errors,
-                    delay,
-                    extra=task_context(
-                        handle.spec, attempt=errors, delay=delay, error_type=type(exc).__name__
-                    ),
-                )
-            await self._delivery.emit(handle, TaskRetrying(handle.spec, now, exc, errors, delay))
-            if handle._outcome is None:
-                await self._reschedule(handle, now, now + delay, honour=retry_after is not None)
-        elif isinstance(exc, PermanentError):
-            await self._fail(handle, FailureReason.PERMANENT_ERROR, str(exc), exc, now)
-        else:
-            logger.error(
-                "%s: unexpected error while polling",
-                handle.spec,
-                exc_info=exc,
-                extra=task_context(handle.spec, error_type=type(exc).__name__),
-            )
-            await self._fail(handle, FailureReason.ERROR, f"{type(exc).__name__}: {exc}", exc, now)
-
-    def _roll_rate(self, now: float) -> None:
-        self._rate = self._rate_polls / (now - self._rate_start)
-        self._rate_start = now
-        self._rate_polls = 0
-
     # -- endings ----------------------------------------------------------------------
 
-    async def _fail_max_polls(
-        self, handle: TaskHandle, error: BaseException | None, now: float
-    ) -> None:
-        message = f"not finished after {handle._polls} polls"
-        await self._fail(handle, FailureReason.MAX_POLLS, message, error, now)
-
-    async def _fail_deadline(self, handle: TaskHandle) -> None:
-        message = "the deadline passed before the task finished"
-        await self._fail(handle, FailureReason.DEADLINE, message, None, self._now())
-
-    async def _fail(
-        self,
-        handle: TaskHandle,
-        reason: FailureReason,
-        message: str,
-        error: BaseException | None,
-        now: float,
-    ) -> None:
-        event = TaskFailed(handle.spec, now, reason, message, error, handle._snapshot)
+    async def _end(self, handle: TaskHandle, end: Ending, now: float) -> None:
+        """End the task as a step decided: ``end`` is a failure (a completion carries the
+        answer's observation, and the engine builds it where it has one)."""
+        assert end.reason is not None
+        event = TaskFailed(handle.spec, now, end.reason, end.message, end.error, handle._snapshot)
         await self._finish(handle, event)
 
     def _settle(self, handle: TaskHandle, event: TaskCompleted | TaskFailed) -> bool:
@@ -1307,15 +760,3 @@ class Engine:
     def __repr__(self) -> str:
         state = "running" if self._running else "closed" if self._closed else "new"
         return f"<Engine {state} tracked={len(self._tasks)} in_flight={self._in_flight}>"
-
-
-def _frozen_snapshots(spec: object) -> bool:
-    """Whether ``spec``'s snapshots are the client's frozen models (see _FROZEN_SNAPSHOTS):
-    a built-in operation spec, or a subclass that kept its fetch."""
-    cls = type(spec)
-    known = _FROZEN_SNAPSHOTS.get(cls)
-    if known is None:
-        known = _FROZEN_SNAPSHOTS[cls] = (
-            isinstance(spec, ModelArtsTask) and cls.fetch is ModelArtsTask.fetch  # type: ignore[attr-defined]
-        )
-    return known

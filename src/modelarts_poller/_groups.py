@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -144,18 +145,36 @@ def look_by(members: Any, now: float) -> float:
 
 
 class ListPolling:
-    """The engine's list requests: :meth:`fetch` stands in for a poll's own request."""
+    """The engine's list requests: :meth:`fetch` stands in for a poll's own request.
 
-    __slots__ = ("_engine", "groups")
+    What it needs of the engine is handed over at construction: ``client`` (whose
+    ``request`` sends the list calls), ``tasks`` (the handles being watched, by spec),
+    ``now`` (the engine's clock), ``fetch_own`` (a task's own request, for a poll the list
+    does not answer) and ``observe`` (hand a queued member the snapshot a list showed, as
+    its poll)."""
 
-    def __init__(self, engine: Any) -> None:
-        self._engine = engine  # the Engine: its tasks, clock, client and fetch/observe
+    __slots__ = ("_client", "_fetch_own", "_now", "_observe", "_tasks", "groups")
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        tasks: Mapping[Any, Any],
+        now: Callable[[], float],
+        fetch_own: Callable[[Any], Awaitable[Any]],
+        observe: Callable[[Any, Any], None],
+    ) -> None:
+        self._client = client
+        self._tasks = tasks
+        self._now = now
+        self._fetch_own = fetch_own
+        self._observe = observe
         self.groups = Groups()
 
     async def fetch(self, spec: Any) -> Any:
         """The snapshot of ``spec``'s task: from a list request when that is worth it (or
         one under way that was made for it), else from its own request."""
-        engine, groups = self._engine, self.groups
+        groups, fetch_own = self.groups, self._fetch_own
         key = spec.group()
         own_id = spec.ids[-1]
         listing = groups.in_flight.get(key)
@@ -163,22 +182,22 @@ class ListPolling:
             if own_id not in listing.wanted:
                 # Not what it was made for: its pages (bounded by its own tasks' looks)
                 # are no promise for this one.
-                return await engine._fetch_own(spec)
+                return await fetch_own(spec)
             # Another poll of this group is listing for it now: that answer is this
             # poll's too. A list that failed or did not show it: its own request.
             await listing.done.wait()
             found = listing.found.get(own_id)
-            return found if found is not None else await engine._fetch_own(spec)
-        handle = engine._tasks.get(spec)
+            return found if found is not None else await fetch_own(spec)
+        handle = self._tasks.get(spec)
         if handle is None:
-            return await engine._fetch_own(spec)
-        now = engine._now()
+            return await fetch_own(spec)
+        now = self._now()
         horizon = handle._policy.interval.initial
         if handle._obs is not None and now - handle._seen_at > horizon:
             horizon = now - handle._seen_at
         wanted = groups.plan(handle, now, horizon)
         if wanted is None:
-            return await engine._fetch_own(spec)
+            return await fetch_own(spec)
         listing = groups.in_flight[key] = Listing(wanted)
         members = groups.members.get(key, {})
         try:
@@ -191,7 +210,7 @@ class ListPolling:
         except Exception as exc:
             # Not the tasks' failure: each is polled on its own (the pages already read
             # are real answers and are kept), and the list waits before it is tried again.
-            wait = groups.failed(key, engine._now())
+            wait = groups.failed(key, self._now())
             _log.warning(
                 "list call for %s failed (%s: %s); its %d task(s) are polled on their own, "
                 "the list is tried again in %g s",
@@ -214,7 +233,7 @@ class ListPolling:
             listing.done.set()
         self._observe_listed(listing, handle, members)
         found = listing.found.get(own_id)
-        return found if found is not None else await engine._fetch_own(spec)
+        return found if found is not None else await fetch_own(spec)
 
     async def _list(
         self,
@@ -228,10 +247,9 @@ class ListPolling:
         pages reach the number of wanted members (what their own requests would cost),
         or a wanted member is due for a look by ``stop_at`` (engine time)."""
         key = spec.group()
-        engine = self._engine
         page = 0
         while True:
-            total, items = await engine._client.request(
+            total, items = await self._client.request(
                 "GET",
                 spec.LIST_PATH,
                 spec.LIST_PAGE,
@@ -249,7 +267,7 @@ class ListPolling:
                 or page * PAGE_SIZE >= total
                 or all(w in listing.found for w in wanted)
                 or page >= len(wanted)
-                or engine._now() >= stop_at
+                or self._now() >= stop_at
             ):
                 break
         self.groups.pages[key] = pages_for(total)
@@ -258,8 +276,7 @@ class ListPolling:
 
     def _observe_listed(self, listing: Listing, lister: Any, members: dict[str, Any]) -> None:
         """Hand each queued member the list saw its snapshot, as if it had been polled."""
-        engine = self._engine
-        now = engine._now()
+        now = self._now()
         for mid, item in listing.found.items():
             member = members.get(mid)
             if member is None or member is lister or member._seq <= 0:
@@ -267,4 +284,4 @@ class ListPolling:
             if member._deadline is not None and now >= member._deadline:
                 continue  # its own turn fails it
             member._seq = 0  # out of the queue: this observation is its poll
-            engine._spawn_observe(member, item)
+            self._observe(member, item)

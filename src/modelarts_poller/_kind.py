@@ -103,7 +103,7 @@ class ModelArtsTask:
 
     __slots__ = ()
     # ModelArtsClient takes a rate grant for each of these requests at the wire.
-    _wire_limited: ClassVar[bool] = True
+    WIRE_LIMITED: ClassVar[bool] = True
     KIND: ClassVar[str]
     PATH: ClassVar[str]
     ID_NAMES: ClassVar[tuple[str, ...]]

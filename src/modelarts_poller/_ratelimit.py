@@ -20,6 +20,7 @@ import contextvars
 import math
 import re
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
@@ -301,18 +302,31 @@ def engine_limiter(
 class Gate:
     """How the engine hands its limiter to the request path of the poll it runs.
 
+    The engine sets one in ``CURRENT_GATE`` for each of its pollers; ``ModelArtsClient``
+    takes a grant from it for each request it writes. ``now`` (the engine's clock) times a
+    wait for a grant, and ``granted(binding, waited)`` tells the engine of each grant:
+    ``binding`` when the wait was long enough (``CONTENDED``) under a rate of the limiter's
+    own to mean the rate binds. Without them a grant is taken untimed.
+
     ``prepaid`` is set when the engine already took a grant for this poll (specs whose
     requests may not go through ``ModelArtsClient``): the first request uses it.
     """
 
-    __slots__ = ("_try_acquire", "limiter", "observe", "owner", "prepaid")
+    __slots__ = ("_try_acquire", "granted", "limiter", "now", "observe", "prepaid")
 
-    def __init__(self, limiter: RateLimiter, owner: Any = None) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        *,
+        now: Callable[[], float] | None = None,
+        granted: Callable[[bool, float], None] | None = None,
+    ) -> None:
         self.limiter = limiter
         # What answers say about the quota goes here, if the limiter listens (looked up
         # once, not per answer).
         self.observe: Any = getattr(limiter, "observe", None)
-        self.owner = owner  # the engine: its clock times the wait, its metrics count it
+        self.now = now
+        self.granted = granted
         self.prepaid = False
         # A limiter that can grant without a coroutine (LocalRateLimiter) is asked that
         # first: most grants are free, and an await per request costs more than the check.
@@ -331,7 +345,9 @@ class Gate:
         try_acquire = self._try_acquire
         if try_acquire is None or not try_acquire():
             return False
-        self._granted(0.0)
+        granted = self.granted
+        if granted is not None:
+            granted(False, 0.0)  # no wait: the rate does not bind
         return True
 
     async def pass_(self) -> None:
@@ -339,28 +355,19 @@ class Gate:
         if self.prepaid:
             self.prepaid = False
             return
-        owner = self.owner
-        if owner is None:
+        now, granted = self.now, self.granted
+        if now is None or granted is None:
             await self.limiter.acquire()
             return
-        now = owner._now  # the engine's clock, so that a test clock's waits count
-        started = now()
+        started = now()  # the engine's clock, so that a test clock's waits count
         await self.limiter.acquire()
-        self._granted(now() - started)
-
-    def _granted(self, waited: float) -> None:
-        owner = self.owner
-        if owner is None:
-            return
+        waited = now() - started
         # Grants are scarce (a rate binds, not merely a busy loop): the engine then waits
         # for one before choosing what to poll.
-        owner._contended = waited > _CONTENDED and self.limiter_has_rate
-        metrics = owner._metrics
-        if metrics is not None:
-            metrics.rate_wait(waited)
+        granted(waited > CONTENDED and self.limiter_has_rate, waited)
 
 
-_CONTENDED = 0.002  # seconds waited for a grant that mean the rate binds
+CONTENDED = 0.002  # seconds waited for a grant that mean the rate binds
 
 CURRENT_GATE: contextvars.ContextVar[Gate | None] = contextvars.ContextVar(
     "modelarts_poller_gate", default=None

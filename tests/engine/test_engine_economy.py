@@ -246,12 +246,14 @@ async def test_a_progress_estimate_does_not_jump_past_the_kinds_usual_end(
 class _Owner:
     def __init__(self) -> None:
         self.t = 0.0
-        self._contended = False
-        self._metrics = None
+        self.contended = False
 
-    def _now(self) -> float:
+    def now(self) -> float:
         self.t += 1.0  # every look at the clock a second later: a very busy loop
         return self.t
+
+    def granted(self, binding: bool, waited: float) -> None:
+        self.contended = binding
 
 
 async def test_a_slow_loop_is_not_taken_for_a_binding_rate() -> None:
@@ -259,10 +261,11 @@ async def test_a_slow_loop_is_not_taken_for_a_binding_rate() -> None:
     from modelarts_poller._ratelimit import Gate
 
     owner = _Owner()
-    await Gate(LocalRateLimiter(None), owner).pass_()  # only the server's quota, none heard
-    assert owner._contended is False
-    await Gate(LocalRateLimiter(1000), owner).pass_()  # a rate of our own: the wait counts
-    assert owner._contended is True
+    gated = {"now": owner.now, "granted": owner.granted}
+    await Gate(LocalRateLimiter(None), **gated).pass_()  # only the server's quota, none heard
+    assert owner.contended is False
+    await Gate(LocalRateLimiter(1000), **gated).pass_()  # a rate of our own: the wait counts
+    assert owner.contended is True
 
 
 @pytest.mark.parametrize("name", ["priority", "learn_durations", "list_polling", "adapt_to_quota"])

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 from aiohttp import web
 from hypothesis import given
@@ -299,3 +300,18 @@ async def test_aiohttp_session_middlewares_of_a_borrowed_session_still_run(
         await watch_for(engine, [SyncTask("ds")], 0.1)
     assert calls
     assert limiter.grants == len(calls) == len(server.arrivals)
+
+
+async def test_a_request_outside_an_engines_poll_takes_no_grant(server: Server) -> None:
+    # docs/engine.md, Shared limits: only an engine's pollers set the gate a request's
+    # grant comes from; the same client's own requests elsewhere take none.
+    limiter = CountingLimiter()
+    async with ModelArtsClient(endpoint=server.url, project_id="p", auth=NoAuth()) as client:
+        async with Engine(client=client, rate_limiter=limiter, policy=FAST) as engine:
+            two = engine.watch(SyncTask("ds"), policy=attrs.evolve(FAST, max_polls=2))
+            await engine.wait([two])  # no poll in flight from here on
+        grants, sent = limiter.grants, len(server.arrivals)
+        assert grants == sent == 2
+        await client.get_task(SyncTask("ds"))
+        assert len(server.arrivals) == sent + 1
+        assert limiter.grants == grants

@@ -192,12 +192,13 @@ async def test_only_the_polls_a_listing_was_made_for_wait_for_its_answer() -> No
 
     own: list[str] = []
 
-    class Stub:
-        async def _fetch_own(self, spec: Any) -> str:
-            own.append(spec.task_id)
-            return "own answer"
+    async def fetch_own(spec: Any) -> str:
+        own.append(spec.task_id)
+        return "own answer"
 
-    lists = ListPolling(Stub())
+    lists = ListPolling(
+        client=None, tasks={}, now=lambda: 0.0, fetch_own=fetch_own, observe=lambda h, s: None
+    )
     made_for, other = ExportTask("d", "made-for"), ExportTask("d", "other")
     listing = lists.groups.in_flight[made_for.group()] = Listing({"made-for": object()})
     with anyio.fail_after(5):  # a bound, should it wait for the listing (it never ends)

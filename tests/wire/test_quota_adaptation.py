@@ -180,9 +180,10 @@ async def test_the_gate_takes_a_free_grant_without_awaiting_the_limiter(clock: F
     from modelarts_poller._ratelimit import Gate
 
     class Owner:
-        _contended = True
-        _metrics = None
-        _now = staticmethod(clock.now)
+        contended = True
+
+        def granted(self, binding: bool, waited: float) -> None:
+            self.contended = binding
 
     class Counting(LocalRateLimiter):
         __slots__ = ("awaited",)
@@ -194,10 +195,10 @@ async def test_the_gate_takes_a_free_grant_without_awaiting_the_limiter(clock: F
     limiter = Counting(2, clock=clock, adapt=False)
     limiter.awaited = 0
     owner = Owner()
-    gate = Gate(limiter, owner)
+    gate = Gate(limiter, now=clock.now, granted=owner.granted)
     assert gate.take_now()
     assert limiter.awaited == 0
-    assert owner._contended is False  # granted at once: the rate does not bind
+    assert owner.contended is False  # granted at once: the rate does not bind
     assert not gate.take_now()  # none free: the caller awaits pass_(), which waits
     waiting = clock.run(gate.pass_())
     await waiting
