@@ -75,6 +75,7 @@ from ._schedule import (
     priority_credit,
 )
 from ._specs import Observation, TaskSpec
+from ._stopping import at_deadline, stop_task, stopped_message
 from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
@@ -484,7 +485,13 @@ class Engine:
         if handle._fresh:
             started_at = self._wall() - (self._clock.now() - handle._watched_at)
         state = TaskState(
-            handle._polls, status, deadline_at, handle._attempt, handle._errors, started_at
+            handle._polls,
+            status,
+            deadline_at,
+            handle._attempt,
+            handle._errors,
+            started_at,
+            handle._policy.at_deadline,
         )
         return encode_token(handle.spec, state)
 
@@ -510,6 +517,10 @@ class Engine:
         self, spec: TaskSpec[Any], state: TaskState, policy: PollPolicy | None
     ) -> TaskHandle:
         known = self._tasks.get(spec)
+        if policy is None and known is None and state.at_deadline != "leave":
+            # The token's choice of what its deadline does, on the policy it is watched by.
+            chosen = self._kind_policies.get(spec.kind, self._policy)
+            policy = attrs.evolve(chosen, at_deadline=state.at_deadline)
         handle = self.watch(spec, policy=policy)
         if known is None:
             handle._polls = state.polls
@@ -686,6 +697,8 @@ class Engine:
         ended = []
         reason, message = FailureReason.DEADLINE, "the deadline passed before the task finished"
         for handle in handles:
+            if at_deadline(self, handle, message):
+                continue  # its stop is sent first (PollPolicy.at_deadline)
             event = TaskFailed(handle.spec, now, reason, message, None, handle._snapshot)
             if self._settle(handle, event):
                 if self._checkpoint is not None:
@@ -870,6 +883,11 @@ class Engine:
                 delivery.events += 1
         else:
             handle._snapshot = snapshot
+        stop = handle._stop
+        if stop is not None and stop.observe(obs.status):
+            message = stopped_message(obs.status)
+            await self._fail(handle, FailureReason.STOPPED, message, None, now)
+            return
         phase = obs.phase
         if phase is Phase.SUCCEEDED:
             await self._finish(handle, TaskCompleted(spec, now, snapshot, obs))
@@ -1106,6 +1124,8 @@ class Engine:
         error: BaseException | None,
         now: float,
     ) -> None:
+        if reason is FailureReason.DEADLINE and at_deadline(self, handle, message):
+            return  # its stop is sent first (PollPolicy.at_deadline)
         event = TaskFailed(handle.spec, now, reason, message, error, handle._snapshot)
         await self._finish(handle, event)
 
@@ -1201,6 +1221,9 @@ class Engine:
                 self._checkpoint.record_outcome(event)
             self._delivery.seal(handle, event)
             self._release(handle)
+
+    def _stop(self, handle: TaskHandle) -> Awaitable[TaskCompleted | TaskFailed]:
+        return stop_task(self, handle)
 
     def _spawn(self, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         assert self._tg is not None
