@@ -1,0 +1,111 @@
+"""Stopping over HTTP: a training job stopped through ``handle.stop()`` passes through
+Terminating to Terminated in the simulator and its event says STOPPED; a stop of a job that
+already completed is refused as published (409 ModelArts.2796) and reported as completed;
+``at_deadline="stop"`` terminates the job in the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from modelarts_poller import (
+    Backoff,
+    Engine,
+    FailureReason,
+    ModelArtsClient,
+    NoAuth,
+    PollPolicy,
+    TaskCompleted,
+    TaskFailed,
+    TaskProgress,
+)
+from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
+
+FAST = PollPolicy(
+    interval=Backoff(initial=0.05, maximum=0.05, strategy="constant"),
+    retry=Backoff(initial=0.05, maximum=0.1),
+    progress_aware=False,
+)
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def wall(self) -> float:
+        return 1_700_000_000.0 + self.t
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[tuple[Simulator, ManualClock, ModelArtsClient]]:
+    clock = ManualClock()
+    async with Simulator(SimulatorConfig(seed=5), clock=clock, wall=clock.wall) as sim:
+        client = ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth())
+        async with client:
+            yield sim, clock, client
+
+
+async def test_a_running_training_job_stopped_reaches_terminated(
+    env: tuple[Simulator, ManualClock, ModelArtsClient],
+) -> None:
+    sim, clock, client = env
+    script = sim.add("training_job", queue=1, run=1000)
+    clock.t = 10  # running
+    seen: list[str] = []
+
+    def progress(event: Any) -> None:
+        seen.append(event.snapshot.status)
+        if event.snapshot.status == "Terminating":
+            clock.t += 600  # the stop's delay has passed
+
+    async with Engine(client=client, policy=FAST) as engine:
+        handle = engine.watch(spec_of(script), on_event=progress, types=TaskProgress)
+        with anyio.fail_after(20):
+            while handle.snapshot is None:
+                await anyio.sleep(0.01)
+            event = await handle.stop()
+    assert isinstance(event, TaskFailed)
+    assert event.reason is FailureReason.STOPPED
+    assert seen == ["Running", "Terminating", "Terminated"]
+    assert event.snapshot.status == "Terminated"
+
+
+async def test_a_stop_of_a_completed_job_is_refused_and_reported_completed(
+    env: tuple[Simulator, ManualClock, ModelArtsClient],
+) -> None:
+    sim, clock, client = env
+    script = sim.add("training_job", queue=1, run=1000)
+    clock.t = 10
+    slow = PollPolicy(interval=Backoff(initial=60, maximum=60, strategy="constant"))
+    async with Engine(client=client, policy=slow) as engine:
+        handle = engine.watch(spec_of(script))
+        with anyio.fail_after(20):
+            while handle.snapshot is None:
+                await anyio.sleep(0.01)
+            clock.t = 5000  # completed, unseen: the next poll is a minute away
+            event = await handle.stop()
+    assert isinstance(event, TaskCompleted)
+    assert event.snapshot.status == "Completed"
+
+
+async def test_at_deadline_stop_terminates_the_job_in_the_simulator(
+    env: tuple[Simulator, ManualClock, ModelArtsClient],
+) -> None:
+    sim, clock, client = env
+    script = sim.add("training_job", queue=1, run=1000)
+    clock.t = 10
+    policy = PollPolicy(interval=FAST.interval, deadline=0.3, at_deadline="stop")
+    async with Engine(client=client, policy=policy) as engine:
+        with anyio.fail_after(20):
+            event = await engine.watch(spec_of(script)).wait()
+    assert isinstance(event, TaskFailed)
+    assert event.reason is FailureReason.DEADLINE
+    assert "a stop was sent" in event.message
+    clock.t += 600
+    assert (await client.get_task(spec_of(script))).status == "Terminated"
