@@ -58,8 +58,10 @@ async def test_a_running_training_job_stopped_reaches_terminated(
     script = sim.add("training_job", queue=1, run=1000)
     clock.t = 10  # running
     seen: list[str] = []
+    polled = anyio.Event()
 
     def progress(event: Any) -> None:
+        polled.set()
         seen.append(event.snapshot.status)
         if event.snapshot.status == "Terminating":
             clock.t += 600  # the stop's delay has passed
@@ -67,8 +69,7 @@ async def test_a_running_training_job_stopped_reaches_terminated(
     async with Engine(client=client, policy=FAST) as engine:
         handle = engine.watch(spec_of(script), on_event=progress, types=TaskProgress)
         with anyio.fail_after(20):
-            while handle.snapshot is None:
-                await anyio.sleep(0.01)
+            await polled.wait()
             event = await handle.stop()
     assert isinstance(event, TaskFailed)
     assert event.reason is FailureReason.STOPPED
@@ -84,10 +85,10 @@ async def test_a_stop_of_a_completed_job_is_refused_and_reported_completed(
     clock.t = 10
     slow = PollPolicy(interval=Backoff(initial=60, maximum=60, strategy="constant"))
     async with Engine(client=client, policy=slow) as engine:
-        handle = engine.watch(spec_of(script))
+        polled = anyio.Event()
+        handle = engine.watch(spec_of(script), on_event=lambda _: polled.set())
         with anyio.fail_after(20):
-            while handle.snapshot is None:
-                await anyio.sleep(0.01)
+            await polled.wait()
             clock.t = 5000  # completed, unseen: the next poll is a minute away
             event = await handle.stop()
     assert isinstance(event, TaskCompleted)
