@@ -327,3 +327,44 @@ def _payload(token: str) -> dict[str, Any]:
 
 def _encode(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+async def test_a_stop_of_an_ended_task_sends_nothing_and_returns_its_end() -> None:
+    clock = FakeClock()
+    fake = FakeModelArts(clock)
+    spec = add_job(fake, ends_at=3.0)
+    async with Engine(client=fake, clock=clock, policy=STEADY) as engine:
+        handle = engine.watch(spec)
+        end = await clock.run(handle.wait())
+        assert await handle.stop() is end
+    assert not fake.stops
+
+
+async def test_a_deadline_during_a_stop_says_it_was_sent_already() -> None:
+    clock = FakeClock()
+    fake = FakeModelArts(clock)
+    fake.add(
+        "training_job",
+        "job-1",
+        [(0, job("Running"))],
+        stopped=[(0, job("Terminating")), (500, job("Terminated"))],
+    )
+    policy = PollPolicy(interval=STEADY.interval, deadline=20.0, at_deadline="stop")
+    async with Engine(client=fake, clock=clock, policy=policy) as engine:
+        handle = engine.watch(TrainingJob("job-1"))
+        await clock.advance(2)
+        event = await clock.run(handle.stop())
+    assert event.reason is FailureReason.DEADLINE  # type: ignore[union-attr]
+    assert "a stop had been sent already" in event.message  # type: ignore[union-attr]
+    assert fake.stops[KEY] == 1
+
+
+async def test_watch_token_with_a_policy_keeps_that_policy_s_choice() -> None:
+    clock = FakeClock()
+    fake = FakeModelArts(clock)
+    spec = add_job(fake)
+    policy = PollPolicy(interval=STEADY.interval, deadline=100.0, at_deadline="stop")
+    async with Engine(client=fake, clock=clock, policy=policy) as engine:
+        token = engine.watch(spec).token()
+    async with Engine(client=fake, clock=clock) as engine:
+        assert engine.watch_token(token, policy=STEADY).policy.at_deadline == "leave"
