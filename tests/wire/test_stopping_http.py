@@ -110,3 +110,30 @@ async def test_at_deadline_stop_terminates_the_job_in_the_simulator(
     assert "a stop was sent" in event.message
     clock.t += 600
     assert (await client.get_task(spec_of(script))).status == "Terminated"
+
+
+async def test_through_modelarts_client_the_stop_takes_a_grant_at_the_wire(
+    env: tuple[Simulator, ManualClock, ModelArtsClient],
+) -> None:
+    from tests.toy_limiter import CountingLimiter
+
+    sim, clock, client = env
+    script = sim.add("training_job", queue=1, run=1000)
+    clock.t = 10
+    polled = anyio.Event()
+
+    def progress(event: Any) -> None:
+        polled.set()
+        if event.snapshot.status == "Terminating":
+            clock.t += 600
+
+    limiter = CountingLimiter(1000)
+    slow = PollPolicy(interval=Backoff(initial=0.2, maximum=0.2, strategy="constant"))
+    async with Engine(client=client, policy=slow, rate_limiter=limiter) as engine:
+        handle = engine.watch(spec_of(script), on_event=progress, types=TaskProgress)
+        with anyio.fail_after(20):
+            await polled.wait()
+            grants, polls = limiter.grants, handle.polls
+            event = await handle.stop()
+    assert event.reason is FailureReason.STOPPED  # type: ignore[union-attr]
+    assert limiter.grants - grants == (handle.polls - polls) + 1  # the polls and the stop
