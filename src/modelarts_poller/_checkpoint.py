@@ -22,7 +22,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -67,6 +67,8 @@ class TaskState:
     # Wall-clock (epoch) seconds when the watch began, if the task was watched from its
     # start: the age learned durations count from. None when its age is not known.
     started_at: float | None = None
+    # PollPolicy.at_deadline of the watch: what its deadline does to the remote task.
+    at_deadline: Literal["leave", "stop"] = "leave"
 
 
 def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
@@ -83,6 +85,8 @@ def encode_token(spec: TaskSpec[Any], state: TaskState) -> str:
     }
     if state.started_at is not None:
         payload["started_at"] = state.started_at
+    if state.at_deadline != "leave":  # absent means "leave", as in tokens made before it
+        payload["at_deadline"] = state.at_deadline
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -153,7 +157,10 @@ def decode_token(
     ):
         raise InvalidArgumentError("token has a bad start time")
     started = None if started_at is None else float(started_at)
-    return spec, TaskState(polls, status, deadline, attempt, errors, started)
+    at_deadline = payload.get("at_deadline", "leave")
+    if at_deadline != "leave" and at_deadline != "stop":
+        raise InvalidArgumentError("token has a bad at_deadline")
+    return spec, TaskState(polls, status, deadline, attempt, errors, started, at_deadline)
 
 
 _SCHEMA = """

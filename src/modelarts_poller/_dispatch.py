@@ -53,6 +53,7 @@ from ._step import (
     read_error,
     retry_look,
 )
+from ._stopping import at_deadline, stopped_ending
 
 logger = logging.getLogger("modelarts_poller.engine")
 
@@ -213,6 +214,8 @@ class Dispatch:
         ended = []
         reason, message = FailureReason.DEADLINE, DEADLINE_PASSED.message
         for handle in handles:
+            if at_deadline(self, handle, message):
+                continue  # its stop is sent first (PollPolicy.at_deadline)
             event = TaskFailed(handle.spec, now, reason, message, None, handle._snapshot)
             if self._settle(handle, event):
                 if self._checkpoint is not None:
@@ -384,6 +387,10 @@ class Dispatch:
                 delivery.events += 1
         else:
             handle._snapshot = snapshot
+        stop = handle._stop
+        if stop is not None and stop.observe(obs.status):
+            await self._end(handle, stopped_ending(obs.status), now)
+            return
         end = answer.end
         if end is not None:
             if end.reason is None:

@@ -19,7 +19,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -59,6 +59,7 @@ from ._step import (
     Ending,
     first_look,
 )
+from ._stopping import at_deadline, stop_task
 from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
 logger = logging.getLogger("modelarts_poller.engine")
@@ -458,7 +459,13 @@ class Engine(Dispatch):
         if handle._fresh:
             started_at = self._wall() - (self._clock.now() - handle._watched_at)
         state = TaskState(
-            handle._polls, status, deadline_at, handle._attempt, handle._errors, started_at
+            handle._polls,
+            status,
+            deadline_at,
+            handle._attempt,
+            handle._errors,
+            started_at,
+            handle._policy.at_deadline,
         )
         return encode_token(handle.spec, state)
 
@@ -484,6 +491,10 @@ class Engine(Dispatch):
         self, spec: TaskSpec[Any], state: TaskState, policy: PollPolicy | None
     ) -> TaskHandle:
         known = self._tasks.get(spec)
+        if policy is None and known is None and state.at_deadline != "leave":
+            # The token's choice of what its deadline does, on the policy it is watched by.
+            chosen = self._kind_policies.get(spec.kind, self._policy)
+            policy = attrs.evolve(chosen, at_deadline=state.at_deadline)
         handle = self.watch(spec, policy=policy)
         if known is None:
             handle._polls = state.polls
@@ -559,6 +570,8 @@ class Engine(Dispatch):
         """End the task as a step decided: ``end`` is a failure (a completion carries the
         answer's observation, and the engine builds it where it has one)."""
         assert end.reason is not None
+        if end.reason is FailureReason.DEADLINE and at_deadline(self, handle, end.message):
+            return  # its stop is sent first (PollPolicy.at_deadline)
         event = TaskFailed(handle.spec, now, end.reason, end.message, end.error, handle._snapshot)
         await self._finish(handle, event)
 
@@ -654,6 +667,9 @@ class Engine(Dispatch):
                 self._checkpoint.record_outcome(event)
             self._delivery.seal(handle, event)
             self._release(handle)
+
+    def _stop(self, handle: TaskHandle) -> Awaitable[TaskCompleted | TaskFailed]:
+        return stop_task(self, handle)
 
     def _spawn(self, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         assert self._tg is not None

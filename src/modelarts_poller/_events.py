@@ -24,6 +24,7 @@ class FailureReason(enum.Enum):
     DEADLINE = "deadline"  # the task's deadline passed before it finished
     MAX_POLLS = "max_polls"  # the task was polled its maximum number of times
     CANCELLED = "cancelled"  # the watch was cancelled, or the engine closed
+    STOPPED = "stopped"  # the task reached its stopped state after our stop (handle.stop())
     ERROR = "error"  # a custom task kind's fetch or interpret raised an unexpected error
 
 

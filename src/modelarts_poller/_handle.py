@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -26,6 +26,8 @@ class _Owner(Protocol):
     def _cancel(self, handle: TaskHandle, message: str) -> None: ...
 
     def token(self, handle: TaskHandle) -> str: ...
+
+    def _stop(self, handle: TaskHandle) -> Awaitable[TaskCompleted | TaskFailed]: ...
 
 
 class TaskHandle:
@@ -55,6 +57,7 @@ class TaskHandle:
         "_seen_at",
         "_seq",
         "_snapshot",
+        "_stop",
         "_streams",
         "_waiter",
         "_watched_at",
@@ -88,6 +91,7 @@ class TaskHandle:
         self._streams: tuple[EventStream, ...] | None = None
         self._delivering = False  # a poller is delivering one of this task's events
         self._outbox: deque[TaskCompleted | TaskFailed] | None = None  # sealed, queued behind it
+        self._stop: Any = None  # a stop asked for: _stopping.StopState (which imports us)
 
     # -- state ------------------------------------------------------------------------
 
@@ -137,6 +141,21 @@ class TaskHandle:
             return False
         self._engine._cancel(self, message)
         return True
+
+    async def stop(self) -> TaskCompleted | TaskFailed:
+        """Ask ModelArts to stop this task, and return its terminal event once it ended.
+
+        The kind's stop call is sent once, through the engine's rate limit and with the
+        policy's retries, as a poll is; the watch goes on until the task reports one of
+        the call's stopped states, and ends it with a ``STOPPED`` :class:`TaskFailed`. An
+        end of another kind that comes first (completed, failed remotely, cancelled, a
+        deadline) is the one terminal event, and is returned. A stop the server refuses
+        is followed by one more poll: a task that had already ended ends with what it
+        was; otherwise the refusal is raised and the watch goes on. Raises
+        :class:`NotStoppableError`, sending nothing, where the kind has no stop call.
+        Asked again, or of a finished task, nothing more is sent.
+        """
+        return await self._engine._stop(self)
 
     def token(self) -> str:
         """A continuation token: ``engine.watch_token(token)`` goes on watching this task,

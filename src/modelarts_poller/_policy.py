@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -50,6 +50,13 @@ class PollPolicy:
     after the watch starts) and ``max_polls`` bound the whole watch. With
     ``progress_aware``, a task that reports progress is next polled near its estimated
     finish, within ``interval``'s initial and maximum delays.
+
+    ``at_deadline`` says what happens to the remote task when ``deadline`` passes:
+    ``"leave"`` (the default) leaves it running; ``"stop"`` sends its kind's stop call
+    (through the rate limit, with ``retry``'s retries) and ends the watch once the call
+    is answered, with a ``DEADLINE`` :class:`TaskFailed` whose message says whether the
+    stop was sent (its ``error`` is the stop's failure, if it failed). A kind without a
+    stop call is left running, and the message says so.
     """
 
     interval: Backoff = Backoff(initial=1.0, maximum=30.0)
@@ -59,6 +66,7 @@ class PollPolicy:
     max_polls: int | None = attrs.field(default=None, validator=_opt_polls)
     progress_aware: bool = attrs.field(default=True, validator=_bool)
     first_delay: float = attrs.field(default=0.0)
+    at_deadline: Literal["leave", "stop"] = attrs.field(default="leave")
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.interval, Backoff):
@@ -68,7 +76,13 @@ class PollPolicy:
         fd = self.first_delay
         if isinstance(fd, bool) or not isinstance(fd, int | float) or not 0 <= fd < math.inf:
             raise InvalidArgumentError(f"first_delay must be a finite number >= 0, got {fd!r}")
+        if self.at_deadline not in AT_DEADLINE:
+            raise InvalidArgumentError(
+                f"at_deadline must be 'leave' or 'stop', got {self.at_deadline!r}"
+            )
 
+
+AT_DEADLINE = ("leave", "stop")
 
 # A poll aimed exactly at the estimated finish lands just before it half the time and
 # costs one more poll; 3% later costs little delay.

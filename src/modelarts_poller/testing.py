@@ -20,13 +20,14 @@ import heapq
 import itertools
 import math
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
 
-from ._errors import InvalidArgumentError, NotFound
+from ._errors import Conflict, InvalidArgumentError, NotFound
+from ._phase import Phase
 from ._validate import check_number, check_wait
 
 __all__ = ["FakeClock", "FakeModelArts", "scripted"]
@@ -165,6 +166,11 @@ class FakeModelArts:
     Each task's timeline is ``[(seconds_after_add, body), ...]``; a poll returns the
     last body whose time has come, parsed with the library's own parsers. Queue
     exceptions with :meth:`fail_next`; count requests in :attr:`calls`.
+
+    A task added with ``stopped=`` (a timeline, its times counted from the stop) serves
+    its kind's stop call (:meth:`request`, as ``ModelArtsClient.request``): the first
+    accepted stop switches the task to that timeline; :attr:`stops` counts stop calls
+    received, and :meth:`fail_next_stop` queues exceptions for them.
     """
 
     def __init__(self, clock: FakeClock | None = None, *, project_id: str = "project") -> None:
@@ -174,18 +180,37 @@ class FakeModelArts:
         self._timelines: dict[tuple[str, ...], tuple[float, Timeline]] = {}
         self._faults: dict[tuple[str, ...], deque[BaseException]] = defaultdict(deque)
         self.delay: float = 0.0
+        self.stops: dict[tuple[str, ...], int] = defaultdict(int)
+        self._stopped: dict[tuple[str, ...], Timeline] = {}
+        self._stop_faults: dict[tuple[str, ...], deque[BaseException]] = defaultdict(deque)
+        self._stopping: set[tuple[str, ...]] = set()
 
-    def _add(self, key: tuple[str, ...], timeline: Timeline) -> None:
+    @staticmethod
+    def _check(timeline: Timeline) -> None:
         if not timeline:
             raise InvalidArgumentError("timeline must have at least one (time, body) entry")
         times = [t for t, _ in timeline]
         if times != sorted(times):
             raise InvalidArgumentError("timeline times must not decrease")
+
+    def _add(self, key: tuple[str, ...], timeline: Timeline) -> None:
+        self._check(timeline)
         self._timelines[key] = (self.clock.now(), timeline)
 
-    def add(self, kind: str, ids: str | Sequence[str], timeline: Timeline) -> None:
+    def add(
+        self,
+        kind: str,
+        ids: str | Sequence[str],
+        timeline: Timeline,
+        *,
+        stopped: Timeline | None = None,
+    ) -> None:
         """Script a task of any registered kind: ``ids`` in the kind's path order (one ID
-        may be given as a plain str), e.g. ``add("import", ("ds-1", "t-1"), timeline)``."""
+        may be given as a plain str), e.g. ``add("import", ("ds-1", "t-1"), timeline)``.
+
+        ``stopped`` is what the task does once a stop call is accepted: a timeline whose
+        times count from the stop (its stopping state, then its stopped state). A task
+        without one refuses a stop with ``InvalidArgumentError``, naming this option."""
         from ._kind import get_kind
 
         k = get_kind(kind)
@@ -194,7 +219,13 @@ class FakeModelArts:
             raise InvalidArgumentError(
                 f"a {k.name} task has {len(k.id_names)} ID(s) ({', '.join(k.id_names)})"
             )
-        self._add((k.name, *ids), timeline)
+        key = (k.name, *ids)
+        self._add(key, timeline)
+        self._stopping.discard(key)
+        self._stopped.pop(key, None)
+        if stopped is not None:
+            self._check(stopped)
+            self._stopped[key] = stopped
 
     def add_sync(self, dataset_id: str, timeline: Timeline) -> None:
         self._add(("sync", dataset_id), timeline)
@@ -209,15 +240,26 @@ class FakeModelArts:
         """Make the next polls of ``key`` (e.g. ``("sync", "ds-1")``) raise ``errors``."""
         self._faults[key].extend(errors)
 
-    async def _body(self, key: tuple[str, ...]) -> dict[str, Any]:
-        self.calls[key] += 1
+    def fail_next_stop(self, key: tuple[str, ...], *errors: BaseException) -> None:
+        """Make the next stop calls of ``key`` (e.g. ``("training_job", "job-1")``) raise
+        ``errors`` (before the stop is acted on)."""
+        self._stop_faults[key].extend(errors)
+
+    async def _wait(self) -> None:
         if self.delay:
             await self.clock.sleep_until(self.clock.now() + self.delay)
         else:
             await anyio.lowlevel.checkpoint()
+
+    async def _body(self, key: tuple[str, ...]) -> dict[str, Any]:
+        self.calls[key] += 1
+        await self._wait()
         faults = self._faults.get(key)
         if faults:
             raise faults.popleft()
+        return self._now_body(key)
+
+    def _now_body(self, key: tuple[str, ...]) -> dict[str, Any]:
         entry = self._timelines.get(key)
         if entry is None:
             raise NotFound(
@@ -239,6 +281,60 @@ class FakeModelArts:
     async def get_task(self, spec: Any) -> Any:
         """What ``ModelArtsClient.get_task`` returns, from the scripted timeline."""
         return type(spec).PARSE(await self._body((spec.KIND, *spec.ids)))
+
+    async def request(
+        self,
+        method: str,
+        template: str,
+        parse: Callable[[object], T],
+        *,
+        ids: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | None = None,
+        query: Mapping[str, object] | None = None,
+        project_id: str | None = None,
+    ) -> T:
+        """Serve a kind's stop call (the only call the fake answers besides polls).
+
+        A stop of a task the kind counts as finished (its phase table says succeeded or
+        failed) is refused with :class:`Conflict` (409), as ModelArts refuses to stop a
+        job that ended; otherwise the first accepted stop switches the task to its
+        ``stopped`` timeline, and later ones are accepted without changing it."""
+        from ._kind import kinds
+
+        for k in kinds():
+            call = getattr(k.spec_type, "STOP", None)
+            if call is not None and (call.method, call.path) == (method, template):
+                break
+        else:
+            raise InvalidArgumentError(
+                f"FakeModelArts serves polls and stop calls only, not {method} {template}"
+            )
+        key = (k.name, *((ids or {}).get(n, "") for n in k.id_names))
+        self.stops[key] += 1
+        await self._wait()
+        faults = self._stop_faults.get(key)
+        if faults:
+            raise faults.popleft()
+        stopped = self._stopped.get(key)
+        if key in self._timelines and stopped is None:
+            raise InvalidArgumentError(
+                f"FakeModelArts: {'/'.join(key)} has no stopped timeline: "
+                "add(..., stopped=[(0, stopping_body), (t, stopped_body)])"
+            )
+        spec: Any = k.spec(*key[1:])
+        phase = spec.interpret(type(spec).PARSE(self._now_body(key))).phase
+        if phase in (Phase.SUCCEEDED, Phase.FAILED):
+            raise Conflict(
+                f"{method} {template}: {'/'.join(key)} has ended and cannot be stopped",
+                status=409,
+                error_code="ModelArts.2796",
+                error_msg="NotAllowedToTerminate",
+            )
+        if key not in self._stopping:
+            self._stopping.add(key)
+            assert stopped is not None
+            self._timelines[key] = (self.clock.now(), stopped)
+        return parse({})
 
 
 def scripted(

@@ -7,7 +7,7 @@ name (a private module itself, such as ``_parsing``, is the package's to import)
 
 One documented exception: ``TaskHandle``'s underscore slots are the engine's record of a
 task (its queue entry, poll counts, last answer, outcome and waiters). The modules that
-run the engine read and write them (``ENGINE_MODULES``); no other module may.
+run the engine (stopping included) read and write them (``ENGINE_MODULES``); no other module may.
 
 ``KNOWN`` lists the reaches that remain, each a debt with its reason. It only shrinks: an
 entry no longer needed fails the test as well, so that it is removed.
@@ -35,6 +35,7 @@ ENGINE_MODULES = {
     "_delivery.py",
     "_batch.py",
     "_groups.py",
+    "_stopping.py",
 }
 
 # (module, attribute) -> why it is still there

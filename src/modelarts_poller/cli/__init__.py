@@ -1,8 +1,9 @@
-"""The ``modelarts-poller`` command line: ``watch``, ``demo`` and ``simulate``, and
-``--version``.
+"""The ``modelarts-poller`` command line: ``watch``, ``stop``, ``demo`` and ``simulate``,
+and ``--version``.
 
-Built on the public API only. Exit codes: 0 every task completed, 1 any task failed,
-2 usage or configuration error, 130 interrupted.
+Built on the public API only. Exit codes: 0 every task completed (``stop``: stopped),
+1 any task failed (``stop``: any not stopped), 2 usage or configuration error,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -133,6 +134,32 @@ def _add_polling_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_connection_options(p: argparse.ArgumentParser) -> None:
+    conn = p.add_argument_group("connection")
+    conn.add_argument("--endpoint", help="API endpoint (env MODELARTS_ENDPOINT)")
+    conn.add_argument("--region", help="region (env MODELARTS_REGION)")
+    conn.add_argument("--project-id", help="project ID (env MODELARTS_PROJECT_ID)")
+    conn.add_argument("--token", help="IAM token (prefer env MODELARTS_TOKEN)")
+    conn.add_argument("--ak", help="access key (env MODELARTS_AK)")
+    conn.add_argument("--sk", help="secret key (prefer env MODELARTS_SK)")
+    conn.add_argument(
+        "--no-auth", action="store_true", help="send no credentials (for a local simulator)"
+    )
+    conn.add_argument(
+        "--request-timeout",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="timeout of one request (default: 30)",
+    )
+
+
+def _stoppable() -> list[str]:
+    from .._kind import kinds
+
+    return [k.name for k in kinds() if getattr(k.spec_type, "STOP", None) is not None]
+
+
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument(
@@ -201,25 +228,73 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV (kind,dataset_id,task_id[,project_id]) or JSON Lines file; "
         "'-' reads standard input",
     )
-    conn = watch.add_argument_group("connection")
-    conn.add_argument("--endpoint", help="API endpoint (env MODELARTS_ENDPOINT)")
-    conn.add_argument("--region", help="region (env MODELARTS_REGION)")
-    conn.add_argument("--project-id", help="project ID (env MODELARTS_PROJECT_ID)")
-    conn.add_argument("--token", help="IAM token (prefer env MODELARTS_TOKEN)")
-    conn.add_argument("--ak", help="access key (env MODELARTS_AK)")
-    conn.add_argument("--sk", help="secret key (prefer env MODELARTS_SK)")
-    conn.add_argument(
-        "--no-auth", action="store_true", help="send no credentials (for a local simulator)"
-    )
-    conn.add_argument(
-        "--request-timeout",
-        type=_positive_float,
-        default=30.0,
-        metavar="SECONDS",
-        help="timeout of one request (default: 30)",
-    )
+    _add_connection_options(watch)
     _add_polling_options(watch)
+    remote = watch.add_argument_group("remote tasks")
+    remote.add_argument(
+        "--stop-at-deadline",
+        action="store_true",
+        help="stop each task still running at --timeout (its kind's stop call) instead of "
+        "leaving it running",
+    )
+    remote.add_argument(
+        "--stop-on-interrupt",
+        action="store_true",
+        help="on Ctrl-C, stop the unfinished tasks and wait for them to stop (without it, "
+        "Ctrl-C leaves them running)",
+    )
     _add_output_options(watch)
+
+    stop = sub.add_parser(
+        "stop",
+        help="stop running tasks and wait until they have stopped",
+        description="Send each task its kind's stop call and wait for its stopped state. "
+        "Exit code: 0 every task stopped, 1 any did not (it had ended, the stop was refused "
+        "or failed, or --timeout passed), 2 usage error (a kind without a stop call is "
+        "refused before anything is sent), 130 interrupted.",
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stop.add_argument(
+        "--kind",
+        metavar="KIND",
+        required=True,
+        help=f"kind of the TASK arguments; one with a stop call: {', '.join(_stoppable())}",
+    )
+    stop.add_argument(
+        "tasks", nargs="+", metavar="TASK", help="the kind's IDs in path order joined by '/'"
+    )
+    _add_connection_options(stop)
+    g = stop.add_argument_group("waiting")
+    g.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="give up waiting for a task's stopped state after this long (default: no limit)",
+    )
+    g.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="first delay between polls (default: 1)",
+    )
+    g.add_argument(
+        "--max-interval",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="longest delay between polls (default: 10)",
+    )
+    g.add_argument(
+        "--max-retries",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="transient errors in a row before giving up (default: 8)",
+    )
+    stop.add_argument("--json", action="store_true", help="write each end as a JSON line")
+    stop.set_defaults(strategy="exponential", stop_at_deadline=False)
 
     demo = sub.add_parser(
         "demo",
@@ -265,10 +340,13 @@ def _policy(args: argparse.Namespace) -> PollPolicy:
         raise InvalidArgumentError(
             f"--max-interval ({args.max_interval}) must be >= --interval ({args.interval})"
         )
+    if args.stop_at_deadline and args.timeout is None:
+        raise InvalidArgumentError("--stop-at-deadline needs --timeout (the deadline)")
     return PollPolicy(
         interval=Backoff(initial=args.interval, maximum=args.max_interval, strategy=args.strategy),
         max_retries=args.max_retries,
         deadline=args.timeout,
+        at_deadline="stop" if args.stop_at_deadline else "leave",
     )
 
 
@@ -311,6 +389,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._commands import watch_command
 
             return watch_command(args, specs=_read_specs(args), policy=_policy(args), env=_env)
+        if args.command == "stop":
+            from ._commands import stop_command
+
+            specs = list(dict.fromkeys(spec_from_ref(args.kind, ref) for ref in args.tasks))
+            return stop_command(args, specs=specs, policy=_policy(args), env=_env)
         if args.command == "demo":
             from ._commands import demo_command
 

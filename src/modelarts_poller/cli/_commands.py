@@ -92,6 +92,44 @@ def _auth_from(args: argparse.Namespace, env: Env) -> Any:
     )
 
 
+def _client_factory(args: argparse.Namespace, env: Env, *, limit: int) -> Callable[[], Any]:
+    """A maker of the ModelArtsClient the flags and the environment describe."""
+    from .. import ModelArtsClient
+
+    endpoint = env(args, "endpoint", "MODELARTS_ENDPOINT")
+    region = env(args, "region", "MODELARTS_REGION")
+    project_id = env(args, "project_id", "MODELARTS_PROJECT_ID")
+    if not project_id:
+        raise InvalidArgumentError("missing project ID: set MODELARTS_PROJECT_ID or --project-id")
+    if not (endpoint or region):
+        raise InvalidArgumentError(
+            "missing endpoint: set MODELARTS_ENDPOINT or MODELARTS_REGION (or --endpoint)"
+        )
+    auth = build_auth(args, env)
+
+    def client() -> Any:
+        return ModelArtsClient(
+            endpoint=endpoint,
+            region=region,
+            project_id=project_id,
+            auth=auth,
+            timeout=args.request_timeout,
+            limit=limit,
+        )
+
+    return client
+
+
+def stop_command(
+    args: argparse.Namespace, *, specs: list[Any], policy: PollPolicy, env: Env
+) -> int:
+    from ._stop import check_stoppable, run_stop
+
+    check_stoppable(specs)
+    client = _client_factory(args, env, limit=32)
+    return run_loop(lambda: run_stop(specs, client=client, policy=policy, json_lines=args.json))
+
+
 def watch_command(
     args: argparse.Namespace, *, specs: list[Any], policy: PollPolicy, env: Env
 ) -> int:
@@ -152,6 +190,7 @@ def watch_command(
             json_lines=args.json,
             max_bars=args.max_bars,
             metrics_port=args.metrics_port,
+            stop_on_interrupt=args.stop_on_interrupt,
         )
     )
 

@@ -39,8 +39,11 @@ async def run_watch(
     refresh: float = 0.25,
     metrics_port: int | None = None,
     rate_limiter: Callable[[], Any] | None = None,
+    stop_on_interrupt: bool = False,
 ) -> int:
-    """Watch ``specs`` to the end; returns the process exit code."""
+    """Watch ``specs`` to the end; returns the process exit code. Interrupted, it leaves
+    the remote tasks running, or with ``stop_on_interrupt`` stops them first; either way
+    it says so on stderr."""
     out = out or sys.stdout
     display = LiveDisplay(specs, max_bars=max_bars)
     console = make_console(stderr=json_lines)
@@ -111,6 +114,13 @@ async def run_watch(
                 tg.start_soon(live)
             await engine.wait(handles)
             tg.cancel_scope.cancel()
+        if interrupted:
+            from ._stop import interrupt_notice
+            from ._stop import stop_on_interrupt as stop_remote
+
+            print(interrupt_notice(handles, stop_on_interrupt), file=sys.stderr, flush=True)
+            if stop_on_interrupt:
+                await stop_remote(handles)
         # Leaving the engine cancels what is left (after Ctrl-C): each gets its event.
     if pipe_closed:
         return EXIT_PIPE_CLOSED
