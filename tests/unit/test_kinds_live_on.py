@@ -296,3 +296,12 @@ def test_why_it_failed_is_error_msg() -> None:
         Phase.FAILED,
         dev_server.ServerImage(image_id="i"),
     )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_client_has_each_call_as_a_method(kind: str) -> None:
+    from modelarts_poller import ModelArtsClient
+
+    mod = MODULES[kind]
+    for name in (f"create_{kind}", f"start_{kind}", f"stop_{kind}", LISTS[kind]):
+        assert getattr(ModelArtsClient, name) is getattr(mod, name), name
