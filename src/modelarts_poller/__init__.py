@@ -64,6 +64,12 @@ from .operations.dataset_task import (
     TaskFailure,
     parse_dataset_task_status,
 )
+from .operations.dev_server import (
+    DevServer,
+    DevServerStatus,
+    DevServerStatusValue,
+    parse_dev_server_status,
+)
 from .operations.export import (
     ExportDest,
     ExportFormat,
@@ -91,6 +97,12 @@ from .operations.import_task import (
     ImportTaskStatus,
     parse_import_task_status,
 )
+from .operations.infer_service import (
+    InferService,
+    InferServiceStatus,
+    InferServiceStatusValue,
+    parse_infer_service_status,
+)
 from .operations.intelligent_task import (
     IntelligentStatusValue,
     IntelligentTask,
@@ -98,6 +110,12 @@ from .operations.intelligent_task import (
     parse_intelligent_task_status,
 )
 from .operations.model import ModelImport, ModelStatus, ModelStatusValue, parse_model_status
+from .operations.notebook import (
+    Notebook,
+    NotebookStatus,
+    NotebookStatusValue,
+    parse_notebook_status,
+)
 from .operations.processing_task import (
     ProcessingStatusValue,
     ProcessingTask,
@@ -146,6 +164,9 @@ __all__ = [
     "DatasetTaskStatusValue",
     "DatasetVersionStatus",
     "DatasetVersionTask",
+    "DevServer",
+    "DevServerStatus",
+    "DevServerStatusValue",
     "DurationModel",
     "Engine",
     "EngineClosedError",
@@ -167,6 +188,9 @@ __all__ = [
     "ImportStatusValue",
     "ImportTask",
     "ImportTaskStatus",
+    "InferService",
+    "InferServiceStatus",
+    "InferServiceStatusValue",
     "IntelligentStatusValue",
     "IntelligentTask",
     "IntelligentTaskStatus",
@@ -183,6 +207,9 @@ __all__ = [
     "NoAuth",
     "NotFound",
     "NotStoppableError",
+    "Notebook",
+    "NotebookStatus",
+    "NotebookStatusValue",
     "Observation",
     "OperationFailed",
     "ParseError",
@@ -235,11 +262,14 @@ __all__ = [
     "parse_dataset_status",
     "parse_dataset_task_status",
     "parse_dataset_version_status",
+    "parse_dev_server_status",
     "parse_export_task_page",
     "parse_export_task_status",
     "parse_import_task_status",
+    "parse_infer_service_status",
     "parse_intelligent_task_status",
     "parse_model_status",
+    "parse_notebook_status",
     "parse_processing_task_status",
     "parse_service_status",
     "parse_sync_status",

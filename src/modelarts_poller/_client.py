@@ -44,9 +44,12 @@ from ._validate import check_count, check_endpoint, check_id, check_number, chec
 
 if TYPE_CHECKING:  # the shortcuts' types only: the transport imports no kind at run time
     from .operations import dataset_task as _dataset_task
+    from .operations import dev_server as _dev_server
     from .operations import export as _export
     from .operations import import_task as _import_task
+    from .operations import infer_service as _infer_service
     from .operations import intelligent_task as _intelligent_task
+    from .operations import notebook as _notebook
     from .operations import sync as _sync
     from .operations import version as _version
 
@@ -399,6 +402,18 @@ class ModelArtsClient:
         list_import_tasks = _import_task.list_import_tasks
         create_dataset_version = _version.create_dataset_version
         start_intelligent_task = _intelligent_task.start_intelligent_task
+        create_infer_service = _infer_service.create_infer_service
+        start_infer_service = _infer_service.start_infer_service
+        stop_infer_service = _infer_service.stop_infer_service
+        list_infer_services = _infer_service.list_infer_services
+        create_notebook = _notebook.create_notebook
+        start_notebook = _notebook.start_notebook
+        stop_notebook = _notebook.stop_notebook
+        list_notebooks = _notebook.list_notebooks
+        create_dev_server = _dev_server.create_dev_server
+        start_dev_server = _dev_server.start_dev_server
+        stop_dev_server = _dev_server.stop_dev_server
+        list_dev_servers = _dev_server.list_dev_servers
     else:
         get_sync_status = _Shortcut("sync")
         get_export_task_status = _Shortcut("export")
@@ -412,6 +427,18 @@ class ModelArtsClient:
         list_import_tasks = _Shortcut("import_task")
         create_dataset_version = _Shortcut("version")
         start_intelligent_task = _Shortcut("intelligent_task")
+        create_infer_service = _Shortcut("infer_service")
+        start_infer_service = _Shortcut("infer_service")
+        stop_infer_service = _Shortcut("infer_service")
+        list_infer_services = _Shortcut("infer_service")
+        create_notebook = _Shortcut("notebook")
+        start_notebook = _Shortcut("notebook")
+        stop_notebook = _Shortcut("notebook")
+        list_notebooks = _Shortcut("notebook")
+        create_dev_server = _Shortcut("dev_server")
+        start_dev_server = _Shortcut("dev_server")
+        stop_dev_server = _Shortcut("dev_server")
+        list_dev_servers = _Shortcut("dev_server")
 
     # --- the transport every operation uses ------------------------------------------------
 

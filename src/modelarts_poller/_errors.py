@@ -134,8 +134,9 @@ class BadRequest(PermanentError):
 class Conflict(BadRequest):
     """The resource is busy with something that excludes the request: a sync already
     running (400 ``ModelArts.4355``), an import running (4356), the dataset publishing
-    (4343) or switching version (4349), or a version published less than a minute ago
-    (4370). Retry once that has finished."""
+    (4343) or switching version (4349), a version published less than a minute ago
+    (4370), or a notebook instance already running (6305), starting (6306), stopped
+    (6307) or stopping (6308). Retry once that has finished."""
 
 
 class OperationFailed(PermanentError):
@@ -155,7 +156,8 @@ class Forbidden(PermanentError):
 class NotFound(PermanentError):
     """The project, dataset, version or task does not exist: HTTP 404, or a published
     not-found code at any status (the dataset APIs answer 400 ``ModelArts.4352`` dataset,
-    ``4353`` version, ``4359`` export task, ``4612`` task, ``4338`` resource)."""
+    ``4353`` version, ``4359`` export task, ``4612`` task, ``4338`` resource; the notebook
+    API 400 ``ModelArts.6309``)."""
 
 
 class ProtocolError(ApiError):

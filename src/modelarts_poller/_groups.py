@@ -41,9 +41,9 @@ def worth_listing(pages: int, due_soon: int) -> bool:
     return due_soon >= 2 and pages <= due_soon
 
 
-def pages_for(total: int) -> int:
+def pages_for(total: int, size: int = PAGE_SIZE) -> int:
     # Whole-number ceiling: a total_count of 10**400 would overflow a float division.
-    return max(1, -(-total // PAGE_SIZE))
+    return max(1, -(-total // size))
 
 
 def retry_after(failures: int) -> float:
@@ -247,6 +247,7 @@ class ListPolling:
         pages reach the number of wanted members (what their own requests would cost),
         or a wanted member is due for a look by ``stop_at`` (engine time)."""
         key = spec.group()
+        paging = spec.LIST_PAGING
         page = 0
         while True:
             total, items = await self._client.request(
@@ -254,7 +255,7 @@ class ListPolling:
                 spec.LIST_PATH,
                 spec.LIST_PAGE,
                 ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
-                query={"limit": PAGE_SIZE, "offset": page},
+                query=paging.query(page),
                 project_id=spec.project_id,
             )
             for item in items:
@@ -263,14 +264,14 @@ class ListPolling:
                     listing.found[mid] = item
             page += 1
             if (
-                len(items) < PAGE_SIZE
-                or page * PAGE_SIZE >= total
+                len(items) < paging.size
+                or page * paging.size >= total
                 or all(w in listing.found for w in wanted)
                 or page >= len(wanted)
                 or self._now() >= stop_at
             ):
                 break
-        self.groups.pages[key] = pages_for(total)
+        self.groups.pages[key] = pages_for(total, paging.size)
         if not any(w in listing.found for w in wanted):
             self.groups.broken.add(key)  # a list that shows none of them is no use here
 

@@ -107,6 +107,7 @@ _NOT_FOUND = frozenset(
         "ModelArts.6623",  # dataset not found (workspace API, 404)
         "ModelArts.2775",  # training job not found (400)
         "ModelArts.3001",  # model not found (404)
+        "ModelArts.6309",  # notebook instance does not exist (400)
     }
 )
 _CONFLICT = frozenset(
@@ -116,6 +117,10 @@ _CONFLICT = frozenset(
         "ModelArts.4343",  # the dataset is publishing a version
         "ModelArts.4349",  # the dataset is switching version
         "ModelArts.4370",  # one dataset version can be released in a minute
+        "ModelArts.6305",  # the notebook instance is already running
+        "ModelArts.6306",  # the notebook instance is starting
+        "ModelArts.6307",  # the notebook instance has already been stopped
+        "ModelArts.6308",  # the notebook instance is stopping
     }
 )
 _FINAL = frozenset(

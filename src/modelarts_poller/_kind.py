@@ -90,6 +90,20 @@ class StopCall:
     body: Mapping[str, object] | None = None
 
 
+@attrs.frozen
+class ListPaging:
+    """How a kind's list call pages: ``size`` items a page (at most what its API takes),
+    and whether ``offset`` counts records (``by_record``: the notebook, Lite server and v2
+    service lists) or pages (the dataset lists' "start page")."""
+
+    size: int = 100
+    by_record: bool = False
+
+    def query(self, page: int) -> dict[str, int]:
+        """The ``limit`` and ``offset`` of page ``page`` (from 0)."""
+        return {"limit": self.size, "offset": page * self.size if self.by_record else page}
+
+
 class ModelArtsTask:
     """The base of an operation's spec: one remote resource read with one GET.
 
@@ -115,6 +129,7 @@ class ModelArtsTask:
     LIST_PATH: ClassVar[str | None] = None
     GROUP_IDS: ClassVar[tuple[str, ...]] = ()
     LIST_PAGE: ClassVar[Callable[[object], tuple[int, tuple[Any, ...]]] | None] = None
+    LIST_PAGING: ClassVar[ListPaging] = ListPaging()
     # The kind's stop call; None where the ModelArts API has none.
     STOP: ClassVar[StopCall | None] = None
     project_id: str | None
@@ -327,14 +342,17 @@ async def pages(
     page_size: int,
     query: Mapping[str, object] | None = None,
     project_id: str | None = None,
+    by_record: bool = False,
 ) -> AsyncIterator[Any]:
     """Every item of a paged list call. ``offset`` is a page index (the API says "start
-    page"), ``limit`` the page size; it stops at ``total_count`` or a short page."""
+    page"), or with ``by_record`` a record offset; ``limit`` the page size; it stops at
+    ``total_count`` or a short page."""
     check_page_size(page_size)
+    paging = ListPaging(page_size, by_record)
     seen = 0
     page = 0
     while True:
-        q = {**(query or {}), "limit": page_size, "offset": page}
+        q = {**(query or {}), **paging.query(page)}
         total, items = await client.request(
             "GET", template, parse_page, ids=ids, query=q, project_id=project_id
         )

@@ -21,10 +21,13 @@ import pytest
 from modelarts_poller import (
     DatasetStatusValue,
     DatasetTaskStatusValue,
+    DevServerStatusValue,
     ExportStatusValue,
     ImportStatusValue,
+    InferServiceStatusValue,
     IntelligentStatusValue,
     ModelStatusValue,
+    NotebookStatusValue,
     ProcessingStatusValue,
     ServiceStatusValue,
     SyncStatusValue,
@@ -40,14 +43,25 @@ from modelarts_poller.simulator._lifecycle import (
     Script,
     body_at,
 )
+from tests.sdk_oracle import documented
 from tests.unit.test_models_export import LIST_ENTRY
 from tests.unit.test_models_export import SEED as EXPORT_SEED
 from tests.unit.test_models_sync import SEED as SYNC_SEED
 
 BUILT_IN = sorted(k.name for k in kinds() if not k.name.startswith("toy"))
 
-# The status values each kind's reference page documents (docs/models.md names the pages).
+# The status values each kind's reference page documents (docs/models.md names the pages);
+# for the kinds of the official SDK, its models' docstrings, read from the SDK itself.
 PUBLISHED_STATUS: dict[str, tuple[type[enum.Enum], set[object]]] = {
+    "infer_service": (
+        InferServiceStatusValue,
+        set(
+            documented("ShowInferServiceResponse", "status")
+            | documented("ServiceItemResponseData", "status")
+        ),
+    ),
+    "notebook": (NotebookStatusValue, set(documented("ShowNotebookResponse", "status"))),
+    "dev_server": (DevServerStatusValue, set(documented("ShowDevServerResponse", "status"))),
     "sync": (
         SyncStatusValue,
         {"QUEUING", "STARTING", "RUNNING", "COMPLETED", "FAILED", "NOT_EXIST"},

@@ -11,6 +11,7 @@ own uses the same helpers, exported here. The kinds reach the client only throug
 from __future__ import annotations
 
 from .._kind import (
+    ListPaging,
     StopCall,
     Transport,
     id_answer,
@@ -24,10 +25,13 @@ from .._parsing import StatusMixin, extra_field
 from . import (
     dataset,
     dataset_task,
+    dev_server,
     export,
     import_task,
+    infer_service,
     intelligent_task,
     model,
+    notebook,
     processing_task,
     service,
     sync,
@@ -51,6 +55,7 @@ from ._declare import (
 )
 
 __all__ = [
+    "ListPaging",
     "StatusMixin",
     "StopCall",
     "Transport",
@@ -59,18 +64,21 @@ __all__ = [
     "dataset_task",
     "declare",
     "derived",
+    "dev_server",
     "export",
     "extra_field",
     "flag",
     "id_answer",
     "id_field",
     "import_task",
+    "infer_service",
     "integer",
     "intelligent_task",
     "items",
     "model",
     "nested",
     "no_answer",
+    "notebook",
     "number",
     "parser",
     "phase_table",

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .. import _parsing as p
-from .._kind import Kind, StopCall, register_kind
+from .._kind import Kind, ListPaging, StopCall, register_kind
 from .._phase import Phase
 
 S = TypeVar("S", bound=type)
@@ -241,6 +241,7 @@ def declare(
     list_path: str | None = None,
     group_ids: tuple[str, ...] = (),
     list_page: Callable[[object], tuple[int, tuple[Any, ...]]] | None = None,
+    list_paging: ListPaging | None = None,
     stop: StopCall | None = None,
 ) -> Callable[[S], S]:
     """Make a spec class (a frozen attrs ``ModelArtsTask`` whose fields are its IDs in
@@ -248,7 +249,8 @@ def declare(
     register the kind. ``phases`` is the table :func:`phase_table` made for ``values``;
     ``parse`` is ``model``'s parser, by default the one :func:`parser` generates.
     ``list_path``, ``group_ids`` and ``list_page`` declare a list call that observes a
-    group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`); ``stop`` the
+    group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`), ``list_paging``
+    how it pages (by default 100 a page, ``offset`` counting pages); ``stop`` the
     kind's stop call (refused unless its path is over the IDs and its ``stopped`` values
     are documented ones)."""
     read_body = parser(model) if parse is None else parse
@@ -282,6 +284,7 @@ def declare(
             (spec, "LIST_PATH", list_path),
             (spec, "GROUP_IDS", group_ids),
             (spec, "LIST_PAGE", None if list_page is None else staticmethod(list_page)),
+            (spec, "LIST_PAGING", list_paging or ListPaging()),
             (spec, "STOP", stop),
         ):
             setattr(owner, attr, value)
