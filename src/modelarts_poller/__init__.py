@@ -98,6 +98,7 @@ from .operations.intelligent_task import (
     parse_intelligent_task_status,
 )
 from .operations.model import ModelImport, ModelStatus, ModelStatusValue, parse_model_status
+from .operations.pool import PoolPhaseValue, PoolStatus, ResourcePool, parse_pool_status
 from .operations.processing_task import (
     ProcessingStatusValue,
     ProcessingTask,
@@ -122,6 +123,14 @@ from .operations.version import (
     DatasetVersionTask,
     VersionStatusValue,
     parse_dataset_version_status,
+)
+from .operations.workflow_execution import (
+    StepExecution,
+    WorkflowErrorInfo,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowExecutionStatusValue,
+    parse_workflow_execution_status,
 )
 
 __all__ = [
@@ -190,6 +199,8 @@ __all__ = [
     "Phase",
     "PollPolicy",
     "PollerError",
+    "PoolPhaseValue",
+    "PoolStatus",
     "ProcessingStatusValue",
     "ProcessingTask",
     "ProcessingTaskStatus",
@@ -197,6 +208,7 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "RequestTimeout",
+    "ResourcePool",
     "ResponseTooLarge",
     "SampleState",
     "SearchCondition",
@@ -209,6 +221,7 @@ __all__ = [
     "ServiceDeployment",
     "ServiceStatus",
     "ServiceStatusValue",
+    "StepExecution",
     "SyncStatus",
     "SyncStatusValue",
     "SyncTask",
@@ -230,6 +243,10 @@ __all__ = [
     "Unauthorized",
     "VersionFormat",
     "VersionStatusValue",
+    "WorkflowErrorInfo",
+    "WorkflowExecution",
+    "WorkflowExecutionStatus",
+    "WorkflowExecutionStatusValue",
     "get_kind",
     "kinds",
     "parse_dataset_status",
@@ -240,10 +257,12 @@ __all__ = [
     "parse_import_task_status",
     "parse_intelligent_task_status",
     "parse_model_status",
+    "parse_pool_status",
     "parse_processing_task_status",
     "parse_service_status",
     "parse_sync_status",
     "parse_training_job_status",
+    "parse_workflow_execution_status",
     "register_kind",
     "url_template",
 ]

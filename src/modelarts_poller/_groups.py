@@ -230,13 +230,14 @@ class ListPolling:
         key = spec.group()
         engine = self._engine
         page = 0
+        by_record = getattr(spec, "LIST_OFFSET", "page") == "record"
         while True:
             total, items = await engine._client.request(
                 "GET",
                 spec.LIST_PATH,
                 spec.LIST_PAGE,
                 ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
-                query={"limit": PAGE_SIZE, "offset": page},
+                query={"limit": PAGE_SIZE, "offset": page * PAGE_SIZE if by_record else page},
                 project_id=spec.project_id,
             )
             for item in items:

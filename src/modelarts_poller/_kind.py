@@ -115,6 +115,9 @@ class ModelArtsTask:
     LIST_PATH: ClassVar[str | None] = None
     GROUP_IDS: ClassVar[tuple[str, ...]] = ()
     LIST_PAGE: ClassVar[Callable[[object], tuple[int, tuple[Any, ...]]] | None] = None
+    # What the list's ``offset`` counts: "page" (a page index, the dataset lists) or
+    # "record" (the items to skip, as the workflow execution list).
+    LIST_OFFSET: ClassVar[str] = "page"
     # The kind's stop call; None where the ModelArts API has none.
     STOP: ClassVar[StopCall | None] = None
     project_id: str | None
@@ -327,14 +330,16 @@ async def pages(
     page_size: int,
     query: Mapping[str, object] | None = None,
     project_id: str | None = None,
+    by_record: bool = False,
 ) -> AsyncIterator[Any]:
     """Every item of a paged list call. ``offset`` is a page index (the API says "start
-    page"), ``limit`` the page size; it stops at ``total_count`` or a short page."""
+    page"), or with ``by_record`` the number of items to skip; ``limit`` the page size;
+    it stops at ``total_count`` or a short page."""
     check_page_size(page_size)
     seen = 0
     page = 0
     while True:
-        q = {**(query or {}), "limit": page_size, "offset": page}
+        q = {**(query or {}), "limit": page_size, "offset": seen if by_record else page}
         total, items = await client.request(
             "GET", template, parse_page, ids=ids, query=q, project_id=project_id
         )

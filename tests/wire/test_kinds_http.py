@@ -50,6 +50,8 @@ MISSING = {
     "model": (404, "ModelArts.3001"),
     "service": (404, "ModelArts.3502"),
     "sync": (400, "ModelArts.4352"),
+    "pool": (404, "ModelArts.2890"),
+    "workflow_execution": (400, "ModelArts.4338"),
 }
 
 
@@ -66,7 +68,7 @@ def client_for(sim: Simulator, **kw: Any) -> ModelArtsClient:
 
 
 def test_every_kind_is_covered() -> None:
-    assert len(ALL) == 11
+    assert len(ALL) == 13
     assert set(MISSING) == set(ALL)
 
 

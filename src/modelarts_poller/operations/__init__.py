@@ -28,11 +28,13 @@ from . import (
     import_task,
     intelligent_task,
     model,
+    pool,
     processing_task,
     service,
     sync,
     training_job,
     version,
+    workflow_execution,
 )
 from ._declare import (
     choice,
@@ -74,6 +76,7 @@ __all__ = [
     "number",
     "parser",
     "phase_table",
+    "pool",
     "processing_task",
     "project_field",
     "read",
@@ -85,4 +88,5 @@ __all__ = [
     "text",
     "training_job",
     "version",
+    "workflow_execution",
 ]

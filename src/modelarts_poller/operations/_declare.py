@@ -242,6 +242,7 @@ def declare(
     group_ids: tuple[str, ...] = (),
     list_page: Callable[[object], tuple[int, tuple[Any, ...]]] | None = None,
     stop: StopCall | None = None,
+    list_offset: str = "page",
 ) -> Callable[[S], S]:
     """Make a spec class (a frozen attrs ``ModelArtsTask`` whose fields are its IDs in
     path order, then ``project_id`` and ``success``) the spec of kind ``name``, and
@@ -250,9 +251,12 @@ def declare(
     ``list_path``, ``group_ids`` and ``list_page`` declare a list call that observes a
     group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`); ``stop`` the
     kind's stop call (refused unless its path is over the IDs and its ``stopped`` values
-    are documented ones)."""
+    are documented ones); ``list_offset`` what the list's ``offset`` counts, ``"page"``
+    (a page index) or ``"record"`` (the items to skip)."""
     read_body = parser(model) if parse is None else parse
     table = phases
+    if list_offset not in ("page", "record"):
+        raise TypeError(f"kind {name!r}: list_offset must be 'page' or 'record'")
     if not {m.value for m in values} <= set(table):
         raise TypeError(f"kind {name!r}: phases is not the phase table of {values.__name__}")
 
@@ -283,6 +287,7 @@ def declare(
             (spec, "GROUP_IDS", group_ids),
             (spec, "LIST_PAGE", None if list_page is None else staticmethod(list_page)),
             (spec, "STOP", stop),
+            (spec, "LIST_OFFSET", list_offset),
         ):
             setattr(owner, attr, value)
         more = () if stop is None else (stop.path,)
