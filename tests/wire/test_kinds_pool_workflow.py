@@ -432,11 +432,14 @@ async def test_a_scripted_resource_reaches_its_outcome(kind: str, outcome: str) 
 
 async def test_created_resources_complete_and_a_stopped_run_stops() -> None:
     async with fast_sim() as sim, _client(sim) as client:
-        pool = await pool_ops.create_pool(client, metadata={}, spec={"type": "Dedicate"})
-        run = await wf.create_workflow_execution(client, "wf-9")
-        doomed = await wf.create_workflow_execution(client, "wf-9")
-        stopping = await wf.stop_workflow_execution(client, doomed)
-        job = await tj.create_training_job(client, metadata={"name": "j"})
+        # The client's methods of the same names are the modules' functions.
+        pool = await client.create_pool(metadata={}, spec={"type": "Dedicate"})
+        run = await client.create_workflow_execution("wf-9")
+        doomed = await client.create_workflow_execution("wf-9")
+        stopping = await client.stop_workflow_execution(doomed)
+        job = await client.create_training_job(metadata={"name": "j"})
+        listed = [j async for j in client.list_training_jobs()]
+        assert [j.job_id for j in listed] == [job.training_job_id]
         async with Engine(client=client, policy=FAST) as engine:
             results = [await engine.watch(s).wait() for s in (pool, run, stopping, job)]
     assert [type(r) for r in results] == [TaskCompleted] * 4
