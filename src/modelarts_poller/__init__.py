@@ -47,6 +47,7 @@ from ._events import (
     TaskRetrying,
 )
 from ._handle import TaskHandle
+from ._interop import auth_from_environment, auth_from_sdk, client_from_sdk, lookup_project_id
 from ._kind import Kind, ModelArtsTask, get_kind, kinds, register_kind, url_template
 from ._phase import Phase
 from ._policy import PollPolicy
@@ -247,8 +248,12 @@ __all__ = [
     "WorkflowExecution",
     "WorkflowExecutionStatus",
     "WorkflowExecutionStatusValue",
+    "auth_from_environment",
+    "auth_from_sdk",
+    "client_from_sdk",
     "get_kind",
     "kinds",
+    "lookup_project_id",
     "parse_dataset_status",
     "parse_dataset_task_status",
     "parse_dataset_version_status",
