@@ -230,14 +230,20 @@ class ListPolling:
         key = spec.group()
         engine = self._engine
         page = 0
-        by_record = getattr(spec, "LIST_OFFSET", "page") == "record"
+        paging = getattr(spec, "LIST_OFFSET", "page")
+        unpaged = paging == "none"  # one answer holds the whole list
         while True:
             total, items = await engine._client.request(
                 "GET",
                 spec.LIST_PATH,
                 spec.LIST_PAGE,
                 ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
-                query={"limit": PAGE_SIZE, "offset": page * PAGE_SIZE if by_record else page},
+                query=None
+                if unpaged
+                else {
+                    "limit": PAGE_SIZE,
+                    "offset": page * PAGE_SIZE if paging == "record" else page,
+                },
                 project_id=spec.project_id,
             )
             for item in items:
@@ -246,14 +252,15 @@ class ListPolling:
                     listing.found[mid] = item
             page += 1
             if (
-                len(items) < PAGE_SIZE
+                unpaged
+                or len(items) < PAGE_SIZE
                 or page * PAGE_SIZE >= total
                 or all(w in listing.found for w in wanted)
                 or page >= len(wanted)
                 or engine._now() >= stop_at
             ):
                 break
-        self.groups.pages[key] = pages_for(total)
+        self.groups.pages[key] = 1 if unpaged else pages_for(total)
         if not any(w in listing.found for w in wanted):
             self.groups.broken.add(key)  # a list that shows none of them is no use here
 

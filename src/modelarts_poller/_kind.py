@@ -116,7 +116,8 @@ class ModelArtsTask:
     GROUP_IDS: ClassVar[tuple[str, ...]] = ()
     LIST_PAGE: ClassVar[Callable[[object], tuple[int, tuple[Any, ...]]] | None] = None
     # What the list's ``offset`` counts: "page" (a page index, the dataset lists) or
-    # "record" (the items to skip, as the workflow execution list).
+    # "record" (the items to skip, as the workflow execution list); "none": the list is not
+    # paged, one answer holds every item (the pool list).
     LIST_OFFSET: ClassVar[str] = "page"
     # The kind's stop call; None where the ModelArts API has none.
     STOP: ClassVar[StopCall | None] = None

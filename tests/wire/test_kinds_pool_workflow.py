@@ -557,3 +557,20 @@ async def test_listing_a_workflow_pages_by_record_offset() -> None:
     assert result.ok
     lists = [q for m, path, q in sent.requests if path.endswith("/workflows/wf-1/executions")]
     assert {q["offset"] for q in lists} == {"0", "100"}
+
+
+async def test_listing_pools_sends_no_paging_and_one_request_per_listing() -> None:
+    """``list_pools`` is not paged (the SDK declares no ``offset`` or ``limit``): one answer
+    holds every pool, however many, so a listing is one request without a paging query."""
+    async with fast_sim(speed=200.0) as sim:
+        scripts = [sim.add("pool", queue=10, run=100 + i) for i in range(150)]
+        async with recorded(sim) as (client, sent), Engine(client=client, policy=FAST) as engine:
+            result = await engine.wait(engine.watch_many(spec_of(s) for s in scripts), timeout=30)
+        listings = sim.state.counters.lists["pool"]
+    assert result.ok
+    lists = [q for m, path, q in sent.requests if path.endswith("/pools")]
+    assert lists
+    assert all(q == {} for q in lists)
+    assert len(lists) == listings
+    gets = [path for m, path, q in sent.requests if "/pools/" in path]
+    assert len(gets) < len(scripts)  # the lists observed most of them

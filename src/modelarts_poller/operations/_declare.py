@@ -252,11 +252,12 @@ def declare(
     group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`); ``stop`` the
     kind's stop call (refused unless its path is over the IDs and its ``stopped`` values
     are documented ones); ``list_offset`` what the list's ``offset`` counts, ``"page"``
-    (a page index) or ``"record"`` (the items to skip)."""
+    (a page index) or ``"record"`` (the items to skip), or ``"none"`` for a list that is
+    not paged (no ``offset`` or ``limit`` is sent)."""
     read_body = parser(model) if parse is None else parse
     table = phases
-    if list_offset not in ("page", "record"):
-        raise TypeError(f"kind {name!r}: list_offset must be 'page' or 'record'")
+    if list_offset not in ("page", "record", "none"):
+        raise TypeError(f"kind {name!r}: list_offset must be 'page', 'record' or 'none'")
     if not {m.value for m in values} <= set(table):
         raise TypeError(f"kind {name!r}: phases is not the phase table of {values.__name__}")
 

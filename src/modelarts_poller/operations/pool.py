@@ -22,7 +22,6 @@ import attrs
 
 from .. import _parsing as p
 from .._errors import InvalidArgumentError, ParseError
-from .._groups import PAGE_SIZE
 from .._kind import (
     ModelArtsTask,
     Transport,
@@ -89,15 +88,14 @@ parse_pool_status = parser(PoolStatus, _finish)
 
 
 def _page(data: object) -> tuple[int, tuple[PoolStatus, ...]]:
-    """``ListPoolsResponse``: every pool in one answer (``list_pools`` is not paged), so it
-    counts as one page of the engine's list polling, however many pools it holds."""
+    """``ListPoolsResponse``: every pool in one answer (``list_pools`` is not paged)."""
     d = p.obj(data, "")
     items: tuple[PoolStatus, ...] = p.opt_list(d, "items", "", parse_pool_status) or ()
-    return min(len(items), PAGE_SIZE), items
+    return len(items), items
 
 
 @declare("pool", values=V, phases=PHASES, model=PoolStatus, parse=parse_pool_status,
-         path=STATUS_PATH, list_path=POOLS_PATH, list_page=_page,
+         path=STATUS_PATH, list_path=POOLS_PATH, list_page=_page, list_offset="none",
          description="resource pool (creation)", templates=(POOLS_PATH,))  # fmt: skip
 @attrs.frozen
 class ResourcePool(ModelArtsTask):
