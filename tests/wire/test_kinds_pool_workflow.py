@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from modelarts_poller import (
@@ -42,6 +43,7 @@ from modelarts_poller.operations import pool as pool_ops
 from modelarts_poller.operations import send_stop
 from modelarts_poller.operations import training_job as tj
 from modelarts_poller.operations import workflow_execution as wf
+from modelarts_poller.operations._declare import _WIRE
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 from tests.sdk_oracle import OPERATIONS, deserialize, documented, model, operation, url
 
@@ -574,3 +576,38 @@ async def test_listing_pools_sends_no_paging_and_one_request_per_listing() -> No
     assert len(lists) == listings
     gets = [path for m, path, q in sent.requests if "/pools/" in path]
     assert len(gets) < len(scripts)  # the lists observed most of them
+
+
+# -- the models against the SDK's response models ---------------------------------------------
+
+
+def _top_level_keys(model_type: type) -> set[str]:
+    """The top-level wire keys a declared model reads (a field's key, or the object it is
+    read from)."""
+    keys: set[str] = set()
+    for f in attrs.fields(model_type):
+        wire = f.metadata.get(_WIRE)
+        if wire is not None:
+            keys.add(wire.at or wire.key or f.name)
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("model_type", "sdk_model", "in_extra"),
+    [
+        (pool_ops.PoolStatus, "ShowPoolResponse", {"spec"}),
+        (
+            wf.WorkflowExecutionStatus,
+            "ShowWorkflowExecutionResponse",
+            {"sub_graphs", "data_requirements", "parameters", "policies"},
+        ),
+    ],
+)
+def test_each_model_reads_every_top_level_field_of_the_sdk_model(
+    model_type: type, sdk_model: str, in_extra: set[str]
+) -> None:
+    declared = set(model(sdk_model).attribute_map.values())
+    read = _top_level_keys(model_type)
+    assert read <= declared  # no field the SDK does not declare
+    assert declared - read == in_extra  # the rest is what the docstring says is in extra
+    assert all(key in (model_type.__doc__ or "") for key in in_extra)
