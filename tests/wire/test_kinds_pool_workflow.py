@@ -611,3 +611,13 @@ def test_each_model_reads_every_top_level_field_of_the_sdk_model(
     assert read <= declared  # no field the SDK does not declare
     assert declared - read == in_extra  # the rest is what the docstring says is in extra
     assert all(key in (model_type.__doc__ or "") for key in in_extra)
+
+
+async def test_stopping_a_run_that_already_completed_ends_the_stop_watch_as_completed() -> None:
+    async with fast_sim() as sim, _client(sim) as client:
+        ids = sim.add("workflow_execution", ids=["wf-1", "e-1"], queue=0, run=0).ids
+        stopping = await client.stop_workflow_execution(wf.WorkflowExecution(*ids))
+        async with Engine(client=client, policy=FAST) as engine:
+            result = await engine.watch(stopping).wait()
+    assert isinstance(result, TaskCompleted)
+    assert result.snapshot.status == "completed"
