@@ -47,6 +47,7 @@ from ._events import (
     TaskRetrying,
 )
 from ._handle import TaskHandle
+from ._interop import auth_from_environment, auth_from_sdk, client_from_sdk, lookup_project_id
 from ._kind import Kind, ModelArtsTask, get_kind, kinds, register_kind, url_template
 from ._phase import Phase
 from ._policy import PollPolicy
@@ -116,6 +117,7 @@ from .operations.notebook import (
     NotebookStatusValue,
     parse_notebook_status,
 )
+from .operations.pool import PoolPhaseValue, PoolStatus, ResourcePool, parse_pool_status
 from .operations.processing_task import (
     ProcessingStatusValue,
     ProcessingTask,
@@ -140,6 +142,14 @@ from .operations.version import (
     DatasetVersionTask,
     VersionStatusValue,
     parse_dataset_version_status,
+)
+from .operations.workflow_execution import (
+    StepExecution,
+    WorkflowErrorInfo,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowExecutionStatusValue,
+    parse_workflow_execution_status,
 )
 
 __all__ = [
@@ -217,6 +227,8 @@ __all__ = [
     "Phase",
     "PollPolicy",
     "PollerError",
+    "PoolPhaseValue",
+    "PoolStatus",
     "ProcessingStatusValue",
     "ProcessingTask",
     "ProcessingTaskStatus",
@@ -224,6 +236,7 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "RequestTimeout",
+    "ResourcePool",
     "ResponseTooLarge",
     "SampleState",
     "SearchCondition",
@@ -236,6 +249,7 @@ __all__ = [
     "ServiceDeployment",
     "ServiceStatus",
     "ServiceStatusValue",
+    "StepExecution",
     "SyncStatus",
     "SyncStatusValue",
     "SyncTask",
@@ -257,8 +271,16 @@ __all__ = [
     "Unauthorized",
     "VersionFormat",
     "VersionStatusValue",
+    "WorkflowErrorInfo",
+    "WorkflowExecution",
+    "WorkflowExecutionStatus",
+    "WorkflowExecutionStatusValue",
+    "auth_from_environment",
+    "auth_from_sdk",
+    "client_from_sdk",
     "get_kind",
     "kinds",
+    "lookup_project_id",
     "parse_dataset_status",
     "parse_dataset_task_status",
     "parse_dataset_version_status",
@@ -270,10 +292,12 @@ __all__ = [
     "parse_intelligent_task_status",
     "parse_model_status",
     "parse_notebook_status",
+    "parse_pool_status",
     "parse_processing_task_status",
     "parse_service_status",
     "parse_sync_status",
     "parse_training_job_status",
+    "parse_workflow_execution_status",
     "register_kind",
     "url_template",
 ]

@@ -219,7 +219,7 @@ class AkSkAuth:
         return f"AkSkAuth(access_key={_mask(self._access_key)}, secret_key=***{temporary})"
 
 
-def _regional_iam(region: str) -> str:
+def regional_iam(region: str) -> str:
     if (
         not isinstance(region, str)
         or not region
@@ -366,7 +366,7 @@ class IamTokenAuth:
         self._domain_name = domain_name
         self._scope = project_id if project_id is not None else project_name
         if iam_endpoint is None:
-            iam_endpoint = DEFAULT_IAM_ENDPOINT if region is None else _regional_iam(region)
+            iam_endpoint = DEFAULT_IAM_ENDPOINT if region is None else regional_iam(region)
         else:
             iam_endpoint = check_endpoint("iam_endpoint", iam_endpoint)
         self._url = iam_endpoint.rstrip("/") + IAM_TOKENS + "?nocatalog=true"

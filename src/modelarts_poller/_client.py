@@ -50,8 +50,11 @@ if TYPE_CHECKING:  # the shortcuts' types only: the transport imports no kind at
     from .operations import infer_service as _infer_service
     from .operations import intelligent_task as _intelligent_task
     from .operations import notebook as _notebook
+    from .operations import pool as _pool
     from .operations import sync as _sync
+    from .operations import training_job as _training_job
     from .operations import version as _version
+    from .operations import workflow_execution as _workflow_execution
 
 __all__ = ["ModelArtsClient"]
 
@@ -414,6 +417,13 @@ class ModelArtsClient:
         start_dev_server = _dev_server.start_dev_server
         stop_dev_server = _dev_server.stop_dev_server
         list_dev_servers = _dev_server.list_dev_servers
+        create_pool = _pool.create_pool
+        list_pools = _pool.list_pools
+        create_workflow_execution = _workflow_execution.create_workflow_execution
+        stop_workflow_execution = _workflow_execution.stop_workflow_execution
+        list_workflow_executions = _workflow_execution.list_workflow_executions
+        create_training_job = _training_job.create_training_job
+        list_training_jobs = _training_job.list_training_jobs
     else:
         get_sync_status = _Shortcut("sync")
         get_export_task_status = _Shortcut("export")
@@ -439,6 +449,13 @@ class ModelArtsClient:
         start_dev_server = _Shortcut("dev_server")
         stop_dev_server = _Shortcut("dev_server")
         list_dev_servers = _Shortcut("dev_server")
+        create_pool = _Shortcut("pool")
+        list_pools = _Shortcut("pool")
+        create_workflow_execution = _Shortcut("workflow_execution")
+        stop_workflow_execution = _Shortcut("workflow_execution")
+        list_workflow_executions = _Shortcut("workflow_execution")
+        create_training_job = _Shortcut("training_job")
+        list_training_jobs = _Shortcut("training_job")
 
     # --- the transport every operation uses ------------------------------------------------
 

@@ -264,14 +264,15 @@ class ListPolling:
                     listing.found[mid] = item
             page += 1
             if (
-                len(items) < paging.size
+                paging.unpaged  # one answer holds the whole list
+                or len(items) < paging.size
                 or page * paging.size >= total
                 or all(w in listing.found for w in wanted)
                 or page >= len(wanted)
                 or self._now() >= stop_at
             ):
                 break
-        self.groups.pages[key] = pages_for(total, paging.size)
+        self.groups.pages[key] = 1 if paging.unpaged else pages_for(total, paging.size)
         if not any(w in listing.found for w in wanted):
             self.groups.broken.add(key)  # a list that shows none of them is no use here
 

@@ -93,14 +93,18 @@ class StopCall:
 @attrs.frozen
 class ListPaging:
     """How a kind's list call pages: ``size`` items a page (at most what its API takes),
-    and whether ``offset`` counts records (``by_record``: the notebook, Lite server and v2
-    service lists) or pages (the dataset lists' "start page")."""
+    and whether ``offset`` counts records (``by_record``: the notebook, Lite server, v2
+    service and workflow execution lists) or pages (the dataset lists' "start page");
+    ``unpaged``: the list takes no paging and one answer holds every item (pools)."""
 
     size: int = 100
     by_record: bool = False
+    unpaged: bool = False
 
     def query(self, page: int) -> dict[str, int]:
-        """The ``limit`` and ``offset`` of page ``page`` (from 0)."""
+        """The ``limit`` and ``offset`` of page ``page`` (from 0); none if unpaged."""
+        if self.unpaged:
+            return {}
         return {"limit": self.size, "offset": page * self.size if self.by_record else page}
 
 

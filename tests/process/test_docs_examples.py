@@ -65,7 +65,9 @@ def sim_url() -> Iterator[str]:
     url: list[str] = []
 
     async def serve() -> None:
-        async with Simulator(SimulatorConfig(seed=1)) as sim:
+        # IAM's project of cn-north-4, for the examples that look it up as the SDK does.
+        config = SimulatorConfig(seed=1, region_projects={"cn-north-4": "my-project"})
+        async with Simulator(config) as sim:
             for project in PROJECTS:
                 for kind, refs in IDS.items():
                     for ids in refs:
@@ -98,6 +100,9 @@ def test_the_example_runs(code: str, sim_url: str, tmp_path: Path) -> None:
         HW_PASSWORD="password-for-the-docs",
         HW_AK="AKDOCS",
         HW_SK="secret-for-the-docs",
+        HUAWEICLOUD_SDK_AK="AKDOCS",
+        HUAWEICLOUD_SDK_SK="secret-for-the-docs",
+        HUAWEICLOUD_SDK_IAM_ENDPOINT=sim_url,
     )
     if re.search(r"^(async )?def test_", code, re.MULTILINE):
         path = tmp_path / "test_example.py"

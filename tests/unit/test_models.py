@@ -175,6 +175,7 @@ def test_every_documented_status_has_its_phase(kind: str, status: object, phase:
     parse = kinds_by_name[kind].spec_type.PARSE
     body = {
         "training_job": {"status": {"phase": status}},
+        "pool": {"status": {"phase": status}},
         "model": {"model_status": status},
     }.get(kind, {"status": status})
     snapshot = parse(body)

@@ -28,11 +28,13 @@ from modelarts_poller import (
     IntelligentStatusValue,
     ModelStatusValue,
     NotebookStatusValue,
+    PoolPhaseValue,
     ProcessingStatusValue,
     ServiceStatusValue,
     SyncStatusValue,
     TrainingPhaseValue,
     VersionStatusValue,
+    WorkflowExecutionStatusValue,
     get_kind,
     kinds,
 )
@@ -111,6 +113,12 @@ PUBLISHED_STATUS: dict[str, tuple[type[enum.Enum], set[object]]] = {
             "waiting",  # queuing for resources (real-time services)
         },
     ),
+    # The official SDK's docstrings (PoolStatus.phase, ShowWorkflowExecutionResponse.status).
+    "pool": (PoolPhaseValue, {"Creating", "Running", "Abnormal", "Deleting", "Error"}),
+    "workflow_execution": (
+        WorkflowExecutionStatusValue,
+        {"init", "running", "completed", "stopped", "abnormal"},
+    ),
 }
 
 
@@ -135,7 +143,7 @@ def test_each_published_status_has_a_member_and_a_phase(kind: str) -> None:
 
 
 def _with_status(kind: str, value: object) -> dict[str, Any]:
-    if kind == "training_job":
+    if kind in ("training_job", "pool"):
         return {"status": {"phase": value}}
     if kind == "model":
         return {"model_status": value}

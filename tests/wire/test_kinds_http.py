@@ -53,6 +53,8 @@ MISSING = {
     "infer_service": (404, "ModelArts.3502"),
     "notebook": (400, "ModelArts.6309"),
     "dev_server": (400, "ModelArts.4338"),
+    "pool": (404, "ModelArts.2890"),
+    "workflow_execution": (400, "ModelArts.4338"),
 }
 
 

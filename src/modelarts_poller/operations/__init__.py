@@ -32,11 +32,13 @@ from . import (
     intelligent_task,
     model,
     notebook,
+    pool,
     processing_task,
     service,
     sync,
     training_job,
     version,
+    workflow_execution,
 )
 from ._declare import (
     choice,
@@ -82,6 +84,7 @@ __all__ = [
     "number",
     "parser",
     "phase_table",
+    "pool",
     "processing_task",
     "project_field",
     "read",
@@ -93,4 +96,5 @@ __all__ = [
     "text",
     "training_job",
     "version",
+    "workflow_execution",
 ]

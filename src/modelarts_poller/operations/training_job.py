@@ -11,17 +11,28 @@ failing task says why it ended there.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import attrs
 
 from .. import _parsing as p
-from .._kind import ModelArtsTask, StopCall, id_field, project_field, success_field
+from .._errors import InvalidArgumentError, ParseError
+from .._kind import (
+    ModelArtsTask,
+    StopCall,
+    Transport,
+    body_fields,
+    id_field,
+    project_field,
+    success_field,
+)
 from .._phase import Phase
 from ._declare import declare, derived, integer, parser, phase_table, text
 
 STATUS_PATH = "/v2/{project_id}/training-jobs/{training_job_id}"
+JOBS_PATH = "/v2/{project_id}/training-jobs"  # create_training_job
+SEARCHES_PATH = "/v2/{project_id}/training-job-searches"  # list_training_jobs (POST)
 # stop_training_job in the official SDK: an action on the job, answered with its state.
 STOP = StopCall("POST", STATUS_PATH + "/actions", frozenset({"Terminated"}),
                 {"action_type": "terminate"})  # fmt: skip
@@ -114,7 +125,8 @@ parse_training_job_status = parser(TrainingJobStatus, _finish)
 
 @declare("training_job", values=V, phases=PHASES, model=TrainingJobStatus,
          parse=parse_training_job_status, path=STATUS_PATH, aliases=("training",),
-         description="training job (v2)", stop=STOP)  # fmt: skip
+         description="training job (v2)", stop=STOP,
+         templates=(JOBS_PATH, SEARCHES_PATH))  # fmt: skip
 @attrs.frozen
 class TrainingJob(ModelArtsTask):
     """A training job. Succeeds on ``Completed``; ``Failed``, ``Terminated`` and
@@ -123,3 +135,74 @@ class TrainingJob(ModelArtsTask):
     training_job_id: str = id_field()
     project_id: str | None = project_field()
     success: frozenset[Any] | None = success_field()
+
+
+def _created_id(data: object) -> str:
+    d = p.obj(data, "")
+    job_id = p.opt_str(p.obj(d.get("metadata") or {}, "metadata"), "id", "metadata")
+    if not job_id:
+        raise ParseError("metadata.id", job_id, "non-empty string")
+    return job_id
+
+
+async def create_training_job(
+    client: Transport,
+    *,
+    metadata: Mapping[str, object],
+    algorithm: Mapping[str, object] | None = None,
+    spec: Mapping[str, object] | None = None,
+    kind: str = "job",
+    extra: Mapping[str, object] | None = None,
+    project_id: str | None = None,
+) -> TrainingJob:
+    """Create a training job (``create_training_job``, ``POST /v2/{project_id}/training-jobs``)
+    and return the spec that watches it, named by the answer's ``metadata.id``.
+    ``metadata`` (at least ``name``), ``algorithm`` and ``spec`` are the SDK's ``Job``
+    objects, sent verbatim; ``extra`` adds its other fields (``tasks``, ``endpoints``, ...)."""
+    meta = body_fields("metadata", metadata)
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise InvalidArgumentError("metadata must name the job: {'name': '...'}")
+    body = body_fields("extra", extra)
+    body.update(kind=kind, metadata=meta)
+    if algorithm is not None:
+        body["algorithm"] = body_fields("algorithm", algorithm)
+    if spec is not None:
+        body["spec"] = body_fields("spec", spec)
+    job_id = await client.request("POST", JOBS_PATH, _created_id, body=body,
+                                  project_id=project_id)  # fmt: skip
+    return TrainingJob(job_id, project_id=project_id)
+
+
+def _search_page(data: object) -> tuple[int, tuple[TrainingJobStatus, ...]]:
+    """``ListTrainingJobsResponse``: ``total`` and this page's ``items`` (job details)."""
+    d = p.obj(data, "")
+    found = p.opt_list(d, "items", "", parse_training_job_status) or ()
+    total = p.opt_int(d, "total", "")
+    return (len(found) if total is None else total), found
+
+
+async def list_training_jobs(
+    client: Transport,
+    *,
+    filters: Mapping[str, object] | None = None,
+    page_size: int = 50,
+    project_id: str | None = None,
+) -> AsyncIterator[TrainingJobStatus]:
+    """Every training job (``list_training_jobs``: ``POST /v2/{project_id}/training-job-searches``,
+    paging in the body: ``offset`` is a page index, ``limit`` at most 50). ``filters``
+    adds other fields of the SDK's ``JobSearches`` body (``filters``, ``sort_by``,
+    ``workspace_id``, ...) verbatim."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 50:
+        raise InvalidArgumentError(f"page_size must be an int from 1 to 50, got {page_size!r}")
+    base = body_fields("filters", filters)
+    seen = page = 0
+    while True:
+        body = {**base, "offset": page, "limit": page_size}
+        total, found = await client.request("POST", SEARCHES_PATH, _search_page, body=body,
+                                            project_id=project_id)  # fmt: skip
+        for item in found:
+            yield item
+        seen += len(found)
+        if len(found) < page_size or seen >= total:
+            return
+        page += 1

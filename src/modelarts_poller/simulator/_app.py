@@ -15,7 +15,7 @@ from . import _actions, _dialect, _starts
 from ._config import Faults
 from ._dialect import JSON
 from ._lifecycle import DATASET_KINDS, DEFAULT_KINDS, Script, body_at, idle_dataset
-from ._routes import IAM_TOKENS, ID_NAMES, STATUS_PATHS
+from ._routes import IAM_PROJECTS, IAM_TOKENS, ID_NAMES, STATUS_PATHS
 from ._state import STATE, Counters, SimState
 
 __all__ = ["STATE", "Counters", "SimState", "make_app"]
@@ -136,6 +136,37 @@ async def _iam_tokens(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def _iam_projects(request: web.Request) -> web.StreamResponse:
+    """IAM's project list, filtered by ``name``: the project of a region, from
+    ``SimulatorConfig.region_projects`` (none for a region it does not name)."""
+    state: SimState = request.app[STATE]
+    name = request.query.get("name")
+    found = state.config.region_projects.get(name) if name is not None else None
+    allowed = state.config.projects
+    scope = found if found is not None else next(iter(allowed or {""}), "")
+    denied = state.check_auth(request, await request.read(), scope)
+    if denied is not None:
+        return denied
+    base = f"{request.scheme}://{request.host}{IAM_PROJECTS}"
+    projects = []
+    if found is not None:
+        projects.append(
+            {
+                "id": found,
+                "name": name,
+                "domain_id": "sim-domain",
+                "parent_id": "sim-domain",
+                "is_domain": False,
+                "enabled": True,
+                "description": "",
+                "links": {"self": f"{base}/{found}"},
+            }
+        )
+    return web.json_response(
+        {"projects": projects, "links": {"self": str(request.url), "previous": None, "next": None}}
+    )
+
+
 # -- admin ---------------------------------------------------------------------------
 
 _OWN_ID_KEYS = (
@@ -233,6 +264,7 @@ def make_app(state: SimState) -> web.Application:
     _starts.add_routes(r)
     _actions.add_routes(r)
     r.add_post(IAM_TOKENS, _iam_tokens)
+    r.add_get(IAM_PROJECTS, _iam_projects)
     r.add_post("/_sim/tasks", _admin_tasks)
     r.add_get("/_sim/stats", _admin_stats)
     r.add_get("/_sim/truth", _admin_truth)

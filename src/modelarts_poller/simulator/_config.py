@@ -86,7 +86,8 @@ class SimulatorConfig:
     ``X-ratelimit*`` headers of every answer; ``rate_limit=R`` is the older spelling of
     ``quota=int(R)`` per second. ``latency`` delays every answer. ``version_interval``
     is how soon (seconds) another version of a dataset may be created (400
-    ``ModelArts.4370`` sooner; 0 turns the check off)."""
+    ``ModelArts.4370`` sooner; 0 turns the check off). ``region_projects`` (region name ->
+    project ID) is what IAM's ``GET /v3/projects?name=<region>`` answers."""
 
     auth: AuthMode = "off"
     tokens: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset, repr=False)
@@ -94,6 +95,7 @@ class SimulatorConfig:
     users: dict[str, str] = attrs.field(factory=dict, repr=False)  # IAM user -> password
     token_lifetime: float = attrs.field(default=86_400.0, validator=_seconds)
     projects: frozenset[str] | None = None
+    region_projects: dict[str, str] = attrs.field(factory=dict)
     faults: Faults = Faults()
     rate_limit: float | None = None
     quota: int | None = None

@@ -93,3 +93,6 @@ TRAINING_JOB_SEARCHES = "/v2/{project_id}/training-job-searches"
 
 # POST: an IAM token (on the IAM endpoint; the simulator serves both).
 IAM_TOKENS = "/v3/auth/tokens"
+# GET ?name=<region>: the projects of that name (KeystoneListProjects; the official SDK
+# asks it for the project ID when its credentials carry none).
+IAM_PROJECTS = "/v3/projects"
