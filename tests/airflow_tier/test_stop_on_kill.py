@@ -25,6 +25,7 @@ from airflow.serialization.decoders import smart_decode_trigger_kwargs
 
 from modelarts_poller import InvalidArgumentError
 from modelarts_poller._checkpoint import TaskState, encode_token
+from modelarts_poller.airflow import triggers
 from modelarts_poller.airflow.operators import (
     ModelArtsDatasetExportOperator,
     ModelArtsStartOperator,
@@ -96,10 +97,25 @@ async def test_airflows_trigger_runner_stops_the_job_on_a_users_kill_only(
     async with Simulator(SimulatorConfig(seed=31)) as sim:
         job = sim.add("training_job", queue=0.0, run=1e6)
         trigger = trigger_for(sim, job, cancel_on_kill=cancel_on_kill)
+        asked, answer = asyncio.Event(), asyncio.Event()
+
+        async def state_read() -> None:  # as the triggerer's supervisor answers: later
+            asked.set()
+            await answer.wait()
+
+        trigger._task_state = state_read  # type: ignore[method-assign]
         task = await _watching(sim, trigger, TriggerRunner())
         task.cancel(message)
+        if message == _USER_ACTION_CANCEL_MSG and cancel_on_kill:
+            await asyncio.wait_for(asked.wait(), timeout=10)
+            # Airflow 3.3's triggerer cancels a cancelled trigger again at each sync until
+            # it is gone: that must not cut on_kill's stop short.
+            task.cancel(message)
+            await asyncio.sleep(0.05)
+        answer.set()
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=20)
+        await asyncio.wait_for(asyncio.gather(*triggers._KILLING), timeout=20)
         phase = phase_now(sim, job)
     assert (phase in ("Terminating", "Terminated")) is stopped, phase
 

@@ -30,6 +30,13 @@ STOP_TIMEOUT = 20.0
 """Seconds a stop call may take before it is given up (Airflow gives ``on_kill`` 30 s by
 default, ``[triggerer] on_kill_timeout``)."""
 
+STATE_TIMEOUT = 25.0
+"""Seconds ``on_kill`` waits for the task instance's state before it counts as unknown (a
+triggerer's first such read starts Airflow's in-process execution API: seconds)."""
+
+# The stops under way, held until they end: the loop holds tasks weakly.
+_KILLING: set[asyncio.Task[None]] = set()
+
 # Task instance states in which a user's action cancelled a trigger but the remote task
 # must run on: "deferred", the task waits again (its trigger moved to another triggerer,
 # or a new try already deferred on the same remote task); "success", a user marked it
@@ -239,16 +246,28 @@ class ModelArtsTaskTrigger(BaseTrigger):
 
     async def on_kill(self) -> None:
         """A user's action cancelled this trigger (Airflow 3.3 and later call this only
-        then): stop the remote task if :func:`stop_on_kill` says so."""
-        state = await self._task_state()
+        then): stop the remote task if :func:`stop_on_kill` says so.
+
+        The work runs in a task of its own that this call shields: Airflow 3.3's
+        triggerer cancels the trigger again at each sync with its supervisor until the
+        trigger is gone, and such a cancellation must not cut the stop call short."""
+        work = asyncio.get_running_loop().create_task(self._kill())
+        _KILLING.add(work)
+        work.add_done_callback(_KILLING.discard)
+        await asyncio.shield(work)
+
+    async def _kill(self) -> None:
+        spec, _ = decode_token(self.token)
+        if not self.cancel_on_kill:
+            self.log.info("left %s running (cancel_on_kill is off)", spec)
+            return
+        try:
+            state = await asyncio.wait_for(self._task_state(), STATE_TIMEOUT)
+        except TimeoutError:
+            self.log.warning("the task instance's state did not come in %.0f s", STATE_TIMEOUT)
+            state = None
         if not stop_on_kill(self.cancel_on_kill, state):
-            spec, _ = decode_token(self.token)
-            self.log.info(
-                "left %s running (cancel_on_kill=%s, task instance %s)",
-                spec,
-                self.cancel_on_kill,
-                state,
-            )
+            self.log.info("left %s running (its task instance is %s)", spec, state)
             return
         await self.stop_remote(f"the Airflow task was killed ({state})")
 
