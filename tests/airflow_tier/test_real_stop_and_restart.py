@@ -109,8 +109,6 @@ def test_marking_a_deferred_task_failed_stops_its_job_only_with_cancel_on_kill(
         return any(line in text for text in logs)
 
     deployment.wait_for(left_running, timeout=60, what="the other trigger's on_kill")
-    stops = "".join(deployment.task_logs(dag_id, run_id, "stops").values())
-    assert "the Airflow task was killed (failed)" in stops  # its state was read
     assert phase(sim_thread, jobs["keeps"]) == "Running"
     assert deployment.task_states(dag_id, run_id) == dict.fromkeys(tasks, "failed")
 
