@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -95,6 +96,8 @@ class Deployment:
             **(env or {}),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._token: str | None = None
+        self.commands: dict[str, list[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class Deployment:
         self.dags.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         self.airflow("db", "migrate", timeout=timeout)
-        commands = {
+        self.commands = commands = {
             "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port)],
             "scheduler": ["scheduler", "--skip-serve-logs"],
             "dag-processor": ["dag-processor"],
@@ -133,7 +136,7 @@ class Deployment:
     def spawn(self, name: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start ``airflow *args`` as the component ``name``, its output in ``name.out``,
         in a process group of its own (its workers and subprocesses stop with it)."""
-        out = (self.home / f"{name}.out").open("wb")
+        out = (self.home / f"{name}.out").open("ab")  # a restarted one's output follows
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "airflow", *args],
@@ -165,6 +168,11 @@ class Deployment:
             self._signal(process, signal.SIGKILL)  # what is left of its group
             process.wait(10)
             del self.processes[each]
+
+    def restart(self, name: str, *, sig: int = signal.SIGTERM) -> None:
+        """End component ``name`` with ``sig`` (see :meth:`stop`) and start a new one."""
+        self.stop(name, sig=sig)
+        self.spawn(name, self.commands[name])
 
     @staticmethod
     def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
@@ -241,6 +249,29 @@ class Deployment:
     def trigger(self, dag_id: str, run_id: str) -> str:
         self.airflow("dags", "trigger", dag_id, "--run-id", run_id)
         return run_id
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """One call of the API server's REST API (``/api/v2...``) as an admin (the
+        deployment's simple auth manager makes everyone one); its JSON answer."""
+        if self._token is None:
+            with _LOCAL.open(f"{self.api_url}/auth/token", timeout=10) as answer:
+                self._token = json.load(answer)["access_token"]
+        request = urllib.request.Request(
+            f"{self.api_url}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+        )
+        with _LOCAL.open(request, timeout=self._bounded(30)) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def mark(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """Set a task instance's state as a user does in the UI (mark failed, success)."""
+        self.api(
+            "PATCH",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}",
+            {"new_state": state},
+        )
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         rows = self.query(

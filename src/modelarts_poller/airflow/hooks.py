@@ -13,6 +13,7 @@ from airflow.sdk import BaseHook
 
 from .._client import ModelArtsClient
 from .._errors import InvalidArgumentError
+from .._phase import Phase
 from ._shared import Connection, check_rate_options, connection_from_fields
 
 CONN_TYPE = "huaweicloud_modelarts"
@@ -131,6 +132,19 @@ class ModelArtsHook(BaseHook):
         ``execute``) and return the spec that watches what it started."""
         connection = self.get_connection_obj()
         return asyncio.run(start_operation(connection, start, kwargs))
+
+    def phase_of(self, spec: Any) -> Phase:
+        """The phase of the task ``spec`` names now (one GET, from synchronous code);
+        raises :class:`NotFound` for a task that does not exist."""
+        connection = self.get_connection_obj()
+
+        async def observe() -> Phase:
+            async with connection.client() as client:
+                snapshot = await client.get_task(spec)
+            phase: Phase = spec.interpret(snapshot).phase
+            return phase
+
+        return asyncio.run(observe())
 
     def test_connection(self) -> tuple[bool, str]:
         try:

@@ -11,11 +11,17 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from .._errors import InvalidArgumentError
+from .._errors import InvalidArgumentError, NotFound
+from .._kind import get_kind
+from .._phase import Phase
 from .._validate import check_number
 from ._shared import token_for
 from .hooks import ModelArtsHook, StartCall
 from .triggers import ModelArtsTaskTrigger, check_options
+
+STARTED_KEY = "modelarts_poller.started"
+"""The ``task_state_store`` key (Airflow 3.3 and later) under which an operator records
+what its start call started, before it defers: ``{"kind", "ids", "project_id"}``."""
 
 
 def result_of(event: Any, *, fail_on_failure: bool = True) -> dict[str, Any]:
@@ -40,6 +46,14 @@ def result_of(event: Any, *, fail_on_failure: bool = True) -> dict[str, Any]:
     return payload
 
 
+def _state_store(context: Any) -> Any:
+    """The task instance's ``task_state_store`` (Airflow 3.3 and later), else ``None``."""
+    try:
+        return context.get("task_state_store")
+    except AttributeError:
+        return None
+
+
 class _Watching(BaseOperator):
     """What every ModelArts operator shares: the connection, the polling options, and how
     it waits (a trigger) and reports (``execute_complete``)."""
@@ -56,6 +70,8 @@ class _Watching(BaseOperator):
         watch_timeout: float | None = None,
         fail_on_failure: bool = True,
         end_from_trigger: bool = False,
+        cancel_on_kill: bool = True,
+        cancel_on_timeout: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -67,6 +83,8 @@ class _Watching(BaseOperator):
             polling=polling,
             fail_on_failure=fail_on_failure,
             end_from_trigger=end_from_trigger,
+            cancel_on_kill=cancel_on_kill,
+            cancel_on_timeout=cancel_on_timeout,
         )
         if watch_timeout is not None:
             check_number("watch_timeout", watch_timeout)
@@ -77,18 +95,22 @@ class _Watching(BaseOperator):
         self.watch_timeout = watch_timeout
         self.fail_on_failure = fail_on_failure
         self.end_from_trigger = end_from_trigger
+        self.cancel_on_kill = cancel_on_kill
+        self.cancel_on_timeout = cancel_on_timeout
 
-    def trigger_for(self, spec: Any) -> ModelArtsTaskTrigger:
-        """The trigger that waits for the task ``spec`` names."""
+    def trigger_for(self, spec: Any, *, just_started: bool = True) -> ModelArtsTaskTrigger:
+        """The trigger that waits for the task ``spec`` names (``just_started``: by the
+        start call that ran just now, so the task's age is known from here)."""
         return ModelArtsTaskTrigger(
-            # Called right after the start call: the task's age is known from here.
-            token=token_for(spec, timeout=self.watch_timeout, just_started=True),
+            token=token_for(spec, timeout=self.watch_timeout, just_started=just_started),
             conn_id=self.modelarts_conn_id,
             max_rate=self.max_rate,
             rate_limiter=self.rate_limiter,
             polling=self.polling,
             fail_on_failure=self.fail_on_failure,
             end_from_trigger=self.end_from_trigger,
+            cancel_on_kill=self.cancel_on_kill,
+            cancel_on_timeout=self.cancel_on_timeout,
         )
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
@@ -105,6 +127,17 @@ class ModelArtsStartOperator(_Watching):
     ``create_dataset_version_v1``, ``start_intelligent_task``) called with
     ``start_kwargs``, or is an async callable that takes the client and returns the spec
     of what it started (for your own kinds). Returns (XCom) the end's JSON payload.
+
+    It never starts twice for one task instance: before it defers, it records the spec's
+    IDs in the task instance's ``task_state_store`` (Airflow 3.3 and later; it is kept
+    across the task's tries), and a later try (a retry after a worker crash, a clear)
+    that finds a record re-attaches to that task instead of calling ``start`` again,
+    unless the task is gone (not found) or has failed. On an Airflow without
+    ``task_state_store`` every try starts anew.
+
+    ``cancel_on_kill`` (default ``True``): a user's kill of the deferred task stops what
+    it started (see :class:`ModelArtsTaskTrigger`). ``cancel_on_timeout`` (default
+    ``False``): a watch that ends at ``watch_timeout`` stops it too.
     """
 
     template_fields: Sequence[str] = ("start_kwargs",)
@@ -122,11 +155,50 @@ class ModelArtsStartOperator(_Watching):
         return self.start, dict(self.start_kwargs)
 
     def execute(self, context: Any) -> None:
-        call, kwargs = self.start_call()
         hook = ModelArtsHook(self.modelarts_conn_id, max_rate=self.max_rate)
+        store = _state_store(context)
+        spec = None if store is None else self._recorded(hook, store)
+        if spec is not None:
+            self.defer(
+                trigger=self.trigger_for(spec, just_started=False), method_name="execute_complete"
+            )
+        if store is None:
+            self.log.warning(
+                "this Airflow has no task_state_store: a retry of this task starts anew"
+            )
+        call, kwargs = self.start_call()
         spec = hook.start(call, kwargs)
         self.log.info("started %s", spec)
+        if store is not None:
+            store.set(
+                STARTED_KEY,
+                {"kind": spec.kind, "ids": list(spec.ids), "project_id": spec.project_id},
+            )
         self.defer(trigger=self.trigger_for(spec), method_name="execute_complete")
+
+    def _recorded(self, hook: ModelArtsHook, store: Any) -> Any:
+        """The spec an earlier try recorded, if that task may be re-attached to: it
+        exists and has not failed. ``None``: start anew."""
+        record = store.get(STARTED_KEY)
+        if not isinstance(record, Mapping):
+            return None
+        try:
+            spec = get_kind(str(record["kind"])).spec(
+                *map(str, record["ids"]), project_id=record.get("project_id")
+            )
+        except (InvalidArgumentError, KeyError, TypeError) as exc:
+            self.log.warning("ignored an unreadable record of an earlier start: %r", exc)
+            return None
+        try:
+            phase = hook.phase_of(spec)
+        except NotFound:
+            self.log.info("%s, started by an earlier try, is gone: starting anew", spec)
+            return None
+        if phase is Phase.FAILED:
+            self.log.info("%s, started by an earlier try, failed: starting anew", spec)
+            return None
+        self.log.info("re-attaching to %s, started by an earlier try (%s)", spec, phase.value)
+        return spec
 
 
 class ModelArtsDatasetSyncOperator(ModelArtsStartOperator):

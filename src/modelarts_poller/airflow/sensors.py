@@ -15,10 +15,15 @@ from airflow.triggers.base import StartTriggerArgs
 
 from .._errors import InvalidArgumentError
 from .._kind import get_kind
+from .._validate import check_flag
 from ._shared import token_for
 from .hooks import ModelArtsHook
 from .operators import result_of
-from .triggers import CLASSPATH, ModelArtsTaskTrigger, check_options
+from .triggers import CLASSPATH, STOP_TIMEOUT, ModelArtsTaskTrigger, check_options
+
+TIMEOUT_GRACE = timedelta(seconds=STOP_TIMEOUT + 30)
+"""How much later than the watch's deadline Airflow's own timeout of the deferral comes,
+with ``cancel_on_timeout``: time for the trigger to send the stop call and its event."""
 
 
 def _templated(values: Sequence[str]) -> bool:
@@ -34,6 +39,14 @@ class ModelArtsTaskSensor(BaseSensorOperator):
     templates (the trigger's arguments are fixed when the DAG is parsed). With templated
     IDs, or ``start_from_trigger=False``, a worker runs ``execute`` once, which defers
     at once. ``timeout`` (seconds, the sensor's own) bounds the wait in the triggerer.
+
+    ``cancel_on_kill`` (default ``False``: a sensor waits for work something else
+    started): a user's kill of the waiting task stops the remote task (see
+    :class:`ModelArtsTaskTrigger`). ``cancel_on_timeout`` (default ``False``): the
+    sensor's ``timeout`` stops the remote task too; it needs ``start_from_trigger=False``
+    (the deadline of a trigger made when the DAG is parsed cannot be the sensor's
+    ``timeout`` from its start, and Airflow's own trigger timeout calls no code of the
+    trigger), and ``True`` with ``start_from_trigger`` is refused.
     """
 
     template_fields: Sequence[str] = ("ids",)
@@ -50,6 +63,8 @@ class ModelArtsTaskSensor(BaseSensorOperator):
         fail_on_failure: bool = True,
         end_from_trigger: bool = False,
         start_from_trigger: bool = True,
+        cancel_on_kill: bool = False,
+        cancel_on_timeout: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -61,7 +76,15 @@ class ModelArtsTaskSensor(BaseSensorOperator):
             polling=polling,
             fail_on_failure=fail_on_failure,
             end_from_trigger=end_from_trigger,
+            cancel_on_kill=cancel_on_kill,
+            cancel_on_timeout=cancel_on_timeout,
         )
+        check_flag("start_from_trigger", start_from_trigger)
+        if cancel_on_timeout and start_from_trigger and not _templated(list(ids)):
+            raise InvalidArgumentError(
+                "cancel_on_timeout needs start_from_trigger=False: a sensor started from "
+                "the triggerer is timed out by Airflow, which runs none of its code then"
+            )
         self.kind = get_kind(kind).name
         self.ids = list(ids)
         self.modelarts_conn_id = modelarts_conn_id
@@ -70,6 +93,8 @@ class ModelArtsTaskSensor(BaseSensorOperator):
         self.polling = None if polling is None else dict(polling)
         self.fail_on_failure = fail_on_failure
         self.end_from_trigger = end_from_trigger
+        self.cancel_on_kill = cancel_on_kill
+        self.cancel_on_timeout = cancel_on_timeout
         self.start_from_trigger = bool(start_from_trigger) and not _templated(self.ids)
         if self.start_from_trigger:
             _, trigger_kwargs = self.trigger().serialize()
@@ -102,11 +127,18 @@ class ModelArtsTaskSensor(BaseSensorOperator):
             polling=self.polling,
             fail_on_failure=self.fail_on_failure,
             end_from_trigger=self.end_from_trigger,
+            cancel_on_kill=self.cancel_on_kill,
+            cancel_on_timeout=self.cancel_on_timeout,
         )
 
     def execute(self, context: Any) -> None:
         trigger = self.trigger(deadline=True)
-        self.defer(trigger=trigger, method_name="execute_complete", timeout=self._timeout())
+        timeout = self._timeout()
+        if timeout is not None and self.cancel_on_timeout:
+            # The watch's own deadline (which stops the task) must come first: Airflow's
+            # trigger timeout cancels the trigger without running any of its code.
+            timeout += TIMEOUT_GRACE
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout)
 
     def poke(self, context: Any) -> bool:
         raise InvalidArgumentError("ModelArtsTaskSensor waits in the triggerer; it never pokes")
