@@ -74,18 +74,23 @@ IN_FLIGHT = 100
 RATE = 20
 
 
-def resources(kind: str, count: int, seed: int) -> list[dict[str, Any]]:
+def resources(kind: str, count: int, seed: object) -> list[dict[str, Any]]:
+    """``count`` resources of ``kind``; a batch's workflow runs are runs of one workflow
+    (the group its list call observes)."""
     median, sigma = KINDS[kind]
     rng = random.Random(f"{seed}-{kind}")
-    return [
-        {
+    out = []
+    for _ in range(count):
+        task: dict[str, Any] = {
             "kind": kind,
             "queue": rng.uniform(0.0, 1.0) * SCALE,
             "run": median * SCALE * min(4.0, max(0.25, rng.lognormvariate(0.0, sigma))),
             "outcome": "failed" if rng.random() < 0.1 else "completed",
         }
-        for _ in range(count)
-    ]
+        if kind == "workflow_execution":
+            task["workflow_id"] = f"wf-{seed}"
+        out.append(task)
+    return out
 
 
 def policy() -> PollPolicy:
