@@ -250,12 +250,14 @@ class ListPolling:
         paging = spec.LIST_PAGING
         page = 0
         while True:
+            limits = paging.query(page)  # the query's, or with in_body the body's, fields
             total, items = await self._client.request(
-                "GET",
+                paging.method,
                 spec.LIST_PATH,
                 spec.LIST_PAGE,
                 ids={n: getattr(spec, n) for n in spec.GROUP_IDS},
-                query=paging.query(page),
+                query=None if paging.in_body else limits,
+                body=limits if paging.in_body else None,
                 project_id=spec.project_id,
             )
             for item in items:

@@ -95,11 +95,16 @@ class ListPaging:
     """How a kind's list call pages: ``size`` items a page (at most what its API takes),
     and whether ``offset`` counts records (``by_record``: the notebook, Lite server, v2
     service and workflow execution lists) or pages (the dataset lists' "start page");
-    ``unpaged``: the list takes no paging and one answer holds every item (pools)."""
+    ``unpaged``: the list takes no paging and one answer holds every item (pools).
+    ``method`` is the list call's HTTP method, and ``in_body`` sends ``limit`` and
+    ``offset`` as the JSON body's fields instead of query parameters (the training jobs'
+    ``POST .../training-job-searches``)."""
 
     size: int = 100
     by_record: bool = False
     unpaged: bool = False
+    method: str = "GET"
+    in_body: bool = False
 
     def query(self, page: int) -> dict[str, int]:
         """The ``limit`` and ``offset`` of page ``page`` (from 0); none if unpaged."""

@@ -81,15 +81,21 @@ class ManualClock:
 
 
 class Sent:
-    """What the client's session sent: ``(method, path, query)`` of each request."""
+    """What the client's session sent: ``(method, path, query)`` of each request, and
+    ``(method, path, body)`` of each body sent."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.bodies: list[tuple[str, str, bytes]] = []
         self.trace = aiohttp.TraceConfig()
         self.trace.on_request_start.append(self._start)
+        self.trace.on_request_chunk_sent.append(self._chunk)
 
     async def _start(self, _s: Any, _c: Any, params: aiohttp.TraceRequestStartParams) -> None:
         self.requests.append((params.method, params.url.path, dict(params.url.query)))
+
+    async def _chunk(self, _s: Any, _c: Any, params: aiohttp.TraceRequestChunkSentParams) -> None:
+        self.bodies.append((params.method, params.url.path, params.chunk))
 
 
 @pytest.fixture
@@ -495,6 +501,58 @@ async def test_list_polling_observes_a_group_in_one_request(kind: str) -> None:
     assert result.ok
     assert len(result.completed) == 8
     assert counters.lists[kind] > 0  # the engine listed the group
+
+
+async def test_list_polling_searches_training_jobs_for_far_fewer_requests_and_the_same_outcomes(
+) -> None:  # fmt: skip
+    """The engine lists a project's training jobs with ``POST .../training-job-searches``,
+    its paging in the JSON body as the SDK's ``JobSearches`` declares it. 60 older jobs
+    fill the first page (50 a page): the watched ones are found on the second only if
+    ``offset`` is a page index. The outcomes are those of polling each job on its own."""
+
+    async def run(list_polling: bool) -> tuple[list[str], int, int, Sent]:
+        async with fast_sim(speed=200.0) as sim:
+            for _ in range(60):
+                sim.add("training_job", queue=0, run=0)
+            scripts = [
+                sim.add("training_job", queue=10, run=100 + 10 * i,
+                        outcome="failed" if i % 4 == 3 else "completed")
+                for i in range(16)
+            ]  # fmt: skip
+            async with (
+                recorded(sim) as (client, sent),
+                Engine(client=client, policy=FAST, list_polling=list_polling) as engine,
+            ):
+                result = await engine.wait(
+                    engine.watch_many(spec_of(s) for s in scripts), timeout=30
+                )
+            counters = sim.state.counters
+        assert not result.pending
+        by_id = {ev.spec.ids[0]: ev for ev in (*result.completed, *result.failed)}
+        outcomes = [
+            f"{type(by_id[s.ids[0]]).__name__} {by_id[s.ids[0]].snapshot.status} "
+            f"{by_id[s.ids[0]].snapshot.error_msg}"
+            for s in scripts
+        ]
+        return outcomes, len(sent.requests), counters.lists["training_job"], sent
+
+    listed, listed_requests, lists, sent = await run(True)
+    alone, alone_requests, no_lists, _ = await run(False)
+    assert listed == alone
+    assert sum(o.startswith("TaskFailed") for o in listed) == 4
+    assert lists > 0
+    assert no_lists == 0
+    assert listed_requests < alone_requests / 3, (listed_requests, alone_requests)
+    searches = [r for r in sent.requests if r[1].endswith("/training-job-searches")]
+    assert len(searches) == lists
+    assert all(method == "POST" and query == {} for method, _, query in searches)
+    bodies = [json.loads(b) for _, path, b in sent.bodies if path.endswith("-searches")]
+    assert len(bodies) == lists
+    declared = set(model("JobSearches").attribute_map.values())
+    assert all(set(b) <= declared and b["limit"] == 50 for b in bodies)
+    assert {b["offset"] for b in bodies} == {0, 1}  # page indexes, not record offsets
+    method, path = _sdk(OPERATIONS["training_job"]["list"], [])
+    assert {(m, p) for m, p, _ in searches} == {(method, path)}
 
 
 # -- the CLI ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import attrs
 from .. import _parsing as p
 from .._errors import InvalidArgumentError, ParseError
 from .._kind import (
+    ListPaging,
     ModelArtsTask,
     StopCall,
     Transport,
@@ -36,6 +37,9 @@ SEARCHES_PATH = "/v2/{project_id}/training-job-searches"  # list_training_jobs (
 # stop_training_job in the official SDK: an action on the job, answered with its state.
 STOP = StopCall("POST", STATUS_PATH + "/actions", frozenset({"Terminated"}),
                 {"action_type": "terminate"})  # fmt: skip
+# List polling: the project's jobs, searched with a POST whose JSON body pages them
+# (``offset`` a page index, ``limit`` at most 50).
+PAGING = ListPaging(50, method="POST", in_body=True)
 
 
 class TrainingPhaseValue(enum.Enum):
@@ -82,6 +86,11 @@ class TrainingJobStatus(p.StatusMixin[TrainingPhaseValue]):
     error_msg: str | None = text(at="status")
     extra: Mapping[str, object] = p.extra_field()
 
+    @property
+    def training_job_id(self) -> str | None:
+        """The job's ID (``metadata.id``): a listed job is matched to its spec by it."""
+        return self.job_id
+
 
 def _finish(d: dict[str, Any], v: dict[str, Any]) -> None:
     # A top-level error_code/error_msg stays in extra too; the failing task says why.
@@ -123,9 +132,19 @@ def _with_exit_code(msg: str | None, code: int | None) -> str:
 parse_training_job_status = parser(TrainingJobStatus, _finish)
 
 
+def _search_page(data: object) -> tuple[int, tuple[TrainingJobStatus, ...]]:
+    """``ListTrainingJobsResponse``: ``total`` and this page's ``items`` (job details, the show
+    answer's shape, each read with the kind's own parser)."""
+    d = p.obj(data, "")
+    found = p.opt_list(d, "items", "", parse_training_job_status) or ()
+    total = p.opt_int(d, "total", "")
+    return (len(found) if total is None else total), found
+
+
 @declare("training_job", values=V, phases=PHASES, model=TrainingJobStatus,
          parse=parse_training_job_status, path=STATUS_PATH, aliases=("training",),
-         description="training job (v2)", stop=STOP,
+         description="training job (v2)", stop=STOP, list_path=SEARCHES_PATH,
+         list_page=_search_page, list_paging=PAGING,
          templates=(JOBS_PATH, SEARCHES_PATH))  # fmt: skip
 @attrs.frozen
 class TrainingJob(ModelArtsTask):
@@ -171,14 +190,6 @@ async def create_training_job(
     job_id = await client.request("POST", JOBS_PATH, _created_id, body=body,
                                   project_id=project_id)  # fmt: skip
     return TrainingJob(job_id, project_id=project_id)
-
-
-def _search_page(data: object) -> tuple[int, tuple[TrainingJobStatus, ...]]:
-    """``ListTrainingJobsResponse``: ``total`` and this page's ``items`` (job details)."""
-    d = p.obj(data, "")
-    found = p.opt_list(d, "items", "", parse_training_job_status) or ()
-    total = p.opt_int(d, "total", "")
-    return (len(found) if total is None else total), found
 
 
 async def list_training_jobs(
