@@ -1,5 +1,7 @@
-"""Watched tasks that one list request observes together (export and import tasks of a
-dataset), and the choice between that request and per-task ones.
+"""Watched tasks that one list request observes together (the export tasks of a dataset,
+the training jobs of a project, ...), and the choice between that request and per-task
+ones. The list call's method and where its paging goes (the query, or a POST's JSON
+body) are the kind's ``LIST_PAGING``.
 
 A kind opts in by declaring ``LIST_PATH``, ``GROUP_IDS`` and ``LIST_PAGE`` (see
 ``ModelArtsTask``). The engine fetches such a task through :meth:`ListPolling.fetch`,

@@ -250,9 +250,9 @@ def declare(
     ``parse`` is ``model``'s parser, by default the one :func:`parser` generates.
     ``list_path``, ``group_ids`` and ``list_page`` declare a list call that observes a
     group of tasks at once (see :class:`~modelarts_poller.ModelArtsTask`), ``list_paging``
-    how it pages (by default 100 a page, ``offset`` counting pages; see
-    :class:`ListPaging`); ``stop`` the kind's stop call (refused unless its path is over
-    the IDs and its ``stopped`` values are documented ones)."""
+    how it pages and is sent (by default a GET, 100 a page in the query, ``offset``
+    counting pages; see :class:`ListPaging`); ``stop`` the kind's stop call (refused
+    unless its path is over the IDs and its ``stopped`` values are documented ones)."""
     read_body = parser(model) if parse is None else parse
     table = phases
     if not {m.value for m in values} <= set(table):
