@@ -9,10 +9,15 @@ from __future__ import annotations
 import gc
 
 import attrs
+import pytest
 
 from modelarts_poller import Engine, Observation, PollPolicy, SyncTask, kinds
 from modelarts_poller._schedule import Scheduler
 from modelarts_poller.testing import FakeClock
+
+# The slow tier: these build thousands of tasks and walk the collector's generations (about
+# 16 s of CPU), a measurement of memory under load rather than of a behaviour.
+pytestmark = pytest.mark.slow
 
 N = 2_000
 SLACK = 50  # the engine's own few objects (a woken dispatcher's scope and the like)
