@@ -74,8 +74,9 @@ def test_attach_is_the_default_and_watches_the_named_resource(
 def test_attach_finds_a_training_job_by_its_metadata_name(
     conn_id: str, sim_thread: SimThread
 ) -> None:
-    for _ in range(3):
-        sim_thread.add("training_job", queue=0.0, run=100.0)
+    sim_thread.add("training_job", queue=0.0, run=100.0)
+    sim_thread.add("training_job", queue=0.0, run=0.0)  # completed: it counts
+    sim_thread.add("training_job", queue=0.0, run=100.0)
     wanted = of_kind(sim_thread, "training_job")[1]
     op = ModelArtsStartOperator(
         task_id="tj",
@@ -120,6 +121,21 @@ def test_start_starts_anew_beside_the_named_resource(conn_id: str, sim_thread: S
     assert spec.ids != existing.ids
     assert state.started_at is not None
     assert len(of_kind(sim_thread, "notebook")) == 2
+
+
+def test_a_record_of_an_earlier_try_is_read_before_any_lookup(
+    conn_id: str, sim_thread: SimThread
+) -> None:
+    ours = sim_thread.add("notebook", queue=0.0, run=100.0)
+    store = Store()
+    store.set(STARTED_KEY, {"kind": "notebook", "ids": list(ours.ids), "project_id": None})
+    # With "fail", a lookup would find the name taken (by ours) and fail; the record wins.
+    spec, _ = defer(
+        notebook_op(conn_id, f"notebook-{ours.ids[0]}", if_exists="fail"),
+        {"task_state_store": store},
+    )
+    assert list(spec.ids) == list(ours.ids)
+    assert len(of_kind(sim_thread, "notebook")) == 1
 
 
 def test_a_bad_value_is_refused_where_the_operator_is_made() -> None:

@@ -127,7 +127,8 @@ class ModelArtsStartOperator(_Watching):
 
     ``start`` names a ``ModelArtsClient`` start call (``start_sync``, ``start_sync_v1``,
     ``create_export_task``, ``create_import_task``, ``create_dataset_version``,
-    ``create_dataset_version_v1``, ``start_intelligent_task``) called with
+    ``create_dataset_version_v1``, ``start_intelligent_task``, ``create_training_job``,
+    ``create_notebook``, ``create_infer_service``, ``create_dev_server``) called with
     ``start_kwargs``, or is an async callable that takes the client and returns the spec
     of what it started (for your own kinds). Returns (XCom) the end's JSON payload.
 
