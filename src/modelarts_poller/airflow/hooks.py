@@ -13,7 +13,9 @@ from airflow.sdk import BaseHook
 
 from .._client import ModelArtsClient
 from .._errors import InvalidArgumentError
+from .._kind import get_kind
 from .._phase import Phase
+from ..operations._live_on import until
 from ._shared import Connection, check_rate_options, connection_from_fields
 
 CONN_TYPE = "huaweicloud_modelarts"
@@ -24,7 +26,11 @@ START_CALLS = frozenset(
     {
         "create_dataset_version",
         "create_dataset_version_v1",
+        "create_dev_server",
         "create_export_task",
+        "create_infer_service",
+        "create_notebook",
+        "create_training_job",
         "create_import_task",
         "start_intelligent_task",
         "start_sync",
@@ -33,6 +39,78 @@ START_CALLS = frozenset(
 )
 
 StartCall = str | Callable[[ModelArtsClient], Awaitable[Any]]
+
+
+def _named(kwargs: Mapping[str, Any]) -> Any:
+    return kwargs.get("name")
+
+
+def _job_named(kwargs: Mapping[str, Any]) -> Any:
+    metadata = kwargs.get("metadata")
+    return metadata.get("name") if isinstance(metadata, Mapping) else None
+
+
+def _watch_until_running(spec: Any) -> Any:
+    return until(spec, frozenset({"RUNNING"}))
+
+
+_Named = tuple[str, str, str, Callable[[Mapping[str, Any]], Any], Callable[[Any], Any]]
+
+# The start calls whose resource has a user-chosen name, each with the client's list call
+# that finds resources by that name, the kind, the list item's ID field, how to read the
+# name from the start call's kwargs, and the spec that watches a found resource as the
+# start call's own spec would.
+NAMED_STARTS: dict[str, _Named] = {
+    "create_training_job": (
+        "list_training_jobs",
+        "training_job",
+        "job_id",
+        _job_named,
+        lambda spec: spec,
+    ),
+    "create_notebook": ("list_notebooks", "notebook", "id", _named, _watch_until_running),
+    "create_infer_service": (
+        "list_infer_services",
+        "infer_service",
+        "id",
+        _named,
+        _watch_until_running,
+    ),
+    "create_dev_server": ("list_dev_servers", "dev_server", "id", _named, _watch_until_running),
+}
+
+
+def name_of(start: StartCall, kwargs: Mapping[str, Any]) -> str | None:
+    """The user-chosen name the start call ``start`` gives what it starts, or ``None``
+    when its kind has no name lookup (see ``NAMED_STARTS``)."""
+    if not isinstance(start, str) or start not in NAMED_STARTS:
+        return None
+    name = NAMED_STARTS[start][3](kwargs)
+    return name if isinstance(name, str) and name else None
+
+
+async def find_named(
+    connection: Connection, start: str, kwargs: Mapping[str, Any]
+) -> tuple[Any, Phase] | None:
+    """The resource, of the kind the named start call ``start`` makes, that already has
+    the name ``kwargs`` give and has not failed: the spec that watches it and its phase
+    now; ``None`` when there is none. Found through the kind's list call (every page);
+    of several, the first listed."""
+    list_call, kind, id_field, _, watch = NAMED_STARTS[start]
+    name = name_of(start, kwargs)
+    if name is None:
+        return None  # the start call itself refuses a missing name
+    project_id = kwargs.get("project_id")
+    async with connection.client() as client:
+        async for item in getattr(client, list_call)(project_id=project_id):
+            found_id = getattr(item, id_field)
+            if item.name != name or not found_id:
+                continue
+            spec = watch(get_kind(kind).spec(found_id, project_id=project_id))
+            phase: Phase = spec.interpret(item).phase
+            if phase is not Phase.FAILED:
+                return spec, phase
+    return None
 
 
 def _extra_of(conn: Any) -> dict[str, Any]:
@@ -145,6 +223,10 @@ class ModelArtsHook(BaseHook):
             return phase
 
         return asyncio.run(observe())
+
+    def find_named(self, start: str, kwargs: Mapping[str, Any]) -> tuple[Any, Phase] | None:
+        """:func:`find_named` from synchronous code (an operator's ``execute``)."""
+        return asyncio.run(find_named(self.get_connection_obj(), start, kwargs))
 
     def test_connection(self) -> tuple[bool, str]:
         try:

@@ -9,19 +9,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from .._errors import InvalidArgumentError, NotFound
 from .._kind import get_kind
 from .._phase import Phase
 from .._validate import check_number
 from ._shared import token_for
-from .hooks import ModelArtsHook, StartCall
+from .hooks import NAMED_STARTS, ModelArtsHook, StartCall, name_of
 from .triggers import ModelArtsTaskTrigger, check_options
 
 STARTED_KEY = "modelarts_poller.started"
 """The ``task_state_store`` key (Airflow 3.3 and later) under which an operator records
 what its start call started, before it defers: ``{"kind", "ids", "project_id"}``."""
+
+IF_EXISTS = ("attach", "fail", "start")
+"""The values of ``if_exists``, for start calls whose resource has a user-chosen name."""
 
 
 def result_of(event: Any, *, fail_on_failure: bool = True) -> dict[str, Any]:
@@ -124,7 +127,8 @@ class ModelArtsStartOperator(_Watching):
 
     ``start`` names a ``ModelArtsClient`` start call (``start_sync``, ``start_sync_v1``,
     ``create_export_task``, ``create_import_task``, ``create_dataset_version``,
-    ``create_dataset_version_v1``, ``start_intelligent_task``) called with
+    ``create_dataset_version_v1``, ``start_intelligent_task``, ``create_training_job``,
+    ``create_notebook``, ``create_infer_service``, ``create_dev_server``) called with
     ``start_kwargs``, or is an async callable that takes the client and returns the spec
     of what it started (for your own kinds). Returns (XCom) the end's JSON payload.
 
@@ -135,6 +139,14 @@ class ModelArtsStartOperator(_Watching):
     unless the task is gone (not found) or has failed. On an Airflow without
     ``task_state_store`` every try starts anew.
 
+    ``if_exists``, for the start calls whose resource has a user-chosen name
+    (``create_training_job``, ``create_notebook``, ``create_infer_service``,
+    ``create_dev_server``): what to do when a resource of that name already exists and
+    has not failed, found through the kind's list call before starting. ``"attach"``
+    (the default for those calls) watches it instead of starting; ``"fail"`` fails the
+    task (no retry) naming it; ``"start"`` starts anew. Any other start call refuses
+    ``if_exists``.
+
     ``cancel_on_kill`` (default ``True``): a user's kill of the deferred task stops what
     it started (see :class:`ModelArtsTaskTrigger`). ``cancel_on_timeout`` (default
     ``False``): a watch that ends at ``watch_timeout`` stops it too.
@@ -143,13 +155,30 @@ class ModelArtsStartOperator(_Watching):
     template_fields: Sequence[str] = ("start_kwargs",)
 
     def __init__(
-        self, *, start: StartCall, start_kwargs: Mapping[str, Any] | None = None, **kwargs: Any
+        self,
+        *,
+        start: StartCall,
+        start_kwargs: Mapping[str, Any] | None = None,
+        if_exists: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not callable(start) and not isinstance(start, str):
             raise InvalidArgumentError(f"start must be a start call's name or callable: {start!r}")
+        named = isinstance(start, str) and start in NAMED_STARTS
+        if if_exists is not None:
+            if if_exists not in IF_EXISTS:
+                raise InvalidArgumentError(
+                    f"if_exists must be one of {', '.join(map(repr, IF_EXISTS))}, got {if_exists!r}"
+                )
+            if not named:
+                raise InvalidArgumentError(
+                    f"if_exists needs a start call whose resource has a name to look up "
+                    f"({', '.join(sorted(NAMED_STARTS))}); {start!r} has none"
+                )
         self.start = start
         self.start_kwargs = dict(start_kwargs or {})
+        self.if_exists = if_exists if if_exists is not None or not named else "attach"
 
     def start_call(self) -> tuple[StartCall, dict[str, Any]]:
         return self.start, dict(self.start_kwargs)
@@ -167,14 +196,30 @@ class ModelArtsStartOperator(_Watching):
                 "this Airflow has no task_state_store: a retry of this task starts anew"
             )
         call, kwargs = self.start_call()
-        spec = hook.start(call, kwargs)
-        self.log.info("started %s", spec)
+        found = None
+        if self.if_exists in ("attach", "fail") and isinstance(call, str):
+            found = hook.find_named(call, kwargs)
+        if found is not None:
+            spec, phase = found
+            name = name_of(call, kwargs)
+            if self.if_exists == "fail":
+                raise AirflowFailException(
+                    f"a ModelArts {spec.kind} named {name!r} already exists: {spec} "
+                    f"({phase.value}); if_exists='fail' does not start another"
+                )
+            self.log.info("attaching to %s, named %r (%s)", spec, name, phase.value)
+        else:
+            spec = hook.start(call, kwargs)
+            self.log.info("started %s", spec)
         if store is not None:
             store.set(
                 STARTED_KEY,
                 {"kind": spec.kind, "ids": list(spec.ids), "project_id": spec.project_id},
             )
-        self.defer(trigger=self.trigger_for(spec), method_name="execute_complete")
+        self.defer(
+            trigger=self.trigger_for(spec, just_started=found is None),
+            method_name="execute_complete",
+        )
 
     def _recorded(self, hook: ModelArtsHook, store: Any) -> Any:
         """The spec an earlier try recorded, if that task may be re-attached to: it
