@@ -113,7 +113,8 @@ def engine_pass(
 ) -> tuple[Pass, DurationModel | None]:
     offset = clock_offset(sim)
     created, specs = setup(sim, tasks, PROJECT)
-    slack = 120 * SCALE + 30
+    # Under a quota, a sweep of one request a task takes len(tasks) / rate seconds.
+    slack = 120 * SCALE + 30 + 3 * len(tasks) / options.get("max_rate", math.inf)
 
     async def run() -> tuple[list[tuple[float, bool] | None], DurationModel | None]:
         durations = None if learned is None else DurationModel.from_json(learned.to_json())
@@ -192,8 +193,8 @@ def batches() -> None:
 def quota() -> None:
     count = ARGS.tasks or (400 if SMOKE else 5000)
     header(f"{count} resources of {', '.join(CHOSEN)} at {RATE} requests/s")
-    rng = random.Random(SEED)
-    tasks = [t for i in range(count) for t in resources(CHOSEN[i % len(CHOSEN)], 1, rng.random())]
+    share = [count // len(CHOSEN) + (i < count % len(CHOSEN)) for i in range(len(CHOSEN))]
+    tasks = [t for kind, n in zip(CHOSEN, share, strict=True) for t in resources(kind, n, SEED)]
     got: dict[str, Pass] = {}
     with SimProcess(quota=RATE) as sim:
         for name, options in (
