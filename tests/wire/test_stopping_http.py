@@ -1,7 +1,8 @@
 """Stopping over HTTP: a training job stopped through ``handle.stop()`` passes through
 Terminating to Terminated in the simulator and its event says STOPPED; a stop of a job that
 already completed is refused as published (409 ModelArts.2796) and reported as completed;
-``at_deadline="stop"`` terminates the job in the simulator."""
+``at_deadline="stop"`` terminates the job in the simulator; every kind with a stop call
+reaches its stopped state through ``handle.stop()``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from modelarts_poller import (
     TaskCompleted,
     TaskFailed,
     TaskProgress,
+    kinds,
 )
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 
@@ -137,3 +139,53 @@ async def test_through_modelarts_client_the_stop_takes_a_grant_at_the_wire(
             event = await handle.stop()
     assert event.reason is FailureReason.STOPPED  # type: ignore[union-attr]
     assert limiter.grants - grants == (handle.polls - polls) + 1  # the polls and the stop
+
+
+def _calls_beside_reads(sim: Simulator) -> int:
+    """API requests that were neither status reads nor list pages: here, the stop call."""
+    c = sim.counters
+    return sum(c.per_second_all.values()) - c.requests - sum(c.lists.values())
+
+
+STOPPABLE = sorted(k.name for k in kinds() if k.spec_type.STOP is not None)
+
+
+@pytest.mark.parametrize("kind", STOPPABLE)
+async def test_every_stoppable_kind_stopped_through_its_handle_reaches_its_stopped_state(
+    kind: str,
+) -> None:
+    # Each kind with a stop call, stopped before it is ready (a notebook still starting, a
+    # run still running): the stop goes out once, the simulator passes through its
+    # stopping state after the stop's delay, and the event says STOPPED.
+    clock = ManualClock()
+    async with (
+        Simulator(SimulatorConfig(seed=5), clock=clock, wall=clock.wall) as sim,
+        ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,
+        Engine(client=client, policy=FAST) as engine,
+    ):
+        script = sim.add(kind, queue=5, run=1000)
+        clock.t = 2 if kind != "workflow_execution" else 10
+        polled = anyio.Event()
+        handle = engine.watch(spec_of(script), on_event=lambda _e: polled.set(), types=TaskProgress)
+        stopping: list[TaskCompleted | TaskFailed] = []
+
+        async def stop() -> None:
+            stopping.append(await handle.stop())
+
+        with anyio.fail_after(20):
+            await polled.wait()
+            before = _calls_beside_reads(sim)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(stop)
+                # The server's own count is the signal that the stop arrived; it has no
+                # event to wait on.
+                while _calls_beside_reads(sim) == before:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+                clock.t += 600  # the stop's delay has passed
+    event = stopping[0]
+    assert isinstance(event, TaskFailed), event
+    assert event.reason is FailureReason.STOPPED
+    stop_call = type(handle.spec).STOP
+    assert stop_call is not None
+    assert event.snapshot.status in stop_call.stopped
+    assert _calls_beside_reads(sim) == before + 1  # one stop call, not two
