@@ -38,7 +38,10 @@ async def test_500_watchers_share_one_engine_within_max_rate() -> None:
         ]
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
-            max_rate=200,
+            # 5% under the 200 a second the server is checked against, as the docs advise:
+            # the limit holds when grants are given; a loaded machine may hold a granted
+            # request back past a second's boundary on its way to the wire.
+            max_rate=190,
         )
         shared = SharedEngines(policy=FAST)
 
