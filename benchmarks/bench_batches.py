@@ -64,11 +64,13 @@ ARGS = _parser.parse_args()
 
 PROJECT = "batches"
 SCALE = ARGS.scale or (0.005 if SMOKE else 0.01)
-CHOSEN = tuple((ARGS.kinds or ",".join(KINDS)).split(","))
+# Smoke mode: two kinds of short durations (a notebook starts, a workflow runs), one batch.
+SMOKE_KINDS = "notebook,workflow_execution"
+CHOSEN = tuple((ARGS.kinds or (SMOKE_KINDS if SMOKE else ",".join(KINDS))).split(","))
 for _kind in CHOSEN:
     if _kind not in KINDS:
         _parser.error(f"--kinds: {_kind!r} is not one of {', '.join(KINDS)}")
-BATCHES = [int(n) for n in (ARGS.batches or ("10,40" if SMOKE else "10,100,1000")).split(",")]
+BATCHES = [int(n) for n in (ARGS.batches or ("20" if SMOKE else "10,100,1000")).split(",")]
 SEED = 20261206
 IN_FLIGHT = 100
 RATE = 20
