@@ -11,7 +11,7 @@ import attrs
 
 from .. import _parsing as p
 from .._errors import InvalidArgumentError
-from .._kind import ListPaging, ModelArtsTask
+from .._kind import ListPaging, ModelArtsTask, Transport, send_stop
 from .._validate import check_id
 
 S = TypeVar("S", bound=ModelArtsTask)
@@ -48,3 +48,15 @@ def until(spec: S, values: frozenset[Any]) -> S:
     """``spec``, done when its resource reaches one of ``values``."""
     out: S = attrs.evolve(spec, success=values)  # type: ignore[misc]
     return out
+
+
+async def stop_until_stopped(
+    client: Transport, spec_type: type[S], spec_or_id: S | str, project_id: str | None
+) -> S:
+    """Send the kind's stop call (its ``STOP``) for ``spec_or_id`` and return the spec that
+    watches it until it reaches one of the call's stopped values."""
+    spec = spec_for(spec_type, spec_or_id, project_id)
+    await send_stop(client, spec)
+    call = spec_type.STOP
+    assert call is not None  # send_stop refused a kind without one
+    return until(spec, call.stopped)

@@ -29,13 +29,12 @@ from .._kind import (
     no_answer,
     pages,
     project_field,
-    send_stop,
     success_field,
 )
 from .._phase import Phase
 from .._validate import check_text
 from ._declare import declare, derived, integer, nested, parser, phase_table, text
-from ._live_on import BY_RECORD, data_page, spec_for, until
+from ._live_on import BY_RECORD, data_page, spec_for, stop_until_stopped, until
 
 STATUS_PATH = "/v1/{project_id}/dev-servers/{server_id}"  # show_dev_server
 SERVERS_PATH = "/v1/{project_id}/dev-servers"  # create_dev_server (POST), list_dev_servers
@@ -212,9 +211,7 @@ async def stop_dev_server(
 ) -> DevServer:
     """Send the server's stop call (:data:`STOP`); the spec that watches it until it is
     ``STOPPED``."""
-    spec = spec_for(DevServer, server, project_id)
-    await send_stop(client, spec)
-    return until(spec, STOP.stopped)
+    return await stop_until_stopped(client, DevServer, server, project_id)
 
 
 def list_dev_servers(

@@ -32,13 +32,12 @@ from .._kind import (
     no_answer,
     pages,
     project_field,
-    send_stop,
     success_field,
 )
 from .._phase import Phase
 from .._validate import check_text
 from ._declare import declare, derived, flag, integer, items, parser, phase_table, read, text
-from ._live_on import BY_RECORD, data_page, spec_for, until
+from ._live_on import BY_RECORD, data_page, spec_for, stop_until_stopped, until
 
 STATUS_PATH = "/v2/{project_id}/services/{service_id}"  # show_infer_service
 SERVICES_PATH = "/v2/{project_id}/services"  # create_infer_service (POST), list_infer_services
@@ -258,9 +257,7 @@ async def stop_infer_service(
 ) -> InferService:
     """Send the service's stop call (:data:`STOP`); the spec that watches it until it is
     ``STOPPED``."""
-    spec = spec_for(InferService, service, project_id)
-    await send_stop(client, spec)
-    return until(spec, STOP.stopped)
+    return await stop_until_stopped(client, InferService, service, project_id)
 
 
 def list_infer_services(

@@ -30,13 +30,12 @@ from .._kind import (
     no_answer,
     pages,
     project_field,
-    send_stop,
     success_field,
 )
 from .._phase import Phase
 from .._validate import check_text
 from ._declare import declare, derived, flag, integer, items, nested, parser, phase_table, text
-from ._live_on import data_page, spec_for, until
+from ._live_on import data_page, spec_for, stop_until_stopped, until
 
 STATUS_PATH = "/v1/{project_id}/notebooks/{notebook_id}"  # show_notebook
 NOTEBOOKS_PATH = "/v1/{project_id}/notebooks"  # create_notebook (POST), list_notebooks (GET)
@@ -236,9 +235,7 @@ async def stop_notebook(
 ) -> Notebook:
     """Send the instance's stop call (:data:`STOP`); the spec that watches it until it
     is ``STOPPED``."""
-    spec = spec_for(Notebook, notebook, project_id)
-    await send_stop(client, spec)
-    return until(spec, STOP.stopped)
+    return await stop_until_stopped(client, Notebook, notebook, project_id)
 
 
 def list_notebooks(
