@@ -39,6 +39,8 @@ HALF_LIFE_WEIGHT = 4096.0
 # Hazards are read from counts smoothed over this many bins either side (about 20% of an
 # age each way): a few dozen ends leave empty bins that are sampling noise, not gaps.
 _SMOOTH = 2
+# The unseen end below the first learned one fades over the span of this many first ends.
+_TAIL_ENDS = 3.0
 # A kind's sparse map is rebuilt once its learned weight has moved by this share.
 _REBUILD = 0.01
 
@@ -280,35 +282,45 @@ def sparse_map(counts: list[float], budget: float) -> list[float | None]:
     (the lower edge of the next dense bin), or ``None`` for a dense bin; see
     :meth:`DurationModel.sparse_until`."""
     n = len(counts)
-    smooth = [0.0] * n
     filled = [i for i, c in enumerate(counts) if c]
     if not filled:
         return [None] * n
     first, last = filled[0], filled[-1]
+    # The ages before the first learned end are not free: the next end comes before all n
+    # learned ones with chance 1/(n+1), so one unseen end (by weight) lies below the first.
+    reach = _reach(counts, filled)
+    tail = _tail(counts, first, reach)
+    smooth = [0.0] * n
     for i in filled:
         # spread over the neighbours between the first and the last learned end: the
-        # smoothing fills gaps between ends, it does not claim ends before or after them
-        lo, hi = max(first, i - _SMOOTH), min(last, i + _SMOOTH)
-        weights = [_SMOOTH + 1 - abs(j - i) for j in range(lo, hi + 1)]
+        # smoothing fills gaps between ends; below the first, the unseen end speaks
+        lo, hi = max(first, i - reach), min(last, i + reach)
+        weights = [reach + 1 - abs(j - i) for j in range(lo, hi + 1)]
         share = counts[i] / sum(weights)
         for j, w in zip(range(lo, hi + 1), weights, strict=True):
             smooth[j] += share * w
+    for j, unseen in tail.items():
+        smooth[j] += unseen
+    start = min(tail, default=first)
     total = sum(smooth)
     hazard: list[tuple[float, int]] = []  # (ends per second per task still running, bin)
     survivors = total
-    for i in range(first, last + 1):
+    for i in range(start, last + 1):
         width = _EDGES[i + 1] - (_EDGES[i] if i else 0.0)
         hazard.append((smooth[i] / (width * survivors), i))
         survivors -= smooth[i]
         if survivors <= total * 1e-9:
             break  # every later bin is past the last learned end: dense
-    sparse = [i < first for i in range(n)]  # no learned end before the first
+    sparse = [i < start for i in range(n)]  # below the unseen end's reach: nothing learned
     spent = 0.0
     allowed = budget * sum(counts)
-    for _, i in sorted(hazard):  # the lowest hazards first; a bin costs its learned ends
-        if spent + counts[i] > allowed:
+    for _, i in sorted(hazard):
+        # the lowest hazards first; a bin costs the ends learned in it or the ends its
+        # neighbours spread into it, whichever is more: both are ends it would see late
+        cost = counts[i] if counts[i] > smooth[i] else smooth[i]
+        if spent + cost > allowed:
             break
-        spent += counts[i]
+        spent += cost
         sparse[i] = True
     out: list[float | None] = [None] * n
     next_dense = _EDGES[n]
@@ -318,3 +330,33 @@ def sparse_map(counts: list[float], budget: float) -> list[float | None]:
         else:
             next_dense = _EDGES[i] if i else 0.0
     return out
+
+
+def _reach(counts: list[float], filled: list[int]) -> int:
+    """How many bins either side an end is spread over: ``_SMOOTH`` at least, wider for a
+    kind whose ends are few and spread (a kernel density's usual width, 1.06 standard
+    deviations of the log-durations times the weight to the power -1/5), so that gaps
+    between a few spread-out ends are read as sampling noise, not as ages where nothing
+    ends."""
+    total = sum(counts[i] for i in filled)
+    mean = sum(i * counts[i] for i in filled) / total
+    var = sum(counts[i] * (i - mean) ** 2 for i in filled) / total
+    return max(_SMOOTH, round(1.06 * math.sqrt(var) * math.pow(total, -0.2)))
+
+
+def _tail(counts: list[float], first: int, reach: int) -> dict[int, float]:
+    """The unseen end below the first learned one, by bin: a weight of one spread over the
+    bins below ``first``, most next to it and fading downwards, over as many bins as the
+    first ``_TAIL_ENDS`` learned ends span (at least ``reach + 1``)."""
+    running, last3 = 0.0, first
+    for i in range(first, len(counts)):
+        running += counts[i]
+        last3 = i
+        if running >= _TAIL_ENDS:
+            break
+    span = min(first, max(reach + 1, last3 - first))
+    if span <= 0:
+        return {}
+    weights = {first - k: float(span + 1 - k) for k in range(1, span + 1)}
+    whole = sum(weights.values())
+    return {j: w / whole for j, w in weights.items()}

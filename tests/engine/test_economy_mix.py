@@ -4,8 +4,10 @@ Requests per task against a fixed-interval poller matched to the engine's own p9
 each kind in the same run (see ``tests/economy_mix.py``). Deterministic (fixed seeds, a
 FakeClock) and about a second of CPU, so it runs in the fast tier: a placement change
 that spends polls where a kind's tasks do not end fails here, whatever benchmark it was
-tuned on. The bounds sit a little above what the engine does today (0.60 over the mix); at
-556e27a the learned spacing of no-progress polls made training jobs 4.3x and the mix 0.99x.
+tuned on. The bounds sit a little above what the engine does today (0.65 over the mix, since
+the delay budget also counts the ends not yet seen below a kind's first learned one and
+between spread-out ends: 0.60 before, with more tasks seen late than docs/engine.md allows);
+at 556e27a the learned spacing of no-progress polls made training jobs 4.3x and the mix 0.99x.
 bench_economy's shape and bench_triggerer's cold wave are guarded the same way: a hedge
 drawn from a handful of later ends made the first 0.84x and the second 1.04x (0.77x and
 0.85x with HEDGE_EVIDENCE).
@@ -19,16 +21,16 @@ from tests.economy_mix import economy, measure, table, waves
 BOUNDS = {
     "sync": 0.8,
     "dataset": 0.9,
-    "version": 0.85,
+    "version": 0.9,
     "export": 0.75,
     "import": 0.55,
     "dataset_task": 0.75,
     "intelligent_task": 1.0,
     "processing_task": 0.7,
-    "model": 0.7,
+    "model": 0.8,
     "service": 0.9,
     "training_job": 0.7,
-    "all": 0.65,
+    "all": 0.7,
 }
 GROUPS = 60  # 60 tasks of each kind (180 exports, 120 imports): about 2 s of CPU
 
