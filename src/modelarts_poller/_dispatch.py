@@ -277,7 +277,24 @@ class Dispatch:
 
     async def _poll(self, handle: TaskHandle, due: float) -> None:
         prepaid = False
-        if self._contended and self._limiter is not None and self._priority:
+        lists = self._lists
+        if (
+            self._contended
+            and self._limiter is not None
+            and self._priority
+            and lists is not None
+            and handle._outcome is None
+            and lists.listable(handle)
+        ):
+            # The rate binds, and this poll may list its group: one grant a page, each
+            # page a look at every due member on it. It is not traded, grant first, for
+            # the one due poll most likely to find news: it claims its group's list now
+            # (members due meanwhile park on it, without a grant) and the pages take
+            # their grants where they leave. A member the list in flight was made for
+            # parks: its answer is that list's.
+            if lists.park(handle, due):
+                return
+        elif self._contended and self._limiter is not None and self._priority:
             # The rate binds: wait for the grant without holding a task, then take the due
             # poll most likely to find news (another worker may have taken this one). The
             # task waits queued, where its deadline still ends it (see _dispatcher).
@@ -289,6 +306,11 @@ class Dispatch:
                 self._sched.unpop(handle, due, self._now())
             await self._prepay()
             got = self._pop_due(self._now())
+            if lists is not None:
+                # A due poll that a list in flight was made for waits for its answer
+                # without this grant.
+                while isinstance(got, TaskHandle) and lists.park(got, self._sched.last_due):
+                    got = self._pop_due(self._now())
             if not isinstance(got, TaskHandle):
                 gate = CURRENT_GATE.get()
                 if gate is not None:

@@ -16,8 +16,12 @@ A list never decides an outcome and never holds a task back: a list call that fa
 not the failure of the tasks it was made for (they are polled on their own, and the group
 is not listed again for a while, ``LIST_RETRY`` seconds doubling up to ``LIST_RETRY_MAX``);
 one listing sends no more pages than the tasks it was made for (what polling them one by
-one would cost), and no further page once one of them is due for a look by its own
-``interval.maximum``.
+one would cost), and, unless the engine's rate binds, no further page once one of them is
+due for a look by its own ``interval.maximum``.
+
+Under a binding rate (pollers wait for grants) a poll that may list its group lists it
+rather than wait for a grant first: the members due meanwhile park on that list
+(:meth:`ListPolling.park`) instead of each taking a grant to wait for its answer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import anyio
 
 from ._errors import PermanentError, PollerError, RateLimited
+from ._ratelimit import CURRENT_GATE
 
 PAGE_SIZE = 100  # the largest page the list calls allow
 LIST_RETRY = 60.0  # seconds a group is polled task by task after its list call failed
@@ -57,22 +62,26 @@ def retry_after(failures: int) -> float:
 class Listing:
     """One list request in flight for a group; other polls of the group share its answer.
 
-    ``wanted`` are the members it was made for: only their polls wait for its answer."""
+    ``wanted`` are the members it was made for: only their polls wait for its answer.
+    ``parked`` are wanted members taken out of the queue while it runs, with their due
+    times (see :meth:`ListPolling.park`)."""
 
-    __slots__ = ("done", "error", "found", "wanted")
+    __slots__ = ("done", "error", "found", "parked", "wanted")
 
     def __init__(self, wanted: dict[str, Any]) -> None:
         self.done = anyio.Event()
         self.found: dict[str, Any] = {}
         self.error: BaseException | None = None
         self.wanted = wanted
+        self.parked: list[tuple[Any, float]] = []
 
 
 class Groups:
     """Members by group and by their own ID, the pages each group's list needs, the
-    lists in flight, the groups whose list call was refused or showed none of the tasks
-    it was made for (never listed again: their tasks are polled on their own), and those
-    whose list call failed (not listed again until ``held`` says)."""
+    lists in flight, the groups whose list call was refused or, read to its end, showed
+    none of the tasks it was made for (never listed again: their tasks are polled on
+    their own), and those whose list call failed or stopped before its end without
+    showing any of them (not listed again until ``held`` says)."""
 
     __slots__ = ("broken", "failures", "held", "in_flight", "members", "pages")
 
@@ -152,10 +161,21 @@ class ListPolling:
     What it needs of the engine is handed over at construction: ``client`` (whose
     ``request`` sends the list calls), ``tasks`` (the handles being watched, by spec),
     ``now`` (the engine's clock), ``fetch_own`` (a task's own request, for a poll the list
-    does not answer) and ``observe`` (hand a queued member the snapshot a list showed, as
-    its poll)."""
+    does not answer), ``observe`` (hand a queued member the snapshot a list showed, as
+    its poll), ``requeue`` (put a member back in the queue, due at a time; without it no
+    member parks) and ``binding`` (whether the engine's rate binds: pollers wait for
+    grants)."""
 
-    __slots__ = ("_client", "_fetch_own", "_now", "_observe", "_tasks", "groups")
+    __slots__ = (
+        "_binding",
+        "_client",
+        "_fetch_own",
+        "_now",
+        "_observe",
+        "_requeue",
+        "_tasks",
+        "groups",
+    )
 
     def __init__(
         self,
@@ -165,13 +185,48 @@ class ListPolling:
         now: Callable[[], float],
         fetch_own: Callable[[Any], Awaitable[Any]],
         observe: Callable[[Any, Any], None],
+        requeue: Callable[[Any, float], None] | None = None,
+        binding: Callable[[], bool] = lambda: False,
     ) -> None:
         self._client = client
+        self._requeue = requeue
+        self._binding = binding
         self._tasks = tasks
         self._now = now
         self._fetch_own = fetch_own
         self._observe = observe
         self.groups = Groups()
+
+    def listable(self, handle: Any) -> bool:
+        """Whether a poll of ``handle`` may be answered by a list: its kind lists, and
+        its group has others watched and was neither refused nor held off."""
+        spec = handle.spec
+        if getattr(spec, "LIST_PATH", None) is None:
+            return False
+        groups = self.groups
+        key = spec.group()
+        group = groups.members.get(key)
+        if group is None or len(group) < 2 or key in groups.broken:
+            return False
+        held = groups.held.get(key)
+        return held is None or self._now() >= held
+
+    def park(self, handle: Any, due: float) -> bool:
+        """Take ``handle`` (popped, due at ``due``) out of the way of the poll that popped
+        it if a list in flight was made for it: that list's answer is its look (or, if
+        the list does not show it, it is queued again at ``due``). Only for a task
+        without a deadline, which the dispatcher ends only while it is queued.
+
+        Under a binding rate the engine takes a grant before it chooses a poll: a poll
+        that would only wait for a list's answer would hold that grant, unused, for
+        the list's pages; parked, it needs none and the grant goes to another poll."""
+        if handle._deadline is not None or self._requeue is None:
+            return False
+        listing = self.groups.in_flight.get(handle.spec.group())
+        if listing is None or handle.spec.ids[-1] not in listing.wanted:
+            return False
+        listing.parked.append((handle, due))
+        return True
 
     async def fetch(self, spec: Any) -> Any:
         """The snapshot of ``spec``'s task: from a list request when that is worth it (or
@@ -186,7 +241,12 @@ class ListPolling:
                 # are no promise for this one.
                 return await fetch_own(spec)
             # Another poll of this group is listing for it now: that answer is this
-            # poll's too. A list that failed or did not show it: its own request.
+            # poll's too. A list that failed or did not show it: its own request. A grant
+            # the engine took for this poll is given up, not held through the wait: spent
+            # after it, it would reach the wire in a second the limiter has filled since.
+            gate = CURRENT_GATE.get()
+            if gate is not None:
+                gate.prepaid = False
             await listing.done.wait()
             found = listing.found.get(own_id)
             return found if found is not None else await fetch_own(spec)
@@ -227,6 +287,7 @@ class ListPolling:
             )
         except BaseException as exc:
             listing.error = exc
+            self._requeue_parked(listing)
             raise
         else:
             groups.listed(key)
@@ -247,10 +308,17 @@ class ListPolling:
     ) -> None:
         """Page through the list until every wanted member is found, the list ends, the
         pages reach the number of wanted members (what their own requests would cost),
-        or a wanted member is due for a look by ``stop_at`` (engine time)."""
+        or, unless the engine's rate binds, a wanted member is due for a look by
+        ``stop_at`` (engine time).
+
+        Under a binding rate every request waits for its grant, a page as long as a
+        member's own GET: a page that may show several due members is the cheaper look,
+        so the list reads on (``stop_at`` would stop it after a page, whose members,
+        first in the list, are often ended and no longer watched)."""
         key = spec.group()
         paging = spec.LIST_PAGING
         page = 0
+        ended = False  # the list was read to its end
         while True:
             limits = paging.query(page)  # the query's, or with in_body the body's, fields
             total, items = await self._client.request(
@@ -267,23 +335,35 @@ class ListPolling:
                 if mid in members:
                     listing.found[mid] = item
             page += 1
+            ended = paging.unpaged or len(items) < paging.size or page * paging.size >= total
             if (
-                paging.unpaged  # one answer holds the whole list
-                or len(items) < paging.size
-                or page * paging.size >= total
+                ended
                 or all(w in listing.found for w in wanted)
                 or page >= len(wanted)
-                or self._now() >= stop_at
+                or (self._now() >= stop_at and not self._binding())
             ):
                 break
         self.groups.pages[key] = 1 if paging.unpaged else pages_for(total, paging.size)
         if not any(w in listing.found for w in wanted):
-            self.groups.broken.add(key)  # a list that shows none of them is no use here
+            if ended:
+                self.groups.broken.add(key)  # a list that shows none of them is no use here
+            else:
+                # Its first pages showed none (ended resources, no longer watched, fill
+                # them): no sign the list is of no use, but this one was not worth it.
+                self.groups.failed(key, self._now())
+
+    def _requeue_parked(self, listing: Listing) -> None:
+        requeue = self._requeue
+        if requeue is not None:
+            for member, due in listing.parked:
+                if member._outcome is None and member._seq == 0:
+                    requeue(member, due)
 
     def _observe_listed(self, listing: Listing, lister: Any, members: dict[str, Any]) -> None:
         """Hand each queued member the list saw its snapshot, as if it had been polled."""
         now = self._now()
-        for mid, item in listing.found.items():
+        found = listing.found
+        for mid, item in found.items():
             member = members.get(mid)
             if member is None or member is lister or member._seq <= 0:
                 continue  # gone, the lister itself, or being polled (or shared) right now
@@ -291,3 +371,14 @@ class ListPolling:
                 continue  # its own turn fails it
             member._seq = 0  # out of the queue: this observation is its poll
             self._observe(member, item)
+        if listing.parked:
+            requeue = self._requeue
+            assert requeue is not None  # without it nothing parks
+            for member, due in listing.parked:
+                if member._outcome is not None or member._seq != 0:
+                    continue  # ended or unwatched meanwhile, or queued again
+                item = found.get(member.spec.ids[-1])
+                if item is None:
+                    requeue(member, due)  # not shown: its own poll, as due
+                else:
+                    self._observe(member, item)
