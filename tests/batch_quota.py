@@ -23,7 +23,14 @@ import random
 from collections import Counter, deque
 from typing import Any
 
-from modelarts_poller import Backoff, Engine, ModelArtsClient, NoAuth, PollPolicy
+from modelarts_poller import (
+    Backoff,
+    DurationModel,
+    Engine,
+    ModelArtsClient,
+    NoAuth,
+    PollPolicy,
+)
 from modelarts_poller._ratelimit import CURRENT_GATE
 from modelarts_poller.simulator._lifecycle import Script, body_at, spec_of, stage
 from modelarts_poller.simulator._living import LIST_ITEMS
@@ -37,7 +44,9 @@ KINDS: dict[str, tuple[float, float]] = {
     "dev_server": (120.0, 0.4),
     "pool": (1200.0, 0.3),
     "workflow_execution": (300.0, 0.6),
+    "training_job": (600.0, 0.6),
 }
+QUOTA_KINDS = ("notebook", "infer_service", "dev_server", "pool", "workflow_execution")
 LATENCY = 0.005  # virtual seconds every request takes
 PROJECT = "project"
 POLICY = PollPolicy(
@@ -46,7 +55,7 @@ POLICY = PollPolicy(
 )
 
 
-def scripts(count: int, seed: int, kinds: tuple[str, ...] = tuple(KINDS)) -> list[Script]:
+def scripts(count: int, seed: int, kinds: tuple[str, ...] = QUOTA_KINDS) -> list[Script]:
     """``count`` resources, an equal share of each of ``kinds``."""
     out = []
     for k, kind in enumerate(kinds):
@@ -88,6 +97,7 @@ class QuotaServer(ModelArtsClient):
         self.gets: Counter[str] = Counter()
         self.lists: Counter[str] = Counter()
         self.throttled = 0
+        self.latency = LATENCY
         self._window: deque[float] = deque()
 
     async def _admit(self) -> None:
@@ -101,7 +111,7 @@ class QuotaServer(ModelArtsClient):
         window.append(now)
         if len(window) > self.rate:
             self.throttled += 1
-        await self.clock.sleep_until(now + LATENCY)
+        await self.clock.sleep_until(now + self.latency)
 
     async def get_task(self, spec: Any) -> Any:
         await self._admit()
@@ -118,15 +128,25 @@ class QuotaServer(ModelArtsClient):
         now = self.clock.now()
         scripts = self.listed.get((kind, ids.get("workflow_id")), [])
         item = LIST_ITEMS.get(kind)
-        items = [body_at(s, now) if item is None else item(s, now, *stage(s, now)) for s in scripts]
+        total = len(scripts)
+
+        def bodies(chosen: list[Script]) -> list[dict[str, Any]]:
+            return [body_at(s, now) if item is None else item(s, now, *stage(s, now))
+                    for s in chosen]  # fmt: skip
+
         if kind == "pool":
-            return parse({"apiVersion": "v2", "kind": "PoolList", "items": items})
+            return parse({"apiVersion": "v2", "kind": "PoolList", "items": bodies(scripts)})
         offset, limit = int(paging["offset"]), int(paging["limit"])
-        chunk = items[offset : offset + limit]
+        if kind == "training_job":  # offset: a page index; at most 50 a page
+            assert limit <= 50
+            chunk = bodies(scripts[offset * limit : (offset + 1) * limit])
+            return parse({"total": total, "count": len(chunk), "limit": limit,
+                          "offset": offset, "items": chunk})  # fmt: skip
+        chunk = bodies(scripts[offset : offset + limit])
         if kind == "workflow_execution":
-            return parse({"total": len(items), "count": len(chunk), "items": chunk})
+            return parse({"total": total, "count": len(chunk), "items": chunk})
         return parse({"data": chunk, "current": offset // limit, "size": len(chunk),
-                      "pages": math.ceil(len(items) / limit), "total": len(items)})  # fmt: skip
+                      "pages": math.ceil(total / limit), "total": total})  # fmt: skip
 
 
 def _segment(kind: str) -> str:
@@ -136,7 +156,65 @@ def _segment(kind: str) -> str:
         "dev_server": "dev-servers",
         "pool": "pools",
         "workflow_execution": "executions",
+        "training_job": "training-job-searches",
     }[kind]
+
+
+async def batch_pass(
+    tasks: list[Script],
+    durations: DurationModel | None,
+    seed: int = 20261206,
+    latency: float = LATENCY,
+    **options: Any,
+) -> tuple[list[float], QuotaServer, DurationModel | None]:
+    """bench_batches.py's pass without a quota: the delays of every end's report, the
+    server (its counts) and what the engine learned; every request takes ``latency``."""
+    clock = FakeClock()
+    server = QuotaServer(clock, tasks, math.inf)
+    server.latency = latency
+    model = None if durations is None else DurationModel.from_json(durations.to_json())
+    async with Engine(
+        client=server, clock=clock, policy=POLICY, seed=seed, max_in_flight=100,
+        durations=model, adapt_to_quota=False, **options,
+    ) as engine:  # fmt: skip
+        handles = engine.watch_many([spec_of(s) for s in tasks])
+        await clock.run(engine.wait(handles), limit=100_000.0)
+        delays = []
+        for script, handle in zip(tasks, handles, strict=True):
+            event = handle.outcome
+            assert event is not None
+            delays.append(event.at - script.finishes)
+        learned = engine.durations
+    return delays, server, learned
+
+
+def fixed(ends: list[float], target: float) -> float:
+    """Requests per resource of the fixed poller (one request at 0, I, 2I, ... up to the
+    first at or after the end) whose p95 delay on ``ends`` is ``target``."""
+
+    def at(interval: float) -> tuple[float, float]:
+        polls = [math.ceil(e / interval - 1e-12) for e in ends]
+        delays = [n * interval - e for n, e in zip(polls, ends, strict=True)]
+        return p95(delays), sum(n + 1 for n in polls) / len(ends)
+
+    lo, hi = 1e-4, max(ends) * 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if at(mid)[0] <= target else (lo, mid)
+    return at(lo)[1]
+
+
+async def batches(kind: str, count: int, latency: float) -> None:
+    _, _, learned = await batch_pass(scripts(100, 20261205, (kind,)), None, latency=latency)
+    tasks = scripts(count, 20261206, (kind,))
+    for lists in (True, False):
+        delays, server, _ = await batch_pass(tasks, learned, latency=latency, list_polling=lists)
+        requests = sum(server.gets.values()) + sum(server.lists.values())
+        base = fixed([s.finishes for s in tasks], p95(delays))
+        print(f"{kind} {count} lists {'on' if lists else 'off'}: {requests / count:.2f} "
+              f"requests a resource ({sum(server.gets.values())} GETs, "
+              f"{sum(server.lists.values())} list pages), fixed {base:.2f}, ratio "
+              f"{requests / count / base:.2f}, p95 {p95(delays):.2f} s", flush=True)  # fmt: skip
 
 
 def p95(values: list[float]) -> float:
@@ -179,7 +257,7 @@ async def main(count: int, rate: float) -> None:
             f"resource ({gets} GETs, {lists} list pages), 429s {server.throttled}",
             flush=True,
         )
-        for kind in KINDS:
+        for kind in QUOTA_KINDS:
             kd = [d for d, s in zip(delays, tasks, strict=True) if s.kind == kind]
             print(f"  {kind:<19} p95 {p95(kd):7.2f} s  GETs {server.gets[kind]:>6}  "
                   f"lists {server.lists[kind]:>5}")  # fmt: skip
@@ -190,5 +268,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tasks", type=int, default=500)
     parser.add_argument("--rate", type=float, default=2.0)
+    parser.add_argument("--batch", help="a kind: bench_batches.py's batch of it instead")
+    parser.add_argument("--latency", type=float, default=LATENCY, help="of each request, s")
     args = parser.parse_args()
-    asyncio.run(main(args.tasks, args.rate))
+    if args.batch:
+        asyncio.run(batches(args.batch, args.tasks, args.latency))
+    else:
+        asyncio.run(main(args.tasks, args.rate))

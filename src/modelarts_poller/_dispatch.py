@@ -278,6 +278,8 @@ class Dispatch:
     async def _poll(self, handle: TaskHandle, due: float) -> None:
         prepaid = False
         lists = self._lists
+        if lists is not None and handle._outcome is None and lists.park(handle, due):
+            return  # its group's list is in flight: a page of it is this poll
         if (
             self._contended
             and self._limiter is not None
@@ -290,10 +292,8 @@ class Dispatch:
             # page a look at every due member on it. It is not traded, grant first, for
             # the one due poll most likely to find news: it claims its group's list now
             # (members due meanwhile park on it, without a grant) and the pages take
-            # their grants where they leave. A member the list in flight was made for
-            # parks: its answer is that list's.
-            if lists.park(handle, due):
-                return
+            # their grants where they leave.
+            pass
         elif self._contended and self._limiter is not None and self._priority:
             # The rate binds: wait for the grant without holding a task, then take the due
             # poll most likely to find news (another worker may have taken this one). The
@@ -467,6 +467,17 @@ class Dispatch:
             # (the type is judged by _observe on its first answer; until then: spec.fetch)
             return self._client.get_task(spec)  # type: ignore[no-any-return]
         return spec.fetch(self._client)
+
+    def _spawn_listing(self, run: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run a list request (``ListPolling``) on its own task, with a rate gate of its
+        own: a poller's gate holds that poller's prepaid grant."""
+        assert self._core_tg is not None
+        self._core_tg.start_soon(self._listing, run, args)
+
+    async def _listing(self, run: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:
+        if self._limiter is not None:
+            CURRENT_GATE.set(Gate(self._limiter, now=self._now, granted=self._granted))
+        await run(*args)
 
     def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
         assert self._core_tg is not None

@@ -221,6 +221,7 @@ class Engine(Dispatch):
                 observe=self._spawn_observe,
                 requeue=self._push,
                 binding=lambda: self._contended,
+                spawn=self._spawn_listing,
             )
             if list_polling and isinstance(client, ModelArtsClient)
             else None

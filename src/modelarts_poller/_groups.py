@@ -62,18 +62,36 @@ def retry_after(failures: int) -> float:
 class Listing:
     """One list request in flight for a group; other polls of the group share its answer.
 
-    ``wanted`` are the members it was made for: only their polls wait for its answer.
-    ``parked`` are wanted members taken out of the queue while it runs, with their due
-    times (see :meth:`ListPolling.park`)."""
+    ``wanted`` are the members it was made for: only their polls wait for its answer,
+    each until a page shows it (``page`` is set after every page) or the list is
+    ``done``. ``parked`` are wanted members taken out of the queue while it runs, by ID,
+    with their due times (see :meth:`ListPolling.park`)."""
 
-    __slots__ = ("done", "error", "found", "parked", "wanted")
+    __slots__ = ("done", "error", "found", "page", "parked", "stop_at", "wanted", "worth")
 
     def __init__(self, wanted: dict[str, Any]) -> None:
         self.done = anyio.Event()
+        self.page = anyio.Event()
         self.found: dict[str, Any] = {}
         self.error: BaseException | None = None
         self.wanted = wanted
-        self.parked: list[tuple[Any, float]] = []
+        self.parked: dict[str, tuple[Any, float]] = {}
+        self.stop_at = math.inf  # no page after this (engine time) unless the rate binds
+        self.worth = len(wanted)  # the most pages it may read: the members waiting for it
+
+    async def wait_for(self, member_id: str) -> Any:
+        """What a page showed of ``member_id``, as soon as one does; ``None`` if the list
+        ended (or failed) without showing it."""
+        while True:
+            found = self.found.get(member_id)
+            if found is not None or self.done.is_set():
+                return found
+            await self.page.wait()
+
+    def paged(self) -> None:
+        """A page was read (or the list ended): wake the polls waiting for it."""
+        self.page.set()
+        self.page = anyio.Event()
 
 
 class Groups:
@@ -83,11 +101,15 @@ class Groups:
     their own), and those whose list call failed or stopped before its end without
     showing any of them (not listed again until ``held`` says)."""
 
-    __slots__ = ("broken", "failures", "held", "in_flight", "members", "pages")
+    __slots__ = ("broken", "failures", "held", "in_flight", "members", "own", "pages", "where")
 
     def __init__(self) -> None:
         self.members: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.pages: dict[tuple[Any, ...], int] = {}
+        # group -> member ID -> the page its list last showed it on
+        self.where: dict[tuple[Any, ...], dict[str, int]] = {}
+        # Members a list waited for and did not show: their next poll is their own.
+        self.own: set[Any] = set()
         self.in_flight: dict[tuple[Any, ...], Listing] = {}
         self.broken: set[tuple[Any, ...]] = set()
         self.held: dict[tuple[Any, ...], float] = {}  # group -> engine time it may list again
@@ -99,6 +121,7 @@ class Groups:
 
     def remove(self, handle: Any) -> None:
         spec = handle.spec
+        self.own.discard(spec)
         key = spec.group()
         group = self.members.get(key)
         if group is not None and group.get(spec.ids[-1]) is handle:
@@ -106,6 +129,7 @@ class Groups:
             if not group:
                 del self.members[key]
                 self.pages.pop(key, None)
+                self.where.pop(key, None)
 
     def failed(self, key: tuple[Any, ...], now: float) -> float:
         """A list call of ``key`` failed at ``now``: hold it off; returns for how long."""
@@ -163,8 +187,9 @@ class ListPolling:
     ``now`` (the engine's clock), ``fetch_own`` (a task's own request, for a poll the list
     does not answer), ``observe`` (hand a queued member the snapshot a list showed, as
     its poll), ``requeue`` (put a member back in the queue, due at a time; without it no
-    member parks) and ``binding`` (whether the engine's rate binds: pollers wait for
-    grants)."""
+    member parks), ``binding`` (whether the engine's rate binds: pollers wait for
+    grants) and ``spawn`` (run a list request on its own, so that the poll it was made
+    for ends with the page that shows its task; without it, that poll runs the list)."""
 
     __slots__ = (
         "_binding",
@@ -173,6 +198,7 @@ class ListPolling:
         "_now",
         "_observe",
         "_requeue",
+        "_spawn",
         "_tasks",
         "groups",
     )
@@ -187,8 +213,10 @@ class ListPolling:
         observe: Callable[[Any, Any], None],
         requeue: Callable[[Any, float], None] | None = None,
         binding: Callable[[], bool] = lambda: False,
+        spawn: Callable[..., None] | None = None,
     ) -> None:
         self._client = client
+        self._spawn = spawn
         self._requeue = requeue
         self._binding = binding
         self._tasks = tasks
@@ -213,25 +241,35 @@ class ListPolling:
 
     def park(self, handle: Any, due: float) -> bool:
         """Take ``handle`` (popped, due at ``due``) out of the way of the poll that popped
-        it if a list in flight was made for it: that list's answer is its look (or, if
-        the list does not show it, it is queued again at ``due``). Only for a task
-        without a deadline, which the dispatcher ends only while it is queued.
+        it while its group's list is in flight: a page that shows it is its look, and if
+        none does, it is queued again at ``due`` when the list ends. Not a task with a
+        deadline (the dispatcher ends only queued tasks), and, unless the rate binds,
+        not one whose ``interval.maximum`` comes before the list's last page may start.
 
-        Under a binding rate the engine takes a grant before it chooses a poll: a poll
-        that would only wait for a list's answer would hold that grant, unused, for
-        the list's pages; parked, it needs none and the grant goes to another poll."""
-        if handle._deadline is not None or self._requeue is None:
+        A member polled on its own while its group is being listed pays a request for
+        what a page may show (at no cost) a moment later; under a binding rate, for
+        which the engine takes a grant before it chooses a poll, it would also hold that
+        grant, unused, for the list's pages."""
+        if handle._deadline is not None or self._requeue is None or handle.spec in self.groups.own:
             return False
         listing = self.groups.in_flight.get(handle.spec.group())
-        if listing is None or handle.spec.ids[-1] not in listing.wanted:
+        if listing is None:
             return False
-        listing.parked.append((handle, due))
+        if look_by((handle,), self._now()) < listing.stop_at and not self._binding():
+            return False
+        mid = handle.spec.ids[-1]
+        if mid not in listing.wanted and mid not in listing.found:
+            listing.worth += 1  # one more member whose own request a page may save
+        listing.parked[mid] = (handle, due)
         return True
 
     async def fetch(self, spec: Any) -> Any:
         """The snapshot of ``spec``'s task: from a list request when that is worth it (or
         one under way that was made for it), else from its own request."""
         groups, fetch_own = self.groups, self._fetch_own
+        if groups.own and spec in groups.own:
+            groups.own.discard(spec)
+            return await fetch_own(spec)
         key = spec.group()
         own_id = spec.ids[-1]
         listing = groups.in_flight.get(key)
@@ -247,8 +285,7 @@ class ListPolling:
             gate = CURRENT_GATE.get()
             if gate is not None:
                 gate.prepaid = False
-            await listing.done.wait()
-            found = listing.found.get(own_id)
+            found = await listing.wait_for(own_id)
             return found if found is not None else await fetch_own(spec)
         handle = self._tasks.get(spec)
         if handle is None:
@@ -262,8 +299,30 @@ class ListPolling:
             return await fetch_own(spec)
         listing = groups.in_flight[key] = Listing(wanted)
         members = groups.members.get(key, {})
+        if self._spawn is None:
+            await self._run(spec, handle, members, wanted, listing)
+            found = listing.found.get(own_id)
+        else:
+            # The list runs on its own: this poll, like every other it was made for,
+            # ends when a page shows its task, not when the list's last page is read.
+            self._spawn(self._run, spec, handle, members, wanted, listing)
+            found = await listing.wait_for(own_id)
+        return found if found is not None else await fetch_own(spec)
+
+    async def _run(
+        self,
+        spec: Any,
+        lister: Any,
+        members: dict[str, Any],
+        wanted: dict[str, Any],
+        listing: Listing,
+    ) -> None:
+        """One list request made for ``lister``'s poll, its failures handled (see the
+        module's docstring); the parked members it did not show are queued again."""
+        groups = self.groups
+        key = spec.group()
         try:
-            await self._list(spec, members, wanted, listing, look_by(wanted.values(), now))
+            await self._list(spec, lister, members, wanted, listing)
         except PermanentError:
             groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
             listing.found.clear()
@@ -287,6 +346,7 @@ class ListPolling:
             )
         except BaseException as exc:
             listing.error = exc
+            listing.found.clear()
             self._requeue_parked(listing)
             raise
         else:
@@ -294,28 +354,37 @@ class ListPolling:
         finally:
             del groups.in_flight[key]
             listing.done.set()
-        self._observe_listed(listing, handle, members)
-        found = listing.found.get(own_id)
-        return found if found is not None else await fetch_own(spec)
+            listing.paged()
+        self._requeue_parked(listing)  # those it did not show: their own polls
 
     async def _list(
         self,
         spec: Any,
+        lister: Any,
         members: dict[str, Any],
         wanted: dict[str, Any],
         listing: Listing,
-        stop_at: float,
     ) -> None:
-        """Page through the list until every wanted member is found, the list ends, the
-        pages reach the number of wanted members (what their own requests would cost),
-        or, unless the engine's rate binds, a wanted member is due for a look by
-        ``stop_at`` (engine time).
+        """Page through the list made for ``lister``'s poll until every wanted member is
+        found, the list ends, the pages reach the number of wanted members (what their
+        own requests would cost), or, unless the engine's rate binds, a wanted member no
+        page has shown yet is due for a look by its ``interval.maximum`` and not expected
+        on the next page (where the last list showed it): that page is as soon a look
+        as its own request would be, a later one is not. What each page shows is handed
+        to its members as it comes (:meth:`_deliver`): a member the list has shown is
+        looked at, so only those still to be shown bound its pages.
 
         Under a binding rate every request waits for its grant, a page as long as a
         member's own GET: a page that may show several due members is the cheaper look,
-        so the list reads on (``stop_at`` would stop it after a page, whose members,
-        first in the list, are often ended and no longer watched)."""
+        so the list reads on (the bound would stop it after a page, whose members, first
+        in the list, are often ended and no longer watched)."""
         key = spec.group()
+        found = listing.found
+        where = self.groups.where.setdefault(key, {})
+        started = self._now()
+        stop_at = listing.stop_at = look_by(
+            [m for w, m in wanted.items() if where.get(w, 0) != 0], started
+        )
         paging = spec.LIST_PAGING
         page = 0
         ended = False  # the list was read to its end
@@ -330,21 +399,30 @@ class ListPolling:
                 body=limits if paging.in_body else None,
                 project_id=spec.project_id,
             )
+            shown = {}
             for item in items:
                 mid = getattr(item, spec.ID_NAMES[-1], None)
                 if mid in members:
-                    listing.found[mid] = item
+                    shown[mid] = item
+                    where[mid] = page
+            found.update(shown)
+            self._deliver(listing, lister, members, shown)
             page += 1
             ended = paging.unpaged or len(items) < paging.size or page * paging.size >= total
-            if (
-                ended
-                or all(w in listing.found for w in wanted)
-                or page >= len(wanted)
-                or (self._now() >= stop_at and not self._binding())
-            ):
+            if ended or page >= listing.worth:
+                break
+            unshown = [(w, m) for w, m in wanted.items() if w not in found]
+            # Members parked on it wait for it too (those shown are out of ``parked``).
+            unshown.extend((w, m) for w, (m, _) in listing.parked.items() if w not in wanted)
+            if not unshown:
+                break
+            stop_at = listing.stop_at = look_by(
+                [m for w, m in unshown if where.get(w) != page], started
+            )
+            if self._now() >= stop_at and not self._binding():
                 break
         self.groups.pages[key] = 1 if paging.unpaged else pages_for(total, paging.size)
-        if not any(w in listing.found for w in wanted):
+        if not any(w in found for w in wanted):
             if ended:
                 self.groups.broken.add(key)  # a list that shows none of them is no use here
             else:
@@ -353,32 +431,40 @@ class ListPolling:
                 self.groups.failed(key, self._now())
 
     def _requeue_parked(self, listing: Listing) -> None:
+        """Queue again, at their due times, the parked members the list did not show
+        since they parked. The next poll of one it never showed is its own request
+        (another list might stop short of it again); one it showed before it parked
+        was looked at by this list."""
         requeue = self._requeue
         if requeue is not None:
-            for member, due in listing.parked:
+            own, found = self.groups.own, listing.found
+            for mid, (member, due) in listing.parked.items():
                 if member._outcome is None and member._seq == 0:
+                    if mid not in found:
+                        own.add(member.spec)
                     requeue(member, due)
+        listing.parked.clear()
 
-    def _observe_listed(self, listing: Listing, lister: Any, members: dict[str, Any]) -> None:
-        """Hand each queued member the list saw its snapshot, as if it had been polled."""
+    def _deliver(
+        self, listing: Listing, lister: Any, members: dict[str, Any], shown: dict[str, Any]
+    ) -> None:
+        """Hand what a page ``shown`` to its members, as if each had been polled: queued
+        ones and parked ones are observed now; polls waiting for the list (the lister's
+        too) read it from ``found``."""
         now = self._now()
-        found = listing.found
-        for mid, item in found.items():
+        parked = listing.parked
+        for mid, item in shown.items():
             member = members.get(mid)
-            if member is None or member is lister or member._seq <= 0:
-                continue  # gone, the lister itself, or being polled (or shared) right now
-            if member._deadline is not None and now >= member._deadline:
+            if member is None or member is lister:
+                continue  # gone, or the lister itself (its poll returns it)
+            if mid in parked:
+                member = parked.pop(mid)[0]
+                if member._outcome is not None or member._seq != 0:
+                    continue  # ended or unwatched meanwhile, or queued again
+            elif member._seq <= 0:
+                continue  # being polled (or waiting for this list) right now
+            elif member._deadline is not None and now >= member._deadline:
                 continue  # its own turn fails it
             member._seq = 0  # out of the queue: this observation is its poll
             self._observe(member, item)
-        if listing.parked:
-            requeue = self._requeue
-            assert requeue is not None  # without it nothing parks
-            for member, due in listing.parked:
-                if member._outcome is not None or member._seq != 0:
-                    continue  # ended or unwatched meanwhile, or queued again
-                item = found.get(member.spec.ids[-1])
-                if item is None:
-                    requeue(member, due)  # not shown: its own poll, as due
-                else:
-                    self._observe(member, item)
+        listing.paged()
