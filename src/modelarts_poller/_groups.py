@@ -322,7 +322,7 @@ class ListPolling:
         groups = self.groups
         key = spec.group()
         try:
-            await self._list(spec, lister, members, wanted, listing)
+            ended = await self._list(spec, lister, members, wanted, listing)
         except PermanentError:
             groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
             listing.found.clear()
@@ -350,7 +350,14 @@ class ListPolling:
             self._requeue_parked(listing)
             raise
         else:
-            groups.listed(key)
+            if any(w in listing.found for w in wanted):
+                groups.listed(key)
+            elif ended:
+                groups.broken.add(key)  # a list that shows none of them is no use here
+            else:
+                # Its first pages showed none (ended resources, no longer watched, fill
+                # them): no sign the list is of no use, but this one was not worth it.
+                groups.failed(key, self._now())
         finally:
             del groups.in_flight[key]
             listing.done.set()
@@ -364,7 +371,7 @@ class ListPolling:
         members: dict[str, Any],
         wanted: dict[str, Any],
         listing: Listing,
-    ) -> None:
+    ) -> bool:
         """Page through the list made for ``lister``'s poll until every wanted member is
         found, the list ends, the pages reach the number of wanted members (what their
         own requests would cost), or, unless the engine's rate binds, a wanted member no
@@ -377,7 +384,8 @@ class ListPolling:
         Under a binding rate every request waits for its grant, a page as long as a
         member's own GET: a page that may show several due members is the cheaper look,
         so the list reads on (the bound would stop it after a page, whose members, first
-        in the list, are often ended and no longer watched)."""
+        in the list, are often ended and no longer watched). Returns whether the list was
+        read to its end."""
         key = spec.group()
         found = listing.found
         where = self.groups.where.setdefault(key, {})
@@ -387,7 +395,7 @@ class ListPolling:
         )
         paging = spec.LIST_PAGING
         page = 0
-        ended = False  # the list was read to its end
+        ended: bool = False  # the list was read to its end
         while True:
             limits = paging.query(page)  # the query's, or with in_body the body's, fields
             total, items = await self._client.request(
@@ -408,7 +416,7 @@ class ListPolling:
             found.update(shown)
             self._deliver(listing, lister, members, shown)
             page += 1
-            ended = paging.unpaged or len(items) < paging.size or page * paging.size >= total
+            ended = bool(paging.unpaged or len(items) < paging.size or page * paging.size >= total)
             if ended or page >= listing.worth:
                 break
             unshown = [(w, m) for w, m in wanted.items() if w not in found]
@@ -422,13 +430,7 @@ class ListPolling:
             if self._now() >= stop_at and not self._binding():
                 break
         self.groups.pages[key] = 1 if paging.unpaged else pages_for(total, paging.size)
-        if not any(w in found for w in wanted):
-            if ended:
-                self.groups.broken.add(key)  # a list that shows none of them is no use here
-            else:
-                # Its first pages showed none (ended resources, no longer watched, fill
-                # them): no sign the list is of no use, but this one was not worth it.
-                self.groups.failed(key, self._now())
+        return ended
 
     def _requeue_parked(self, listing: Listing) -> None:
         """Queue again, at their due times, the parked members the list did not show
