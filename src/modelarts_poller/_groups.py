@@ -250,14 +250,18 @@ class ListPolling:
         what a page may show (at no cost) a moment later; under a binding rate, for
         which the engine takes a grant before it chooses a poll, it would also hold that
         grant, unused, for the list's pages."""
-        if handle._deadline is not None or self._requeue is None or handle.spec in self.groups.own:
+        in_flight = self.groups.in_flight
+        if not in_flight or handle._deadline is not None or self._requeue is None:
             return False
-        listing = self.groups.in_flight.get(handle.spec.group())
+        spec = handle.spec
+        if getattr(spec, "LIST_PATH", None) is None or spec in self.groups.own:
+            return False  # a kind that does not list; or its next poll is its own
+        listing = in_flight.get(spec.group())
         if listing is None:
             return False
         if look_by((handle,), self._now()) < listing.stop_at and not self._binding():
             return False
-        mid = handle.spec.ids[-1]
+        mid = spec.ids[-1]
         if mid not in listing.wanted and mid not in listing.found:
             listing.worth += 1  # one more member whose own request a page may save
         listing.parked[mid] = (handle, due)
