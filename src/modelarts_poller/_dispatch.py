@@ -449,6 +449,8 @@ class Dispatch:
             await self._end(handle, look.end, now)
             return
         due = look.due
+        if self._lists is not None:
+            due = self._lists.place(handle, now, due)
         self._sched.push(handle, due)
         if due < self._dispatch_target:
             self._wake_dispatcher()

@@ -101,7 +101,17 @@ class Groups:
     their own), and those whose list call failed or stopped before its end without
     showing any of them (not listed again until ``held`` says)."""
 
-    __slots__ = ("broken", "failures", "held", "in_flight", "members", "own", "pages", "where")
+    __slots__ = (
+        "broken",
+        "failures",
+        "held",
+        "in_flight",
+        "members",
+        "own",
+        "pages",
+        "sweep",
+        "where",
+    )
 
     def __init__(self) -> None:
         self.members: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -110,6 +120,7 @@ class Groups:
         self.where: dict[tuple[Any, ...], dict[str, int]] = {}
         # Members a list waited for and did not show: their next poll is their own.
         self.own: set[Any] = set()
+        self.sweep: dict[tuple[Any, ...], float] = {}  # group -> seconds its last full read took
         self.in_flight: dict[tuple[Any, ...], Listing] = {}
         self.broken: set[tuple[Any, ...]] = set()
         self.held: dict[tuple[Any, ...], float] = {}  # group -> engine time it may list again
@@ -130,6 +141,7 @@ class Groups:
                 del self.members[key]
                 self.pages.pop(key, None)
                 self.where.pop(key, None)
+                self.sweep.pop(key, None)
 
     def failed(self, key: tuple[Any, ...], now: float) -> float:
         """A list call of ``key`` failed at ``now``: hold it off; returns for how long."""
@@ -238,6 +250,30 @@ class ListPolling:
             return False
         held = groups.held.get(key)
         return held is None or self._now() >= held
+
+    def place(self, handle: Any, now: float, due: float) -> float:
+        """When ``handle``'s next poll (placed at ``due`` at ``now``) falls due, given its
+        group's list: no later than the time a full read of that list took before its
+        ``interval.maximum`` (and no sooner than its ``interval.initial``).
+
+        A list read sends no page past a member's maximum, unless the next page is where
+        it was; a sweep that starts when its first member falls due at that maximum (as
+        learned placement puts the next look of a task unlikely to end) finds the next
+        pages' members overdue as soon as it starts late by a page's time, stops, and
+        leaves them to their own requests. Started a sweep's time ahead, it reaches each
+        member before its maximum."""
+        groups = self.groups
+        if not groups.sweep:
+            return due
+        spec = handle.spec
+        if getattr(spec, "LIST_PATH", None) is None:
+            return due
+        sweep = groups.sweep.get(spec.group())
+        if sweep is None:
+            return due
+        interval = handle._policy.interval
+        latest = now + max(interval.initial, interval.maximum - sweep)
+        return latest if latest < due else due
 
     def park(self, handle: Any, due: float) -> bool:
         """Take ``handle`` (popped, due at ``due``) out of the way of the poll that popped
@@ -398,7 +434,7 @@ class ListPolling:
             [m for w, m in wanted.items() if where.get(w, 0) != 0], started
         )
         paging = spec.LIST_PAGING
-        page = 0
+        page = page_count = 0
         ended: bool = False  # the list was read to its end
         while True:
             limits = paging.query(page)  # the query's, or with in_body the body's, fields
@@ -420,6 +456,7 @@ class ListPolling:
             found.update(shown)
             self._deliver(listing, lister, members, shown)
             page += 1
+            page_count = page
             ended = bool(paging.unpaged or len(items) < paging.size or page * paging.size >= total)
             if ended or page >= listing.worth:
                 break
@@ -434,6 +471,8 @@ class ListPolling:
             if self._now() >= stop_at and not self._binding():
                 break
         self.groups.pages[key] = 1 if paging.unpaged else pages_for(total, paging.size)
+        if ended and page_count > 1:
+            self.groups.sweep[key] = self._now() - started
         return ended
 
     def _requeue_parked(self, listing: Listing) -> None:
