@@ -277,7 +277,24 @@ class Dispatch:
 
     async def _poll(self, handle: TaskHandle, due: float) -> None:
         prepaid = False
-        if self._contended and self._limiter is not None and self._priority:
+        lists = self._lists
+        if lists is not None and handle._outcome is None and lists.park(handle, due):
+            return  # its group's list is in flight: a page of it is this poll
+        if (
+            self._contended
+            and self._limiter is not None
+            and self._priority
+            and lists is not None
+            and handle._outcome is None
+            and lists.listable(handle)
+        ):
+            # The rate binds, and this poll may list its group: one grant a page, each
+            # page a look at every due member on it. It is not traded, grant first, for
+            # the one due poll most likely to find news: it claims its group's list now
+            # (members due meanwhile park on it, without a grant) and the pages take
+            # their grants where they leave.
+            pass
+        elif self._contended and self._limiter is not None and self._priority:
             # The rate binds: wait for the grant without holding a task, then take the due
             # poll most likely to find news (another worker may have taken this one). The
             # task waits queued, where its deadline still ends it (see _dispatcher).
@@ -289,6 +306,11 @@ class Dispatch:
                 self._sched.unpop(handle, due, self._now())
             await self._prepay()
             got = self._pop_due(self._now())
+            if lists is not None:
+                # A due poll that a list in flight was made for waits for its answer
+                # without this grant.
+                while isinstance(got, TaskHandle) and lists.park(got, self._sched.last_due):
+                    got = self._pop_due(self._now())
             if not isinstance(got, TaskHandle):
                 gate = CURRENT_GATE.get()
                 if gate is not None:
@@ -427,6 +449,8 @@ class Dispatch:
             await self._end(handle, look.end, now)
             return
         due = look.due
+        if self._lists is not None:
+            due = self._lists.place(handle, now, due)
         self._sched.push(handle, due)
         if due < self._dispatch_target:
             self._wake_dispatcher()
@@ -445,6 +469,17 @@ class Dispatch:
             # (the type is judged by _observe on its first answer; until then: spec.fetch)
             return self._client.get_task(spec)  # type: ignore[no-any-return]
         return spec.fetch(self._client)
+
+    def _spawn_listing(self, run: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run a list request (``ListPolling``) on its own task, with a rate gate of its
+        own: a poller's gate holds that poller's prepaid grant."""
+        assert self._core_tg is not None
+        self._core_tg.start_soon(self._listing, run, args)
+
+    async def _listing(self, run: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:
+        if self._limiter is not None:
+            CURRENT_GATE.set(Gate(self._limiter, now=self._now, granted=self._granted))
+        await run(*args)
 
     def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
         assert self._core_tg is not None

@@ -219,6 +219,9 @@ class Engine(Dispatch):
                 now=self._now,
                 fetch_own=self._fetch_own,
                 observe=self._spawn_observe,
+                requeue=self._push,
+                binding=lambda: self._contended,
+                spawn=self._spawn_listing,
             )
             if list_polling and isinstance(client, ModelArtsClient)
             else None

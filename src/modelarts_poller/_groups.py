@@ -16,8 +16,12 @@ A list never decides an outcome and never holds a task back: a list call that fa
 not the failure of the tasks it was made for (they are polled on their own, and the group
 is not listed again for a while, ``LIST_RETRY`` seconds doubling up to ``LIST_RETRY_MAX``);
 one listing sends no more pages than the tasks it was made for (what polling them one by
-one would cost), and no further page once one of them is due for a look by its own
-``interval.maximum``.
+one would cost), and, unless the engine's rate binds, no further page once one of them is
+due for a look by its own ``interval.maximum``.
+
+Under a binding rate (pollers wait for grants) a poll that may list its group lists it
+rather than wait for a grant first: the members due meanwhile park on that list
+(:meth:`ListPolling.park`) instead of each taking a grant to wait for its answer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import anyio
 
 from ._errors import PermanentError, PollerError, RateLimited
+from ._ratelimit import CURRENT_GATE
 
 PAGE_SIZE = 100  # the largest page the list calls allow
 LIST_RETRY = 60.0  # seconds a group is polled task by task after its list call failed
@@ -57,28 +62,65 @@ def retry_after(failures: int) -> float:
 class Listing:
     """One list request in flight for a group; other polls of the group share its answer.
 
-    ``wanted`` are the members it was made for: only their polls wait for its answer."""
+    ``wanted`` are the members it was made for: only their polls wait for its answer,
+    each until a page shows it (``page`` is set after every page) or the list is
+    ``done``. ``parked`` are wanted members taken out of the queue while it runs, by ID,
+    with their due times (see :meth:`ListPolling.park`)."""
 
-    __slots__ = ("done", "error", "found", "wanted")
+    __slots__ = ("done", "error", "found", "page", "parked", "stop_at", "wanted", "worth")
 
     def __init__(self, wanted: dict[str, Any]) -> None:
         self.done = anyio.Event()
+        self.page = anyio.Event()
         self.found: dict[str, Any] = {}
         self.error: BaseException | None = None
         self.wanted = wanted
+        self.parked: dict[str, tuple[Any, float]] = {}
+        self.stop_at = math.inf  # no page after this (engine time) unless the rate binds
+        self.worth = len(wanted)  # the most pages it may read: the members waiting for it
+
+    async def wait_for(self, member_id: str) -> Any:
+        """What a page showed of ``member_id``, as soon as one does; ``None`` if the list
+        ended (or failed) without showing it."""
+        while True:
+            found = self.found.get(member_id)
+            if found is not None or self.done.is_set():
+                return found
+            await self.page.wait()
+
+    def paged(self) -> None:
+        """A page was read (or the list ended): wake the polls waiting for it."""
+        self.page.set()
+        self.page = anyio.Event()
 
 
 class Groups:
     """Members by group and by their own ID, the pages each group's list needs, the
-    lists in flight, the groups whose list call was refused or showed none of the tasks
-    it was made for (never listed again: their tasks are polled on their own), and those
-    whose list call failed (not listed again until ``held`` says)."""
+    lists in flight, the groups whose list call was refused or, read to its end, showed
+    none of the tasks it was made for (never listed again: their tasks are polled on
+    their own), and those whose list call failed or stopped before its end without
+    showing any of them (not listed again until ``held`` says)."""
 
-    __slots__ = ("broken", "failures", "held", "in_flight", "members", "pages")
+    __slots__ = (
+        "broken",
+        "failures",
+        "held",
+        "in_flight",
+        "members",
+        "own",
+        "pages",
+        "sweep",
+        "where",
+    )
 
     def __init__(self) -> None:
         self.members: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.pages: dict[tuple[Any, ...], int] = {}
+        # group -> member ID -> the page its list last showed it on
+        self.where: dict[tuple[Any, ...], dict[str, int]] = {}
+        # Members a list waited for and did not show: their next poll is their own.
+        self.own: set[Any] = set()
+        self.sweep: dict[tuple[Any, ...], float] = {}  # group -> seconds its last full read took
         self.in_flight: dict[tuple[Any, ...], Listing] = {}
         self.broken: set[tuple[Any, ...]] = set()
         self.held: dict[tuple[Any, ...], float] = {}  # group -> engine time it may list again
@@ -90,6 +132,7 @@ class Groups:
 
     def remove(self, handle: Any) -> None:
         spec = handle.spec
+        self.own.discard(spec)
         key = spec.group()
         group = self.members.get(key)
         if group is not None and group.get(spec.ids[-1]) is handle:
@@ -97,6 +140,8 @@ class Groups:
             if not group:
                 del self.members[key]
                 self.pages.pop(key, None)
+                self.where.pop(key, None)
+                self.sweep.pop(key, None)
 
     def failed(self, key: tuple[Any, ...], now: float) -> float:
         """A list call of ``key`` failed at ``now``: hold it off; returns for how long."""
@@ -152,10 +197,23 @@ class ListPolling:
     What it needs of the engine is handed over at construction: ``client`` (whose
     ``request`` sends the list calls), ``tasks`` (the handles being watched, by spec),
     ``now`` (the engine's clock), ``fetch_own`` (a task's own request, for a poll the list
-    does not answer) and ``observe`` (hand a queued member the snapshot a list showed, as
-    its poll)."""
+    does not answer), ``observe`` (hand a queued member the snapshot a list showed, as
+    its poll), ``requeue`` (put a member back in the queue, due at a time; without it no
+    member parks), ``binding`` (whether the engine's rate binds: pollers wait for
+    grants) and ``spawn`` (run a list request on its own, so that the poll it was made
+    for ends with the page that shows its task; without it, that poll runs the list)."""
 
-    __slots__ = ("_client", "_fetch_own", "_now", "_observe", "_tasks", "groups")
+    __slots__ = (
+        "_binding",
+        "_client",
+        "_fetch_own",
+        "_now",
+        "_observe",
+        "_requeue",
+        "_spawn",
+        "_tasks",
+        "groups",
+    )
 
     def __init__(
         self,
@@ -165,18 +223,93 @@ class ListPolling:
         now: Callable[[], float],
         fetch_own: Callable[[Any], Awaitable[Any]],
         observe: Callable[[Any, Any], None],
+        requeue: Callable[[Any, float], None] | None = None,
+        binding: Callable[[], bool] = lambda: False,
+        spawn: Callable[..., None] | None = None,
     ) -> None:
         self._client = client
+        self._spawn = spawn
+        self._requeue = requeue
+        self._binding = binding
         self._tasks = tasks
         self._now = now
         self._fetch_own = fetch_own
         self._observe = observe
         self.groups = Groups()
 
+    def listable(self, handle: Any) -> bool:
+        """Whether a poll of ``handle`` may be answered by a list: its kind lists, and
+        its group has others watched and was neither refused nor held off."""
+        spec = handle.spec
+        if getattr(spec, "LIST_PATH", None) is None:
+            return False
+        groups = self.groups
+        key = spec.group()
+        group = groups.members.get(key)
+        if group is None or len(group) < 2 or key in groups.broken:
+            return False
+        held = groups.held.get(key)
+        return held is None or self._now() >= held
+
+    def place(self, handle: Any, now: float, due: float) -> float:
+        """When ``handle``'s next poll (placed at ``due`` at ``now``) falls due, given its
+        group's list: no later than the time a full read of that list took before its
+        ``interval.maximum`` (and no sooner than its ``interval.initial``).
+
+        A list read sends no page past a member's maximum, unless the next page is where
+        it was; a sweep that starts when its first member falls due at that maximum (as
+        learned placement puts the next look of a task unlikely to end) finds the next
+        pages' members overdue as soon as it starts late by a page's time, stops, and
+        leaves them to their own requests. Started a sweep's time ahead, it reaches each
+        member before its maximum."""
+        groups = self.groups
+        if not groups.sweep:
+            return due
+        spec = handle.spec
+        if getattr(spec, "LIST_PATH", None) is None:
+            return due
+        sweep = groups.sweep.get(spec.group())
+        if sweep is None:
+            return due
+        interval = handle._policy.interval
+        latest = now + max(interval.initial, interval.maximum - sweep)
+        return latest if latest < due else due
+
+    def park(self, handle: Any, due: float) -> bool:
+        """Take ``handle`` (popped, due at ``due``) out of the way of the poll that popped
+        it while its group's list is in flight: a page that shows it is its look, and if
+        none does, it is queued again at ``due`` when the list ends. Not a task with a
+        deadline (the dispatcher ends only queued tasks), and, unless the rate binds,
+        not one whose ``interval.maximum`` comes before the list's last page may start.
+
+        A member polled on its own while its group is being listed pays a request for
+        what a page may show (at no cost) a moment later; under a binding rate, for
+        which the engine takes a grant before it chooses a poll, it would also hold that
+        grant, unused, for the list's pages."""
+        in_flight = self.groups.in_flight
+        if not in_flight or handle._deadline is not None or self._requeue is None:
+            return False
+        spec = handle.spec
+        if getattr(spec, "LIST_PATH", None) is None or spec in self.groups.own:
+            return False  # a kind that does not list; or its next poll is its own
+        listing = in_flight.get(spec.group())
+        if listing is None:
+            return False
+        if look_by((handle,), self._now()) < listing.stop_at and not self._binding():
+            return False
+        mid = spec.ids[-1]
+        if mid not in listing.wanted and mid not in listing.found:
+            listing.worth += 1  # one more member whose own request a page may save
+        listing.parked[mid] = (handle, due)
+        return True
+
     async def fetch(self, spec: Any) -> Any:
         """The snapshot of ``spec``'s task: from a list request when that is worth it (or
         one under way that was made for it), else from its own request."""
         groups, fetch_own = self.groups, self._fetch_own
+        if groups.own and spec in groups.own:
+            groups.own.discard(spec)
+            return await fetch_own(spec)
         key = spec.group()
         own_id = spec.ids[-1]
         listing = groups.in_flight.get(key)
@@ -186,9 +319,13 @@ class ListPolling:
                 # are no promise for this one.
                 return await fetch_own(spec)
             # Another poll of this group is listing for it now: that answer is this
-            # poll's too. A list that failed or did not show it: its own request.
-            await listing.done.wait()
-            found = listing.found.get(own_id)
+            # poll's too. A list that failed or did not show it: its own request. A grant
+            # the engine took for this poll is given up, not held through the wait: spent
+            # after it, it would reach the wire in a second the limiter has filled since.
+            gate = CURRENT_GATE.get()
+            if gate is not None:
+                gate.prepaid = False
+            found = await listing.wait_for(own_id)
             return found if found is not None else await fetch_own(spec)
         handle = self._tasks.get(spec)
         if handle is None:
@@ -202,8 +339,30 @@ class ListPolling:
             return await fetch_own(spec)
         listing = groups.in_flight[key] = Listing(wanted)
         members = groups.members.get(key, {})
+        if self._spawn is None:
+            await self._run(spec, handle, members, wanted, listing)
+            found = listing.found.get(own_id)
+        else:
+            # The list runs on its own: this poll, like every other it was made for,
+            # ends when a page shows its task, not when the list's last page is read.
+            self._spawn(self._run, spec, handle, members, wanted, listing)
+            found = await listing.wait_for(own_id)
+        return found if found is not None else await fetch_own(spec)
+
+    async def _run(
+        self,
+        spec: Any,
+        lister: Any,
+        members: dict[str, Any],
+        wanted: dict[str, Any],
+        listing: Listing,
+    ) -> None:
+        """One list request made for ``lister``'s poll, its failures handled (see the
+        module's docstring); the parked members it did not show are queued again."""
+        groups = self.groups
+        key = spec.group()
         try:
-            await self._list(spec, members, wanted, listing, look_by(wanted.values(), now))
+            ended = await self._list(spec, lister, members, wanted, listing)
         except PermanentError:
             groups.broken.add(key)  # refused (the dataset is gone?): its own GET will say
             listing.found.clear()
@@ -227,30 +386,56 @@ class ListPolling:
             )
         except BaseException as exc:
             listing.error = exc
+            listing.found.clear()
+            self._requeue_parked(listing)
             raise
         else:
-            groups.listed(key)
+            if any(w in listing.found for w in wanted):
+                groups.listed(key)
+            elif ended:
+                groups.broken.add(key)  # a list that shows none of them is no use here
+            else:
+                # Its first pages showed none (ended resources, no longer watched, fill
+                # them): no sign the list is of no use, but this one was not worth it.
+                groups.failed(key, self._now())
         finally:
             del groups.in_flight[key]
             listing.done.set()
-        self._observe_listed(listing, handle, members)
-        found = listing.found.get(own_id)
-        return found if found is not None else await fetch_own(spec)
+            listing.paged()
+        self._requeue_parked(listing)  # those it did not show: their own polls
 
     async def _list(
         self,
         spec: Any,
+        lister: Any,
         members: dict[str, Any],
         wanted: dict[str, Any],
         listing: Listing,
-        stop_at: float,
-    ) -> None:
-        """Page through the list until every wanted member is found, the list ends, the
-        pages reach the number of wanted members (what their own requests would cost),
-        or a wanted member is due for a look by ``stop_at`` (engine time)."""
+    ) -> bool:
+        """Page through the list made for ``lister``'s poll until every wanted member is
+        found, the list ends, the pages reach the number of wanted members (what their
+        own requests would cost), or, unless the engine's rate binds, a wanted member no
+        page has shown yet is due for a look by its ``interval.maximum`` and not expected
+        on the next page (where the last list showed it): that page is as soon a look
+        as its own request would be, a later one is not. What each page shows is handed
+        to its members as it comes (:meth:`_deliver`): a member the list has shown is
+        looked at, so only those still to be shown bound its pages.
+
+        Under a binding rate every request waits for its grant, a page as long as a
+        member's own GET: a page that may show several due members is the cheaper look,
+        so the list reads on (the bound would stop it after a page, whose members, first
+        in the list, are often ended and no longer watched). Returns whether the list was
+        read to its end."""
         key = spec.group()
+        found = listing.found
+        where = self.groups.where.setdefault(key, {})
+        started = self._now()
+        stop_at = listing.stop_at = look_by(
+            [m for w, m in wanted.items() if where.get(w, 0) != 0], started
+        )
         paging = spec.LIST_PAGING
-        page = 0
+        page = page_count = 0
+        ended: bool = False  # the list was read to its end
         while True:
             limits = paging.query(page)  # the query's, or with in_body the body's, fields
             total, items = await self._client.request(
@@ -262,32 +447,69 @@ class ListPolling:
                 body=limits if paging.in_body else None,
                 project_id=spec.project_id,
             )
+            shown = {}
             for item in items:
                 mid = getattr(item, spec.ID_NAMES[-1], None)
                 if mid in members:
-                    listing.found[mid] = item
+                    shown[mid] = item
+                    where[mid] = page
+            found.update(shown)
+            self._deliver(listing, lister, members, shown)
             page += 1
-            if (
-                paging.unpaged  # one answer holds the whole list
-                or len(items) < paging.size
-                or page * paging.size >= total
-                or all(w in listing.found for w in wanted)
-                or page >= len(wanted)
-                or self._now() >= stop_at
-            ):
+            page_count = page
+            ended = bool(paging.unpaged or len(items) < paging.size or page * paging.size >= total)
+            if ended or page >= listing.worth:
+                break
+            unshown = [(w, m) for w, m in wanted.items() if w not in found]
+            # Members parked on it wait for it too (those shown are out of ``parked``).
+            unshown.extend((w, m) for w, (m, _) in listing.parked.items() if w not in wanted)
+            if not unshown:
+                break
+            stop_at = listing.stop_at = look_by(
+                [m for w, m in unshown if where.get(w) != page], started
+            )
+            if self._now() >= stop_at and not self._binding():
                 break
         self.groups.pages[key] = 1 if paging.unpaged else pages_for(total, paging.size)
-        if not any(w in listing.found for w in wanted):
-            self.groups.broken.add(key)  # a list that shows none of them is no use here
+        if ended and page_count > 1:
+            self.groups.sweep[key] = self._now() - started
+        return ended
 
-    def _observe_listed(self, listing: Listing, lister: Any, members: dict[str, Any]) -> None:
-        """Hand each queued member the list saw its snapshot, as if it had been polled."""
+    def _requeue_parked(self, listing: Listing) -> None:
+        """Queue again, at their due times, the parked members the list did not show
+        since they parked. The next poll of one it never showed is its own request
+        (another list might stop short of it again); one it showed before it parked
+        was looked at by this list."""
+        requeue = self._requeue
+        if requeue is not None:
+            own, found = self.groups.own, listing.found
+            for mid, (member, due) in listing.parked.items():
+                if member._outcome is None and member._seq == 0:
+                    if mid not in found:
+                        own.add(member.spec)
+                    requeue(member, due)
+        listing.parked.clear()
+
+    def _deliver(
+        self, listing: Listing, lister: Any, members: dict[str, Any], shown: dict[str, Any]
+    ) -> None:
+        """Hand what a page ``shown`` to its members, as if each had been polled: queued
+        ones and parked ones are observed now; polls waiting for the list (the lister's
+        too) read it from ``found``."""
         now = self._now()
-        for mid, item in listing.found.items():
+        parked = listing.parked
+        for mid, item in shown.items():
             member = members.get(mid)
-            if member is None or member is lister or member._seq <= 0:
-                continue  # gone, the lister itself, or being polled (or shared) right now
-            if member._deadline is not None and now >= member._deadline:
+            if member is None or member is lister:
+                continue  # gone, or the lister itself (its poll returns it)
+            if mid in parked:
+                member = parked.pop(mid)[0]
+                if member._outcome is not None or member._seq != 0:
+                    continue  # ended or unwatched meanwhile, or queued again
+            elif member._seq <= 0:
+                continue  # being polled (or waiting for this list) right now
+            elif member._deadline is not None and now >= member._deadline:
                 continue  # its own turn fails it
             member._seq = 0  # out of the queue: this observation is its poll
             self._observe(member, item)
+        listing.paged()

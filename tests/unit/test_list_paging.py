@@ -3,17 +3,22 @@ POST (training jobs' ``training-job-searches``), as the engine's list polling se
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from modelarts_poller import Phase
+from modelarts_poller import Phase, PollPolicy
 from modelarts_poller._groups import Listing, ListPolling
 from modelarts_poller._kind import ListPaging
 from modelarts_poller.operations import notebook
 from modelarts_poller.operations import training_job as tj
 
 T = TypeVar("T")
+
+
+def _member() -> Any:
+    """A watched task as the list's bound reads it: never seen, the default policy."""
+    return SimpleNamespace(_obs=None, _seen_at=0.0, _policy=PollPolicy(), _seq=0)
 
 
 def _job(n: int) -> dict[str, Any]:
@@ -83,9 +88,9 @@ def test_a_searched_job_says_what_its_own_get_would() -> None:
 
 async def test_list_polling_sends_the_search_as_a_post_with_its_paging_in_the_body() -> None:
     client = Jobs(120)
-    wanted = {f"j-{n}": object() for n in (5, 60, 110)}
+    wanted = {f"j-{n}": _member() for n in (5, 60, 110)}
     listing = Listing(wanted)
-    await _polling(client)._list(tj.TrainingJob("j-5"), wanted, wanted, listing, math.inf)
+    await _polling(client)._list(tj.TrainingJob("j-5"), None, wanted, wanted, listing)
     assert client.sent == [
         ("POST", tj.SEARCHES_PATH, None, {"limit": 50, "offset": page}) for page in (0, 1, 2)
     ]
@@ -101,8 +106,8 @@ async def test_a_get_list_still_sends_its_paging_in_the_query() -> None:
             sent.append((method, kw["query"], kw["body"]))
             return parse({"data": [{"id": "nb-1", "status": "RUNNING"}], "total": 1})
 
-    listing = Listing({"nb-1": object()})
+    listing = Listing({"nb-1": _member()})
     spec = notebook.Notebook("nb-1")
-    await _polling(Notebooks())._list(spec, listing.wanted, listing.wanted, listing, math.inf)
+    await _polling(Notebooks())._list(spec, None, listing.wanted, listing.wanted, listing)
     assert sent == [("GET", {"limit": 50, "offset": 0}, None)]
     assert listing.found["nb-1"].status == "RUNNING"

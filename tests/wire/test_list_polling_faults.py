@@ -208,3 +208,88 @@ async def test_only_the_polls_a_listing_was_made_for_wait_for_its_answer() -> No
     listing.done.set()
     assert await lists.fetch(made_for) == "listed answer"
     assert own == ["other"]
+
+
+async def test_a_list_that_stops_short_of_its_tasks_is_held_off_not_given_up() -> None:
+    # Its first pages full of resources no longer watched (ended, oldest first) say
+    # nothing of whether the list shows the group's tasks: only a list read to its end
+    # that shows none of them is given up for good. Before, the group was given up here
+    # and polled task by task while the engine ran.
+    from types import SimpleNamespace
+
+    from modelarts_poller._groups import ListPolling
+
+    class Client:
+        pages = 0
+
+        async def request(self, method: str, path: str, parse: Any, **kw: Any) -> Any:
+            self.pages += 1
+            others = [{"task_id": f"other-{self.pages}-{i}", "status": "RUNNING"}
+                      for i in range(100)]  # fmt: skip
+            return parse({"total_count": 10_000, "export_tasks": others})
+
+    async def fetch_own(spec: Any) -> str:
+        return "own answer"
+
+    specs = [ExportTask("d", "a"), ExportTask("d", "b")]
+    handles = {
+        spec: SimpleNamespace(spec=spec, _outcome=None, _seq=0, _due=0.0, _obs=None,
+                              _seen_at=0.0, _deadline=None, _policy=PollPolicy())
+        for spec in specs
+    }  # fmt: skip
+    client = Client()
+    lists = ListPolling(
+        client=client, tasks=handles, now=lambda: 0.0, fetch_own=fetch_own,
+        observe=lambda h, s: None,
+    )  # fmt: skip
+    for handle in handles.values():
+        lists.groups.add(handle)
+    assert await lists.fetch(specs[0]) == "own answer"
+    assert client.pages == 2  # no more pages than the tasks it was made for
+    key = specs[0].group()
+    assert key not in lists.groups.broken
+    assert lists.groups.held[key] == 60.0  # LIST_RETRY, as after a failed call
+    assert lists.groups.plan(handles[specs[1]], 1.0, 1.0) is None  # polled on their own
+
+
+async def test_a_groups_next_looks_come_a_sweep_ahead_of_their_maximum() -> None:
+    # A sweep that starts when its first task falls due at its interval.maximum (where
+    # learned placement puts a task unlikely to end) finds the next pages' tasks overdue
+    # as soon as it starts a page late, stops, and leaves them to their own requests:
+    # 5,704 of 6,723 GETs for 1,000 training jobs on the wall clock. A task of a group
+    # whose list was read in full is placed that read's time ahead of its maximum.
+    from types import SimpleNamespace
+
+    from modelarts_poller._groups import ListPolling
+
+    clock = [0.0]
+
+    class Client:
+        async def request(self, method: str, path: str, parse: Any, **kw: Any) -> Any:
+            clock[0] += 0.25  # each page takes a quarter of a second
+            offset = kw["query"]["offset"]
+            rows = [{"task_id": "a" if offset == 0 else "b", "status": "RUNNING"}]
+            rows += [{"task_id": f"other-{offset}-{i}", "status": "RUNNING"} for i in range(99)]
+            return parse({"total_count": 200, "export_tasks": rows})
+
+    async def fetch_own(spec: Any) -> str:
+        raise AssertionError("both are on the list's pages")
+
+    policy = PollPolicy(interval=Backoff(initial=1.0, maximum=5.0))
+    specs = [ExportTask("d", "a"), ExportTask("d", "b")]
+    handles = {
+        spec: SimpleNamespace(spec=spec, _outcome=None, _seq=0, _due=0.0, _obs=None,
+                              _seen_at=0.0, _deadline=None, _policy=policy)
+        for spec in specs
+    }  # fmt: skip
+    lists = ListPolling(
+        client=Client(), tasks=handles, now=lambda: clock[0], fetch_own=fetch_own,
+        observe=lambda h, s: None,
+    )  # fmt: skip
+    for handle in handles.values():
+        lists.groups.add(handle)
+    assert lists.place(handles[specs[0]], 0.0, 5.0) == 5.0  # no full read yet
+    assert (await lists.fetch(specs[0])).task_id == "a"
+    assert lists.groups.sweep[specs[0].group()] == 0.5  # two pages
+    assert lists.place(handles[specs[1]], 10.0, 15.0) == 14.5  # 0.5 s ahead of its maximum
+    assert lists.place(handles[specs[1]], 10.0, 12.0) == 12.0  # sooner: kept
