@@ -307,7 +307,10 @@ async def test_a_rate_limiter_factory_is_called_once_per_engine_and_paces_both(
     limiter = toy_limiter.CountingLimiter(40)
     monkeypatch.setattr(toy_limiter, "LIMITER", limiter)
     async with Simulator(SimulatorConfig(seed=7)) as sim:
-        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(60)]
+        # Each runs for a second: the 40 first polls of that second find them running and
+        # poll again, so re-polls are counted (at 0.3 s every first poll could find its
+        # task done under load: 60 requests, and "> 60" failed).
+        scripts = [sim.add("sync", queue=0.0, run=1.0) for _ in range(60)]
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
             rate_limiter=LIMITER_PATH,
