@@ -55,7 +55,7 @@ ARGS = _parser.parse_args()
 
 PROJECT = "fleet"
 RATE = ARGS.rate
-SCALE = ARGS.scale or (0.02 if SMOKE else 0.05)
+SCALE = ARGS.scale or (0.01 if SMOKE else 0.05)
 GROUPS = ARGS.groups or (2 if SMOKE else 6)
 SIZES = [int(n) for n in (ARGS.processes or ("2" if SMOKE else "1,2,4,8")).split(",")]
 SEED = 20261206

@@ -56,7 +56,7 @@ _parser.add_argument("--no-lists", action="store_true", help="engine without lis
 ARGS = _parser.parse_args()
 
 PROJECT = "mix"
-SCALE = ARGS.scale or (0.05 if SMOKE else 0.1)
+SCALE = ARGS.scale or (0.02 if SMOKE else 0.1)
 GROUPS = ARGS.groups or (3 if SMOKE else 30)
 REPEATS = ARGS.repeats or (1 if SMOKE else 3)
 IN_FLIGHT = 100

@@ -55,8 +55,8 @@ _parser.add_argument("--scale", type=float, help="multiply every duration (defau
 ARGS = _parser.parse_args()
 
 PROJECT = "quota"
-SCALE = ARGS.scale or (0.05 if SMOKE else 0.5)
-GROUPS = max(1, (ARGS.tasks or (140 if SMOKE else 5000)) // PER_GROUP)
+SCALE = ARGS.scale or (0.02 if SMOKE else 0.5)
+GROUPS = max(1, (ARGS.tasks or (70 if SMOKE else 5000)) // PER_GROUP)
 RATE = ARGS.rate
 SEED = 20261124
 DONE = (Phase.SUCCEEDED, Phase.FAILED)

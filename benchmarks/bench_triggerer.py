@@ -75,7 +75,7 @@ class Settings:
         # request too many through at exactly the quota).
         self.max_rate: float = self.quota * RATE_MARGIN
         self.ages: bool = not args.unknown_ages
-        self.median: float = args.median or (1.5 if SMOKE else 30.0)
+        self.median: float = args.median or (0.75 if SMOKE else 30.0)
         self.sleep: float = args.sleep or (0.5 if SMOKE else 5.0)
         self.limit: float = 60.0 if SMOKE else 900.0  # seconds a wave may take, at most
         self.waves: int = max(1, args.waves or 2)

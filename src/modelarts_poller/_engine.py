@@ -1,11 +1,12 @@
-"""The polling engine: its lifecycle, watching and resuming, the endings of tasks, and
-what it tells (subscriptions, stats, metrics).
+"""The polling engine: its lifecycle, watching, the endings of tasks, and what it tells
+(subscriptions, stats, metrics).
 
 Sized for a million tracked tasks: a task waiting for its next poll is an entry in the
 scheduler (``_schedule.py``), not a sleeping coroutine. The dispatcher, the workers and
-each poll are ``_dispatch.py`` (the engine's base class); what a poll's answer or error
+each poll are ``_dispatch.py`` (a base class of the engine); what a poll's answer or error
 means and when the task is polled next are decided in ``_step.py``, pure, and applied
-there.
+there. Continuation tokens and resuming (from a token or the checkpoint) are
+``_resume.py``, another base class.
 
 Events are delivered by the worker that produced them, in order (``_delivery.py``): sync
 callbacks are called, async callbacks awaited, and bounded streams fed, so a slow
@@ -28,7 +29,7 @@ import anyio.abc
 import attrs
 
 from ._batch import BatchResult, as_completed, checked_handles, wait_batch
-from ._checkpoint import Checkpoint, SpecFactory, TaskState, decode_token, encode_token
+from ._checkpoint import Checkpoint
 from ._client import ModelArtsClient
 from ._clock import Clock, SystemClock
 from ._delivery import Callback, Delivery
@@ -50,15 +51,12 @@ from ._handle import TaskHandle
 from ._kind import ModelArtsTask
 from ._logcontext import task_context
 from ._metrics import EngineMetrics
-from ._phase import Phase
 from ._policy import PollPolicy
 from ._ratelimit import RateLimiter, engine_limiter
+from ._resume import Resuming
 from ._schedule import Scheduler
-from ._specs import Observation, TaskSpec
-from ._step import (
-    Ending,
-    first_look,
-)
+from ._specs import TaskSpec
+from ._step import Ending
 from ._stopping import at_deadline, stop_task
 from ._streams import EventStream, Overflow, checked_callback, concrete_types
 
@@ -96,7 +94,7 @@ def _default_callback_error(exc: BaseException, event: TaskEvent, callback: obje
     )
 
 
-class Engine(Dispatch):
+class Engine(Dispatch, Resuming):
     """Watches many tasks at once. Use as ``async with Engine(client=...) as engine``.
 
     ``client`` is what built-in task kinds fetch through (a ``ModelArtsClient`` or any
@@ -447,98 +445,6 @@ class Engine(Dispatch):
             for h in new:
                 self._active[h.spec.kind] += 1
         return handles
-
-    # -- saving and resuming ----------------------------------------------------------
-
-    def token(self, handle: TaskHandle) -> str:
-        """A continuation token for ``handle``: pass it to :meth:`watch_token`, in this
-        process or another, to go on watching the same task."""
-        deadline_at = None
-        if handle._deadline is not None:
-            deadline_at = self._wall() + (handle._deadline - self._clock.now())
-        status = handle._obs.status if handle._obs is not None else None
-        # A task watched from its start keeps its age: learned durations go on counting it.
-        started_at = None
-        if handle._fresh:
-            started_at = self._wall() - (self._clock.now() - handle._watched_at)
-        state = TaskState(
-            handle._polls,
-            status,
-            deadline_at,
-            handle._attempt,
-            handle._errors,
-            started_at,
-            handle._policy.at_deadline,
-        )
-        return encode_token(handle.spec, state)
-
-    def watch_token(
-        self,
-        token: str,
-        *,
-        kinds: Mapping[str, SpecFactory] | None = None,
-        policy: PollPolicy | None = None,
-    ) -> TaskHandle:
-        """Watch the task a continuation token names, keeping its deadline and poll count.
-        ``kinds`` maps custom kind names to their spec classes."""
-        spec, state = decode_token(token, kinds)
-        return self._restore(spec, state, policy)
-
-    def resume(self, *, policy: PollPolicy | None = None) -> list[TaskHandle]:
-        """Watch again every task the checkpoint holds whose end was never reported."""
-        if self._checkpoint is None:
-            raise InvalidArgumentError("resume() needs Engine(checkpoint=Checkpoint(path))")
-        return [self._restore(spec, state, policy) for spec, state in self._checkpoint.unfinished()]
-
-    def _restore(
-        self, spec: TaskSpec[Any], state: TaskState, policy: PollPolicy | None
-    ) -> TaskHandle:
-        known = self._tasks.get(spec)
-        if policy is None and known is None and state.at_deadline != "leave":
-            # The token's choice of what its deadline does, on the policy it is watched by.
-            chosen = self._kind_policies.get(spec.kind, self._policy)
-            policy = attrs.evolve(chosen, at_deadline=state.at_deadline)
-        handle = self.watch(spec, policy=policy)
-        if known is None:
-            handle._polls = state.polls
-            handle._attempt = state.attempt
-            handle._errors = state.errors
-            if state.status is not None:
-                # The last status seen, so that seeing it again keeps the backoff position.
-                handle._obs = Observation(Phase.UNKNOWN, None, state.status)
-            if state.deadline_at is not None:
-                self._set_deadline(handle, self._clock.now() + (state.deadline_at - self._wall()))
-            if state.started_at is None:
-                handle._fresh = False  # its age is not known: nothing to learn or place by it
-            else:
-                # Watched from its start elsewhere (or by an operator that just started it):
-                # its age goes on from there. A start in the future (clock skew) is age 0.
-                age = max(0.0, self._wall() - state.started_at)
-                now = self._clock.now()
-                handle._watched_at = now - age
-                self._skip_quiet(handle, now, age)
-        return handle
-
-    def _set_deadline(self, handle: TaskHandle, deadline: float) -> None:
-        handle._deadline = deadline
-        self._sched.add_deadline(handle)
-        if deadline < self._deadline_wake:
-            self._wake_dispatcher()
-
-    def _skip_quiet(self, handle: TaskHandle, now: float, age: float) -> None:
-        """Move the first poll of a task of known age past the sparse stretch holding it
-        (``_step.first_look``)."""
-        due = first_look(
-            handle._policy,
-            now=now,
-            due=handle._due,
-            age=age,
-            durations=self._durations,
-            kind=handle.spec.kind,
-            deadline=handle._deadline,
-        )
-        if due is not None:
-            self._sched.push(handle, due)  # the entry watch() pushed goes stale
 
     def _observe_polls(self, polled: Callable[[TaskHandle], None] | None) -> None:
         """Call ``polled(handle)`` after each poll that did not end its task, where the

@@ -17,6 +17,7 @@ from modelarts_poller import Backoff, ExportTask, InvalidArgumentError, PollPoli
 from modelarts_poller._checkpoint import TaskState, encode_token
 from modelarts_poller.airflow import Connection, SharedEngines
 from modelarts_poller.testing import FakeClock, FakeModelArts
+from tests.budget import examples
 
 SPEC = ExportTask("d", "t")
 EPSILON = 1e-6
@@ -250,7 +251,7 @@ class SharedDeadlines(RuleBasedStateMachine):
 
 
 SharedDeadlines.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=20, deadline=None
+    max_examples=examples(100), stateful_step_count=20, deadline=None
 )
 test_shared_deadlines = SharedDeadlines.TestCase
 

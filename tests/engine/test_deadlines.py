@@ -107,9 +107,9 @@ async def test_a_deadline_ends_tasks_waiting_for_a_free_poller() -> None:
 
 async def test_over_http_a_quota_pause_does_not_hold_a_task_past_its_deadline() -> None:
     # Two requests a minute, both spent at once: the engine pauses every request for the
-    # quota's spacing (30 s). Each task still ends at its 1.5 s deadline, give or take the
+    # quota's spacing (30 s). Each task still ends at its 0.6 s deadline, give or take the
     # event loop (they waited for the whole pause: never within the test's 8 s).
-    deadline = 1.5
+    deadline = 0.6
     policy = PollPolicy(
         first_delay=0.0,
         deadline=deadline,

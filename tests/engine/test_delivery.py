@@ -30,6 +30,7 @@ from modelarts_poller import (
     TaskRetrying,
 )
 from modelarts_poller.testing import FakeClock
+from tests.budget import examples
 from tests.jobs import Jobs
 
 FAST = PollPolicy(
@@ -268,7 +269,9 @@ FAULTS = st.sampled_from(["ok", "5xx", "reset", "429", "404"])
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     plan=st.lists(

@@ -44,6 +44,7 @@ from modelarts_poller import (
     TaskHandle,
 )
 from modelarts_poller.testing import FakeClock
+from tests.budget import examples
 from tests.jobs import Jobs
 
 POLICY = PollPolicy(
@@ -245,7 +246,7 @@ class DeliveryMachine(RuleBasedStateMachine):
 
 TestDelivery = DeliveryMachine.TestCase
 TestDelivery.settings = settings(
-    max_examples=60,
+    max_examples=examples(60),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -406,7 +407,7 @@ class DeadlineMachine(RuleBasedStateMachine):
 
 TestDeadlines = DeadlineMachine.TestCase
 TestDeadlines.settings = settings(
-    max_examples=60,
+    max_examples=examples(60),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

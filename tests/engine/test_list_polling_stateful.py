@@ -35,6 +35,7 @@ from modelarts_poller import (
 from modelarts_poller._parsing import ParseError
 from modelarts_poller.operations.export import parse_export_task_status
 from modelarts_poller.testing import FakeClock
+from tests.budget import examples
 
 MAXIMUM = 1.0
 LATENCY = 0.1  # virtual seconds every request takes
@@ -205,7 +206,7 @@ class ListPollingMachine(RuleBasedStateMachine):
 
 TestListPolling = ListPollingMachine.TestCase
 TestListPolling.settings = settings(
-    max_examples=60,
+    max_examples=examples(60),
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -36,6 +36,7 @@ from modelarts_poller import (
     TrainingJob,
 )
 from modelarts_poller.testing import FakeClock, FakeModelArts
+from tests.budget import examples
 
 
 def job(name: str, phase: str) -> dict[str, Any]:
@@ -254,7 +255,7 @@ class StopMachine(RuleBasedStateMachine):
 
 TestStopping = StopMachine.TestCase
 TestStopping.settings = settings(
-    max_examples=40,
+    max_examples=examples(40),
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -5,7 +5,8 @@ allowed, for examples that show the body of an async function), with a time boun
 block that defines ``test_*`` functions runs under pytest with ``asyncio_mode = "auto"``,
 as docs/testing.md tells readers to configure it. Clients built with ``region=`` reach
 the simulator instead of Huawei Cloud, and the simulator has the tasks the examples name
-(see ``IDS``). Fragments that are not programs use ```text or ```pycon fences.
+(see ``IDS``), its clock running ten times real time (``SPEED``). Fragments that are not
+programs use ```text or ```pycon fences.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,12 +30,17 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # The tasks the examples name, scripted in every project the examples use: quick to
 # finish, so an example that waits for them ends in a second or two.
+# The simulator's clock runs SPEED times real time, so a task an example starts itself
+# (an export's drawn duration has a median of 15 simulated seconds) ends in a second or
+# two as well; the scripted tasks' durations are given in simulated seconds (0.1 s of
+# queue and 0.6 s of run in real time).
 IDS = {
     "sync": [("dataset-1",), ("dataset-2",), ("dataset-3",), ("ds-1",)],
     "export": [("dataset-1", "export-task-1"), ("ds-1", "export-1")],
     "dataset_task": [("task-1",)],
 }
 PROJECTS = ("my-project", "sim-project")
+SPEED = 10.0
 TIME_LIMIT = 60
 
 RUNNER = """
@@ -67,14 +74,20 @@ def sim_url() -> Iterator[str]:
     async def serve() -> None:
         # IAM's project of cn-north-4, for the examples that look it up as the SDK does.
         config = SimulatorConfig(seed=1, region_projects={"cn-north-4": "my-project"})
-        async with Simulator(config) as sim:
+        started = time.monotonic()
+
+        def clock() -> float:
+            return (time.monotonic() - started) * SPEED
+
+        async with Simulator(config, clock=clock) as sim:
             for project in PROJECTS:
                 for kind, refs in IDS.items():
                     for ids in refs:
                         named = dict(zip(("dataset_id", "task_id"), ids, strict=False))
                         if kind == "dataset_task":
                             named = {"task_id": ids[0]}
-                        sim.add(kind, project_id=project, queue=0.1, run=0.6, **named)
+                        queue, run = 0.1 * SPEED, 0.6 * SPEED
+                        sim.add(kind, project_id=project, queue=queue, run=run, **named)
             stop.append(asyncio.Event())
             url.append(sim.url)
             ready.set()

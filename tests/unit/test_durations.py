@@ -13,6 +13,7 @@ from hypothesis import example, given, settings
 
 from modelarts_poller import DurationModel, InvalidArgumentError
 from modelarts_poller._durations import HALF_LIFE_WEIGHT, MIN_SAMPLES
+from tests.budget import examples
 
 durations = st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=200)
 
@@ -26,7 +27,7 @@ def test_ended_by_is_a_distribution_function(values: list[float], a: float, b: f
     assert model.ended_by("k", 3e7) == pytest.approx(1.0)
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(durations, st.floats(0, 1e5), st.floats(0.001, 0.5))
 def test_quiet_until_holds_at_most_the_budget(
     values: list[float], age: float, budget: float
@@ -188,7 +189,7 @@ def _read(data: object) -> DurationModel | None:
 @given(st.one_of(st.text(), st.binary(max_size=50), JSON_VALUES, MODEL_LIKE))
 @example(DEEP)
 @example(json.loads(HUGE))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_from_json_returns_a_model_or_refuses_whatever_it_is_given(data: object) -> None:
     """Issue 23: a 401-digit count raised OverflowError and deep nesting RecursionError."""
     _read(data)
@@ -215,7 +216,7 @@ def _model(values: list[float]) -> DurationModel:
     return model
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(durations, st.floats(0.0, 0.2))
 def test_the_ends_learned_in_sparse_ages_weigh_at_most_the_budget(
     values: list[float], budget: float
@@ -226,7 +227,7 @@ def test_the_ends_learned_in_sparse_ages_weigh_at_most_the_budget(
     assert len(late) <= budget * len(learned) + 1e-9
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(durations, st.floats(0.0, 2e6), st.floats(0.0, 0.2))
 def test_a_sparse_stretch_ends_at_a_dense_age_past_the_task_s(
     values: list[float], age: float, budget: float
@@ -241,14 +242,14 @@ def test_a_sparse_stretch_ends_at_a_dense_age_past_the_task_s(
     assert until <= max(values) * 1.1  # never past the last learned end's bin
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(durations, st.floats(0.0, 0.2))
 def test_ages_past_every_learned_end_are_dense(values: list[float], budget: float) -> None:
     model = _model(values)
     assert model.sparse_until("k", max(values) * 1.2 + 1.0, budget) is None
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(
     durations,
     st.floats(0.0, 1e6),

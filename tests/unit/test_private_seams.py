@@ -31,6 +31,7 @@ HANDLE_RECORD = {n for n in TaskHandle.__slots__ if n.startswith("_")} | {
 ENGINE_MODULES = {
     "_engine.py",
     "_dispatch.py",
+    "_resume.py",
     "_schedule.py",
     "_delivery.py",
     "_batch.py",

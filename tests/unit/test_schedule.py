@@ -21,6 +21,7 @@ from modelarts_poller._schedule import (
     placed_delay,
     priority_credit,
 )
+from tests.budget import examples
 
 
 class Item:
@@ -122,7 +123,7 @@ def test_an_unpopped_item_competes_again_with_its_due_time() -> None:
     assert sched.last_due == 1.0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(
         st.tuples(
@@ -256,7 +257,9 @@ class SchedulerMachine(RuleBasedStateMachine):
 
 
 TestSchedulerMachine = SchedulerMachine.TestCase
-TestSchedulerMachine.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+TestSchedulerMachine.settings = settings(
+    max_examples=examples(100), stateful_step_count=40, deadline=None
+)
 
 
 def test_change_chance_orders_what_is_likely_news() -> None:

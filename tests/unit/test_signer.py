@@ -24,6 +24,7 @@ from modelarts_poller._signer import (
     sign_request,
     verify_request,
 )
+from tests.budget import examples
 
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -247,7 +248,7 @@ def _check(
     )
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(_requests())
 def test_verify_accepts_what_sign_produces(req: Req) -> None:
     assert _check(req) is None

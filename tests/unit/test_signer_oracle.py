@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelarts_poller._signer import check_signature, format_sdk_date, sign_request
+from tests.budget import examples
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -150,7 +151,7 @@ def _request(**fields: Any) -> dict[str, Any]:
     return {**req, **fields}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(req=requests())
 def test_authorization_matches_the_official_sdk(req: dict[str, Any]) -> None:
     ours = _ours(**req)
@@ -204,7 +205,7 @@ def test_empty_body_with_content_sha256_header() -> None:
     assert _sig(ours) != _sig(sdk)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(req=requests())
 def test_our_verifier_accepts_what_the_sdk_signs(req: dict[str, Any]) -> None:
     """The simulator's check (check_signature) accepts SDK-signed requests."""

@@ -1,6 +1,7 @@
 """The test tiers: the default run leaves the slow tier out, --run-slow adds it, and every
 test under tests/process is in it; running them leaves this run's Hypothesis profile as it
-was. Run on a small suite with the real conftest."""
+was; a test's own Hypothesis budget (tests/budget.py) follows the profile. Run on a small
+suite with the real conftest."""
 
 from __future__ import annotations
 
@@ -66,3 +67,16 @@ def test_run_slow_with_m_slow_runs_only_the_slow_tier(suite: pytest.Pytester) ->
     result.assert_outcomes(passed=2, deselected=1)
     passed = {line.split("::")[0] for line in result.outlines if line.endswith("]")}
     assert passed == {"test_marked.py", "process/test_spawns.py"}
+
+
+def test_a_tests_own_budget_holds_in_ci_and_is_halved_in_a_developers_run() -> None:
+    from tests.budget import examples
+
+    before = settings.get_current_profile_name()
+    try:
+        settings.load_profile("ci")
+        assert examples(150) == 150
+        settings.load_profile("dev")
+        assert (examples(150), examples(25), examples(1)) == (75, 12, 1)
+    finally:
+        settings.load_profile(before)

@@ -22,7 +22,11 @@ from modelarts_poller.airflow import (
 from modelarts_poller.airflow._provider import get_provider_info
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 
-FAST = PollPolicy(interval=Backoff(initial=0.1, maximum=0.3))
+# The fast tier's tests script tasks of tenths of a second and poll every 0.05 to 0.15 s:
+# a few polls a task, as many as at twice the durations and intervals, in half the time.
+FAST = PollPolicy(interval=Backoff(initial=0.05, maximum=0.15))
+# The slow tier's rate measurements keep the intervals they were measured with.
+PACED = PollPolicy(interval=Backoff(initial=0.1, maximum=0.3))
 
 
 def token_of(script: object) -> str:
@@ -43,7 +47,7 @@ async def test_500_watchers_share_one_engine_within_max_rate() -> None:
             # request back past a second's boundary on its way to the wire.
             max_rate=190,
         )
-        shared = SharedEngines(policy=FAST)
+        shared = SharedEngines(policy=PACED)
 
         async def trigger(script: object) -> dict[str, object]:
             payload = await shared.watch(conn, token_of(script))
@@ -66,7 +70,7 @@ async def test_500_watchers_share_one_engine_within_max_rate() -> None:
 
 async def test_duplicates_cost_one_poller_and_cancelling_one_leaves_the_other() -> None:
     async with Simulator(SimulatorConfig(seed=3)) as sim:
-        script = sim.add("import", queue=0.0, run=1.0)
+        script = sim.add("import", queue=0.0, run=0.5)
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
         )
@@ -74,7 +78,7 @@ async def test_duplicates_cost_one_poller_and_cancelling_one_leaves_the_other() 
         first = asyncio.create_task(shared.watch(conn, token_of(script)))
         second = asyncio.create_task(shared.watch(conn, token_of(script)))
         third = asyncio.create_task(shared.watch(conn, token_of(script)))
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.15)
         first.cancel()  # Airflow cancels a trigger on re-homing or clearing
         with pytest.raises(asyncio.CancelledError):
             await first
@@ -94,7 +98,7 @@ async def test_the_last_watcher_leaving_cancels_the_watch() -> None:
         )
         shared = SharedEngines(policy=FAST)
         only = asyncio.create_task(shared.watch(conn, token_of(script)))
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.15)
         only.cancel()
         with pytest.raises(asyncio.CancelledError):
             await only
@@ -174,7 +178,7 @@ def test_token_for_a_timeout_carries_a_wall_clock_deadline() -> None:
 
 async def test_on_event_reports_progress_only_while_its_watcher_waits() -> None:
     async with Simulator(SimulatorConfig(seed=5)) as sim:
-        script = sim.add("export", queue=0.2, run=1.5)
+        script = sim.add("export", queue=0.1, run=0.75)
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
         )
@@ -183,7 +187,7 @@ async def test_on_event_reports_progress_only_while_its_watcher_waits() -> None:
         stayed: list[object] = []
         leaving = asyncio.create_task(shared.watch(conn, token_of(script), on_event=left.append))
         staying = asyncio.create_task(shared.watch(conn, token_of(script), on_event=stayed.append))
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.25)
         leaving.cancel()
         with pytest.raises(asyncio.CancelledError):
             await leaving
@@ -197,7 +201,7 @@ async def test_on_event_reports_progress_only_while_its_watcher_waits() -> None:
 
 async def test_a_payload_with_a_success_override_is_json() -> None:
     async with Simulator(SimulatorConfig(seed=6)) as sim:
-        script = sim.add("sync", queue=0.0, run=0.3)
+        script = sim.add("sync", queue=0.0, run=0.15)
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
         )
@@ -232,7 +236,7 @@ async def test_each_connection_variant_authenticates_against_the_simulator(shape
         users={"airflow-user": "password-for-airflow"},
     )
     async with Simulator(config) as sim:
-        script = sim.add("sync", queue=0.0, run=0.3)
+        script = sim.add("sync", queue=0.0, run=0.15)
         extra: dict[str, str] = {"endpoint": sim.url, "project_id": sim.project_id}
         login = password = None
         if shape == "aksk":
@@ -267,7 +271,7 @@ async def test_watchers_that_start_together_register_in_batches_and_none_is_lost
 
     monkeypatch.setattr(Engine, "_restore", counted)
     async with Simulator(SimulatorConfig(seed=6)) as sim:
-        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(3 * REGISTER_BATCH)]
+        scripts = [sim.add("sync", queue=0.0, run=0.15) for _ in range(3 * REGISTER_BATCH)]
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
         )
@@ -303,13 +307,16 @@ async def test_a_rate_limiter_factory_is_called_once_per_engine_and_paces_both(
     limiter = toy_limiter.CountingLimiter(40)
     monkeypatch.setattr(toy_limiter, "LIMITER", limiter)
     async with Simulator(SimulatorConfig(seed=7)) as sim:
-        scripts = [sim.add("sync", queue=0.0, run=0.3) for _ in range(60)]
+        # Each runs for a second: the 40 first polls of that second find them running and
+        # poll again, so re-polls are counted (at 0.3 s every first poll could find its
+        # task done under load: 60 requests, and "> 60" failed).
+        scripts = [sim.add("sync", queue=0.0, run=1.0) for _ in range(60)]
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
             rate_limiter=LIMITER_PATH,
         )
         # Two triggerers' registries (one loop here), one limiter behind both.
-        first, second = SharedEngines(policy=FAST), SharedEngines(policy=FAST)
+        first, second = SharedEngines(policy=PACED), SharedEngines(policy=PACED)
         watchers = [
             (first if i % 2 else second).watch(conn, token_of(s)) for i, s in enumerate(scripts)
         ]
@@ -334,7 +341,7 @@ async def test_each_watcher_hears_its_events_in_its_own_context(
     recorder = toy_limiter.ContextRecorder()
     monkeypatch.setattr(toy_limiter, "RECORDER", recorder)
     async with Simulator(SimulatorConfig(seed=9)) as sim:
-        scripts = [sim.add("export", queue=0.2, run=1.5) for _ in range(3)]
+        scripts = [sim.add("export", queue=0.1, run=0.75) for _ in range(3)]
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
             rate_limiter="tests.toy_limiter:recorder",
@@ -367,7 +374,7 @@ async def test_a_limiter_the_factory_made_is_closed_with_its_engine() -> None:
 
     toy_limiter.CLOSING.clear()
     async with Simulator(SimulatorConfig(seed=8)) as sim:
-        script = sim.add("sync", queue=0.0, run=0.2)
+        script = sim.add("sync", queue=0.0, run=0.1)
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id},
             rate_limiter="tests.toy_limiter:closing",
@@ -492,7 +499,7 @@ async def test_a_just_started_token_lets_the_shared_engine_learn_durations(
     just_started: bool,
 ) -> None:
     async with Simulator(SimulatorConfig(seed=9)) as sim:
-        quick = [sim.add("sync", queue=0.0, run=0.2) for _ in range(5)]
+        quick = [sim.add("sync", queue=0.0, run=0.1) for _ in range(5)]
         long = sim.add("sync", queue=0.0, run=1e6)
         conn = connection_from_fields(
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
@@ -534,7 +541,7 @@ async def test_what_an_engine_learned_outlives_it_for_the_connections_next_engin
             extra={"auth": "none", "endpoint": sim.url, "project_id": sim.project_id}
         )
         shared = SharedEngines(policy=FAST)
-        first = sim.add("sync", queue=0.0, run=0.2)
+        first = sim.add("sync", queue=0.0, run=0.1)
         payload = await asyncio.wait_for(
             shared.watch(conn, token_for(spec_of(first), just_started=True)), timeout=20
         )
@@ -543,7 +550,7 @@ async def test_what_an_engine_learned_outlives_it_for_the_connections_next_engin
         assert shared.engines() == 0  # its engine closed with its last watcher
         model = shared._learned[conn.key]
         assert model.samples("sync") == 1  # one end learned, kept after the engine closed
-        second = sim.add("sync", queue=0.0, run=0.2)
+        second = sim.add("sync", queue=0.0, run=0.1)
         waiting = asyncio.create_task(
             shared.watch(conn, token_for(spec_of(second), just_started=True))
         )

@@ -25,8 +25,9 @@ from modelarts_poller import (
 )
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 
+# Tasks of tenths of a second, polled every 0.025 to 0.1 s: a few polls each.
 FAST = PollPolicy(
-    interval=Backoff(initial=0.05, maximum=0.2), retry=Backoff(initial=0.05, maximum=0.1)
+    interval=Backoff(initial=0.025, maximum=0.1), retry=Backoff(initial=0.025, maximum=0.05)
 )
 
 
@@ -41,7 +42,7 @@ async def test_mixed_tasks_end_as_the_simulator_says(auth_kind: str) -> None:
     )
     async with Simulator(config) as sim:
         scripts = sim.generate(
-            30, durations="uniform:0.1:0.6", queue="fixed:0", failure_rate=0.3, seed=5
+            30, durations="uniform:0.05:0.3", queue="fixed:0", failure_rate=0.3, seed=5
         )
         auth: Any = {
             "token": lambda: TokenAuth("tok-1"),
@@ -118,7 +119,7 @@ async def test_one_engine_watches_modelarts_tasks_and_a_custom_kind_together() -
     left = {"a": 5, "b": 3}
     async with Simulator(SimulatorConfig(seed=9)) as sim:
         scripts = sim.generate(
-            200, durations="uniform:0.1:0.5", queue="fixed:0", failure_rate=0.0, seed=9
+            200, durations="uniform:0.05:0.25", queue="fixed:0", failure_rate=0.0, seed=9
         )
         async with (
             ModelArtsClient(endpoint=sim.url, project_id=sim.project_id, auth=NoAuth()) as client,

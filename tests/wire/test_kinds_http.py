@@ -34,7 +34,7 @@ from modelarts_poller import (
 from modelarts_poller.simulator import Faults, Simulator, SimulatorConfig, spec_of
 
 FAST = PollPolicy(
-    interval=Backoff(initial=0.05, maximum=0.2), retry=Backoff(initial=0.05, maximum=0.1)
+    interval=Backoff(initial=0.025, maximum=0.1), retry=Backoff(initial=0.025, maximum=0.05)
 )
 ALL = sorted(k.name for k in kinds() if not k.name.startswith("toy"))
 # A missing resource of each kind: the status and code the simulator answers, as published.
@@ -78,7 +78,7 @@ def test_every_kind_is_covered() -> None:
 async def test_every_kind_reaches_the_outcome_the_simulator_scripted(
     sim: Simulator, outcome: str
 ) -> None:
-    scripts = [sim.add(kind, outcome=outcome, queue=0.05, run=0.3) for kind in ALL]
+    scripts = [sim.add(kind, outcome=outcome, queue=0.025, run=0.15) for kind in ALL]
     async with client_for(sim) as client, Engine(client=client, policy=FAST) as engine:
         result = await engine.wait(engine.watch_many(spec_of(s) for s in scripts), timeout=30)
     assert not result.pending

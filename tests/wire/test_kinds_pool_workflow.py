@@ -49,7 +49,16 @@ from tests.sdk_oracle import OPERATIONS, deserialize, documented, model, operati
 
 WALL0 = 1_700_000_000.0
 P = "sim-project"
+# fast_sim's simulated time runs twice as fast as these tests once used (4,000 and 400 x
+# real time) and the engine polls twice as often: the same polls a simulated minute, in
+# half the wall time.
 FAST = PollPolicy(
+    interval=Backoff(initial=0.01, maximum=0.05), retry=Backoff(initial=0.01, maximum=0.025)
+)
+# The training-job search's ratio of requests keeps the old pace (200 x, polls half as
+# often): at twice the pace a stall of the loaded machine cost it its margin 1 run in 6.
+# Its jobs end within 45 simulated seconds of each other instead of 150.
+PACED = PollPolicy(
     interval=Backoff(initial=0.02, maximum=0.1), retry=Backoff(initial=0.02, maximum=0.05)
 )
 # kind -> (status enum, the SDK model and attribute that documents its values)
@@ -402,7 +411,7 @@ def stop_or_end(kind: str, outcome: str) -> set[str]:
 
 
 @contextlib.asynccontextmanager
-async def fast_sim(speed: float = 2000.0) -> AsyncIterator[Simulator]:
+async def fast_sim(speed: float = 4000.0) -> AsyncIterator[Simulator]:
     """The simulator with its time running ``speed`` times faster than real time, so that
     the SDK-realistic durations of its create and stop calls (a pool in half an hour) end
     in well under a second."""
@@ -485,7 +494,7 @@ async def test_a_missing_resource_fails_with_not_found_and_its_code(
 
 @pytest.mark.parametrize("kind", ["pool", "workflow_execution"])
 async def test_list_polling_observes_a_group_in_one_request(kind: str) -> None:
-    async with fast_sim(speed=200.0) as sim:
+    async with fast_sim(speed=400.0) as sim:
         scripts = [
             sim.add(
                 kind,
@@ -515,13 +524,13 @@ async def test_list_polling_searches_training_jobs_for_far_fewer_requests_and_th
             for _ in range(60):
                 sim.add("training_job", queue=0, run=0)
             scripts = [
-                sim.add("training_job", queue=10, run=100 + 10 * i,
+                sim.add("training_job", queue=10, run=100 + 3 * i,
                         outcome="failed" if i % 4 == 3 else "completed")
                 for i in range(16)
             ]  # fmt: skip
             async with (
                 recorded(sim) as (client, sent),
-                Engine(client=client, policy=FAST, list_polling=list_polling) as engine,
+                Engine(client=client, policy=PACED, list_polling=list_polling) as engine,
             ):
                 result = await engine.wait(
                     engine.watch_many(spec_of(s) for s in scripts), timeout=30
@@ -596,7 +605,8 @@ def test_the_cli_watches_these_kinds(kind: str, capsys: pytest.CaptureFixture[st
         ids = ["wf-1", "e-1"] if kind == "workflow_execution" else None
         script = sim.add(kind, ids=ids, queue=0.05, run=0.2)
         code = main(["watch", "--kind", kind, "/".join(script.ids), "--json", "--no-auth",
-                     "--endpoint", sim.url, "--project-id", sim.project_id])  # fmt: skip
+                     "--endpoint", sim.url, "--project-id", sim.project_id,
+                     "--interval", "0.05", "--max-interval", "0.1"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
     events = [json.loads(line) for line in out.splitlines() if line.strip()]
@@ -607,7 +617,7 @@ def test_the_cli_watches_these_kinds(kind: str, capsys: pytest.CaptureFixture[st
 async def test_listing_a_workflow_pages_by_record_offset() -> None:
     """``list_workflow_executions`` counts ``offset`` in items: the engine's second page of
     a workflow's runs starts at item 100, not at item 1."""
-    async with fast_sim(speed=200.0) as sim:
+    async with fast_sim(speed=400.0) as sim:
         scripts = [
             sim.add("workflow_execution", ids=["wf-1", f"e-{i:03d}"], queue=10, run=100 + i)
             for i in range(150)
@@ -622,7 +632,7 @@ async def test_listing_a_workflow_pages_by_record_offset() -> None:
 async def test_listing_pools_sends_no_paging_and_one_request_per_listing() -> None:
     """``list_pools`` is not paged (the SDK declares no ``offset`` or ``limit``): one answer
     holds every pool, however many, so a listing is one request without a paging query."""
-    async with fast_sim(speed=200.0) as sim:
+    async with fast_sim(speed=400.0) as sim:
         scripts = [sim.add("pool", queue=10, run=100 + i) for i in range(150)]
         async with recorded(sim) as (client, sent), Engine(client=client, policy=FAST) as engine:
             result = await engine.wait(engine.watch_many(spec_of(s) for s in scripts), timeout=30)

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelarts_poller import (
+    Backoff,
     Engine,
     ExportTask,
     FailureReason,
@@ -143,7 +144,7 @@ async def test_every_attempt_on_the_wire_takes_a_grant(
         ModelArtsClient(endpoint=server.url, project_id="p", auth=auth()) as client,
         Engine(client=client, rate_limiter=limiter, policy=FAST, max_in_flight=1) as engine,
     ):
-        await watch_for(engine, specs, 0.3)
+        await watch_for(engine, specs, 0.15)
     assert len(server.arrivals) > engine.stats().polls  # re-sends happened...
     assert limiter.grants == len(server.arrivals)  # ...and each one took a grant
 
@@ -236,7 +237,7 @@ async def test_a_deadline_cuts_off_a_request_in_flight(server: Server) -> None:
         ModelArtsClient(endpoint=server.url, project_id="p", auth=NoAuth(), timeout=30) as client,
         Engine(client=client) as engine,
     ):
-        outcome = await engine.watch(SyncTask("ds"), policy=PollPolicy(deadline=0.8)).wait()
+        outcome = await engine.watch(SyncTask("ds"), policy=PollPolicy(deadline=0.3)).wait()
     assert isinstance(outcome, TaskFailed)
     assert outcome.reason is FailureReason.DEADLINE
     assert "in flight" in outcome.message
@@ -308,7 +309,11 @@ async def test_a_request_outside_an_engines_poll_takes_no_grant(server: Server) 
     limiter = CountingLimiter()
     async with ModelArtsClient(endpoint=server.url, project_id="p", auth=NoAuth()) as client:
         async with Engine(client=client, rate_limiter=limiter, policy=FAST) as engine:
-            two = engine.watch(SyncTask("ds"), policy=attrs.evolve(FAST, max_polls=2))
+            # The second poll 0.05 s after the first (not the default interval's 1 s).
+            soon = Backoff(initial=0.05, maximum=0.05, jitter="none")
+            two = engine.watch(
+                SyncTask("ds"), policy=attrs.evolve(FAST, max_polls=2, interval=soon)
+            )
             await engine.wait([two])  # no poll in flight from here on
         grants, sent = limiter.grants, len(server.arrivals)
         assert grants == sent == 2

@@ -23,8 +23,8 @@ from modelarts_poller._groups import Groups, worth_listing
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 
 POLICY = PollPolicy(
-    interval=Backoff(initial=0.05, maximum=0.05, strategy="constant", jitter="none"),
-    retry=Backoff(initial=0.05, maximum=0.1),
+    interval=Backoff(initial=0.025, maximum=0.025, strategy="constant", jitter="none"),
+    retry=Backoff(initial=0.025, maximum=0.05),
 )
 
 
@@ -60,12 +60,12 @@ def tasks(sim: Simulator, dataset: str) -> list[Any]:
     for i in range(6):
         outcome = "failed" if i % 3 == 2 else "completed"
         specs.append(
-            spec_of(sim.add("export", dataset_id=dataset, queue=0.1, run=0.3 + i * 0.05,
+            spec_of(sim.add("export", dataset_id=dataset, queue=0.05, run=0.15 + i * 0.025,
                             outcome=outcome))
         )  # fmt: skip
     for i in range(4):
         specs.append(
-            spec_of(sim.add("import", dataset_id=dataset, queue=0.1, run=0.2 + i * 0.1,
+            spec_of(sim.add("import", dataset_id=dataset, queue=0.05, run=0.1 + i * 0.05,
                             outcome="failed" if i == 3 else "completed"))
         )  # fmt: skip
     return specs
@@ -90,7 +90,7 @@ async def test_one_list_request_observes_the_dataset_and_outcomes_do_not_change(
 
 
 async def test_a_task_missing_from_the_list_is_polled_on_its_own(sim: Simulator) -> None:
-    real = spec_of(sim.add("export", dataset_id="ds-c", queue=0.1, run=0.3))
+    real = spec_of(sim.add("export", dataset_id="ds-c", queue=0.05, run=0.15))
     ghost = ExportTask("ds-c", "no-such-task")
     got = await watch(sim, [real, ghost], list_polling=True)
     assert got[real].startswith("completed")
@@ -112,7 +112,7 @@ async def test_a_dataset_the_list_call_refuses_falls_back_to_per_task_polls(
 async def test_pages_are_followed_until_every_wanted_task_is_found(sim: Simulator) -> None:
     for _ in range(150):  # old exports of the same dataset fill the first pages
         sim.add("export", dataset_id="ds-d", queue=0.0, run=0.0)
-    specs = [spec_of(sim.add("export", dataset_id="ds-d", queue=0.1, run=0.3)) for _ in range(4)]
+    specs = [spec_of(sim.add("export", dataset_id="ds-d", queue=0.05, run=0.15)) for _ in range(4)]
     got = await watch(sim, specs, list_polling=True)
     got.pop("requests")  # type: ignore[call-overload]
     assert sorted(got.values()) == ["completed SUCCESSED"] * 4

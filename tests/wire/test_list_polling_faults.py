@@ -27,8 +27,8 @@ from modelarts_poller import (
 from modelarts_poller._groups import LIST_RETRY, LIST_RETRY_MAX, Groups, pages_for, retry_after
 
 POLICY = PollPolicy(
-    interval=Backoff(initial=0.05, maximum=0.05, strategy="constant", jitter="none"),
-    retry=Backoff(initial=0.05, maximum=0.1),
+    interval=Backoff(initial=0.025, maximum=0.025, strategy="constant", jitter="none"),
+    retry=Backoff(initial=0.025, maximum=0.05),
 )
 DATASET = "ds-list"
 PROJECT = "p-list"
@@ -97,7 +97,7 @@ async def serve() -> AsyncIterator[Any]:
         await runner.cleanup()
 
 
-ENDS = {f"t{i}": (0.3 + 0.05 * i, "FAILED" if i % 3 == 2 else "SUCCESSED") for i in range(6)}
+ENDS = {f"t{i}": (0.15 + 0.025 * i, "FAILED" if i % 3 == 2 else "SUCCESSED") for i in range(6)}
 
 
 async def watch(url: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from modelarts_poller import (
 from modelarts_poller._ratelimit import MAX_RATE, parse_quota
 from modelarts_poller.simulator import Simulator, SimulatorConfig, spec_of
 from modelarts_poller.testing import FakeClock
+from tests.budget import examples
 
 BACK_TO_BACK = PollPolicy(
     interval=Backoff(initial=0, maximum=0, jitter="none"),
@@ -231,7 +232,7 @@ HEADERS = st.fixed_dictionaries(
 
 
 @given(headers=HEADERS, configured=st.sampled_from([None, 0.5, 5.0, 1e300]))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_any_quota_header_is_read_within_bounds_or_ignored(
     headers: dict[str, str], configured: float | None
 ) -> None:

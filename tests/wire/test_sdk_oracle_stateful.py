@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from modelarts_poller.simulator import Simulator, SimulatorConfig
+from tests.budget import examples
 from tests.sdk_oracle import OPERATIONS, deserialize, model, operation, problems, url
 
 P = "sim-project"
@@ -115,5 +116,7 @@ class NotebookMachine(RuleBasedStateMachine):
             assert body["status"] == ENDED[self.op], (self.op, body["status"])
 
 
-NotebookMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=20, deadline=None)
+NotebookMachine.TestCase.settings = settings(
+    max_examples=examples(30), stateful_step_count=20, deadline=None
+)
 test_a_notebook_started_and_stopped_at_random = NotebookMachine.TestCase

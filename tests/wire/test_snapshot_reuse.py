@@ -39,6 +39,7 @@ from modelarts_poller._kind import ModelArtsTask, id_field, project_field, succe
 from modelarts_poller._phase import Phase
 from modelarts_poller._specs import Observation
 from tests.aioresponses_compat import mock_http
+from tests.budget import examples
 from tests.unit.test_parsing_properties import json_objects, json_values
 
 BASE = "http://modelarts.test"
@@ -188,7 +189,7 @@ BUILT_IN = [k.spec_type for k in kinds() if isinstance(getattr(k.spec_type, "PAT
 documents = json_objects | st.builds(lambda d: {"status": "RUNNING", **d}, json_objects)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     kind=st.sampled_from(BUILT_IN),
     docs=st.lists(documents | json_values, min_size=1, max_size=6),
