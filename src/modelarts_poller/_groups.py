@@ -179,6 +179,15 @@ class Groups:
         return wanted
 
 
+def _horizon(handle: Any, now: float) -> float:
+    """How far ahead a list made for ``handle``'s poll at ``now`` looks for members due:
+    its interval's ``initial``, or the time since it was last seen if longer."""
+    horizon: float = handle._policy.interval.initial
+    if handle._obs is not None and now - handle._seen_at > horizon:
+        horizon = now - handle._seen_at
+    return horizon
+
+
 def look_by(members: Any, now: float) -> float:
     """The engine time by which one of ``members`` is due for a look: the earliest
     ``interval.maximum`` after its last one (after ``now`` for one never seen)."""
@@ -238,18 +247,15 @@ class ListPolling:
         self.groups = Groups()
 
     def listable(self, handle: Any) -> bool:
-        """Whether a poll of ``handle`` may be answered by a list: its kind lists, and
-        its group has others watched and was neither refused nor held off."""
+        """Whether a poll of ``handle`` would list its group now: its kind lists, and the
+        group's list (neither refused nor held off) is worth it, its pages no more than
+        the members it would look at (see :meth:`Groups.plan`). A list that would show
+        only this task is not: its poll is one request either way."""
         spec = handle.spec
         if getattr(spec, "LIST_PATH", None) is None:
             return False
-        groups = self.groups
-        key = spec.group()
-        group = groups.members.get(key)
-        if group is None or len(group) < 2 or key in groups.broken:
-            return False
-        held = groups.held.get(key)
-        return held is None or self._now() >= held
+        now = self._now()
+        return self.groups.plan(handle, now, _horizon(handle, now)) is not None
 
     def place(self, handle: Any, now: float, due: float) -> float:
         """When ``handle``'s next poll (placed at ``due`` at ``now``) falls due, given its
@@ -331,10 +337,7 @@ class ListPolling:
         if handle is None:
             return await fetch_own(spec)
         now = self._now()
-        horizon = handle._policy.interval.initial
-        if handle._obs is not None and now - handle._seen_at > horizon:
-            horizon = now - handle._seen_at
-        wanted = groups.plan(handle, now, horizon)
+        wanted = groups.plan(handle, now, _horizon(handle, now))
         if wanted is None:
             return await fetch_own(spec)
         listing = groups.in_flight[key] = Listing(wanted)
