@@ -39,7 +39,7 @@ from ._handle import TaskHandle
 from ._kind import ModelArtsTask
 from ._logcontext import task_context
 from ._metrics import EngineMetrics
-from ._ratelimit import CONTENDED, CURRENT_GATE, Gate, RateLimiter
+from ._ratelimit import CONTENDED, CURRENT_GATE, Gate, RateLimiter, ReturnsGrants
 from ._schedule import Scheduler
 from ._specs import TaskSpec
 from ._step import (
@@ -312,9 +312,10 @@ class Dispatch:
                 while isinstance(got, TaskHandle) and lists.park(got, self._sched.last_due):
                     got = self._pop_due(self._now())
             if not isinstance(got, TaskHandle):
+                # Nothing due now (lists took the due polls): the grant goes back unspent.
                 gate = CURRENT_GATE.get()
                 if gate is not None:
-                    gate.prepaid = False
+                    gate.unspend()
                 return
             handle = got
             prepaid = True
@@ -326,7 +327,7 @@ class Dispatch:
             if prepaid:
                 gate = CURRENT_GATE.get()
                 if gate is not None:
-                    gate.prepaid = False  # a grant held since is not the next poll's
+                    gate.unspend()  # a grant held since is not the next poll's
             await self._end(handle, DEADLINE_PASSED, self._now())
             return
         handle._polls += 1
@@ -367,7 +368,10 @@ class Dispatch:
         finally:
             gate = CURRENT_GATE.get()
             if gate is not None:
-                gate.prepaid = False  # a grant this poll's own I/O did not use is not kept
+                # A grant the wire did not take is not kept: a fetch of its own may have
+                # spent it (a request the gate does not see), so it is not given back.
+                gate.prepaid = False
+                gate.grant = 0
         self._in_flight -= 1
         if metrics is not None:
             metrics.poll(spec.kind, "ok", time.perf_counter() - started)
@@ -472,13 +476,27 @@ class Dispatch:
 
     def _spawn_listing(self, run: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Run a list request (``ListPolling``) on its own task, with a rate gate of its
-        own: a poller's gate holds that poller's prepaid grant."""
+        own (a poller's gate is that poller's), holding the grant the engine took for the
+        poll that starts it: that poll now waits for a page, so the first page spends it.
+        """
         assert self._core_tg is not None
-        self._core_tg.start_soon(self._listing, run, args)
+        gate = CURRENT_GATE.get()
+        grant = None
+        if gate is not None and gate.prepaid:
+            grant = gate.grant
+            gate.prepaid = False
+            gate.grant = 0
+        self._core_tg.start_soon(self._listing, run, args, grant)
 
-    async def _listing(self, run: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:
+    async def _listing(
+        self, run: Callable[..., Awaitable[None]], args: tuple[Any, ...], grant: int | None
+    ) -> None:
         if self._limiter is not None:
-            CURRENT_GATE.set(Gate(self._limiter, now=self._now, granted=self._granted))
+            gate = Gate(self._limiter, now=self._now, granted=self._granted)
+            if grant is not None:
+                gate.prepaid = True
+                gate.grant = grant
+            CURRENT_GATE.set(gate)
         await run(*args)
 
     def _spawn_observe(self, handle: TaskHandle, snapshot: Any) -> None:
@@ -497,15 +515,22 @@ class Dispatch:
     async def _prepay(self) -> None:
         """One grant for a poll whose requests may bypass ModelArtsClient's gate."""
         assert self._limiter is not None
+        limiter = self._limiter
         started = self._now()
-        await self._limiter.acquire()
+        # Numbered where the limiter can take a grant back: one this poll does not spend
+        # (no poll due once it came, see _poll) then goes back, not to waste.
+        if isinstance(limiter, ReturnsGrants):
+            grant = await limiter.acquire_grant()
+        else:
+            await limiter.acquire()
+            grant = 0
         self._contended = (
-            self._now() - started > CONTENDED
-            and getattr(self._limiter, "max_rate", 1.0) is not None
+            self._now() - started > CONTENDED and getattr(limiter, "max_rate", 1.0) is not None
         )
         gate = CURRENT_GATE.get()
         if gate is not None:
             gate.prepaid = True
+            gate.grant = grant
 
     def _granted(self, binding: bool, waited: float) -> None:
         """A grant came through a poller's ``Gate`` after ``waited`` seconds; ``binding``:

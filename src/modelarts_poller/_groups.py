@@ -330,7 +330,7 @@ class ListPolling:
             # after it, it would reach the wire in a second the limiter has filled since.
             gate = CURRENT_GATE.get()
             if gate is not None:
-                gate.prepaid = False
+                gate.unspend()
             found = await listing.wait_for(own_id)
             return found if found is not None else await fetch_own(spec)
         handle = self._tasks.get(spec)

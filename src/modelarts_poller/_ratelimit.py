@@ -90,6 +90,12 @@ class RateWindow:
         log.append(now)
         return 0.0
 
+    def give_back(self) -> None:
+        """Undo the latest grant, which no request spent: its log entry goes, and its
+        token comes back."""
+        self._log.pop()
+        self._tokens = min(float(self.burst), self._tokens + 1.0)
+
 
 @runtime_checkable
 class RateLimiter(Protocol):
@@ -100,6 +106,19 @@ class RateLimiter(Protocol):
     """
 
     async def acquire(self) -> None: ...
+
+
+@runtime_checkable
+class ReturnsGrants(Protocol):
+    """A limiter that takes back a grant no request spent (:class:`LocalRateLimiter`).
+
+    ``acquire_grant`` is ``acquire`` that also names the grant; ``give_back(grant)`` undoes
+    it if no grant was made since (a later one would have been counted against the
+    window that this one filled) and says whether it did."""
+
+    async def acquire_grant(self) -> int: ...
+
+    def give_back(self, grant: int) -> bool: ...
 
 
 _WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
@@ -155,7 +174,9 @@ class LocalRateLimiter:
         "_paused_until",
         "_probe_until",
         "_probing",
+        "_serial",
         "_sleepers",
+        "_top",
         "_window",
         "max_rate",
     )
@@ -180,6 +201,10 @@ class LocalRateLimiter:
         # Waiters asleep for time (a pause, the probe, a full window). Only they make a
         # newcomer queue: the lock alone would turn a burst into a convoy of hand-offs.
         self._sleepers = 0
+        # Grants of the window are numbered; ``_top`` is the newest one that may still be
+        # given back (0: none), the one whose entry ends the window's log.
+        self._serial = 0
+        self._top = 0
 
     def try_acquire(self) -> bool:
         """Take a grant if one is free now, without waiting; ``False`` (nothing taken)
@@ -200,13 +225,22 @@ class LocalRateLimiter:
             and (hold == _NEVER or clock.now() >= hold)  # no clock read when nothing holds
         ):
             window = self._window
-            if window is None or window.take(clock.now()) == 0.0:
+            if window is None:
+                return True
+            if window.take(clock.now()) == 0.0:
+                self._serial += 1
+                self._top = self._serial
                 return True
         return False
 
     async def acquire(self) -> None:
+        await self.acquire_grant()
+
+    async def acquire_grant(self) -> int:
+        """``acquire()``, returning the grant's number for :meth:`give_back` (0 for one
+        that no window counts: nothing to give back)."""
         if self.try_acquire():
-            return
+            return self._top if self._window is not None else 0
         lock = self._lock
         if lock is None:
             lock = self._lock = anyio.Lock()
@@ -225,12 +259,29 @@ class LocalRateLimiter:
                     # The first answer (or a second without one) tells us the quota.
                     self._probing = False
                     self._probe_until = now + 1.0
-                    return
+                    return 0
                 window = self._window
-                wait = 0.0 if window is None else window.take(now)
+                if window is None:
+                    return 0
+                wait = window.take(now)
                 if wait == 0.0:
-                    return
+                    self._serial += 1
+                    self._top = self._serial
+                    return self._serial
                 await self._sleep_until(now + wait)
+
+    def give_back(self, grant: int) -> bool:
+        """Take back grant number ``grant`` (from :meth:`acquire_grant`), which no request
+        spent, if no grant was made since: as if it had not been made. A grant with later
+        ones after it is not taken back (they were counted with it in its window), nor one
+        made under an earlier rate. Returns whether it was."""
+        window = self._window
+        if grant == 0 or grant != self._top or window is None:
+            return False
+        window.give_back()
+        # The grant before it may have been spent: none is given back until the next.
+        self._top = 0
+        return True
 
     async def _sleep_until(self, when: float) -> None:
         self._sleepers += 1
@@ -266,6 +317,7 @@ class LocalRateLimiter:
         old = self._window
         self.max_rate = rate
         window = self._window = RateWindow(rate, now=now)
+        self._top = 0  # a grant made under the old rate is not given back
         if old is not None:  # the grants already made still count in their windows
             window._log.extend(old._log)
 
@@ -309,10 +361,13 @@ class Gate:
     own to mean the rate binds. Without them a grant is taken untimed.
 
     ``prepaid`` is set when the engine already took a grant for this poll (specs whose
-    requests may not go through ``ModelArtsClient``): the first request uses it.
+    requests may not go through ``ModelArtsClient``): the first request uses it. ``grant``
+    is its number, for a limiter that takes back grants (:class:`ReturnsGrants`);
+    :meth:`unspend` gives it up.
     """
 
-    __slots__ = ("_try_acquire", "granted", "limiter", "now", "observe", "prepaid")
+    __slots__ = ("_give_back", "_try_acquire", "grant", "granted", "limiter", "now", "observe",
+                 "prepaid")  # fmt: skip
 
     def __init__(
         self,
@@ -328,6 +383,8 @@ class Gate:
         self.now = now
         self.granted = granted
         self.prepaid = False
+        self.grant = 0
+        self._give_back: Any = getattr(limiter, "give_back", None)
         # A limiter that can grant without a coroutine (LocalRateLimiter) is asked that
         # first: most grants are free, and an await per request costs more than the check.
         self._try_acquire: Any = getattr(limiter, "try_acquire", None)
@@ -337,10 +394,21 @@ class Gate:
         """False for a limiter that keeps no rate of its own yet (only pauses)."""
         return getattr(self.limiter, "max_rate", 1.0) is not None
 
+    def unspend(self) -> None:
+        """The prepaid grant is given up, no request having spent it: back to the limiter
+        if it was the last one made (then it is as if it had not been), else lost."""
+        if self.prepaid:
+            self.prepaid = False
+            give_back = self._give_back
+            if give_back is not None and self.grant:
+                give_back(self.grant)
+        self.grant = 0
+
     def take_now(self) -> bool:
         """This request's grant, if it needs no wait; ``False``: await :meth:`pass_`."""
         if self.prepaid:
             self.prepaid = False
+            self.grant = 0
             return True
         try_acquire = self._try_acquire
         if try_acquire is None or not try_acquire():
@@ -354,6 +422,7 @@ class Gate:
         """This request's grant, timed: a wait long enough marks the rate as binding."""
         if self.prepaid:
             self.prepaid = False
+            self.grant = 0
             return
         now, granted = self.now, self.granted
         if now is None or granted is None:

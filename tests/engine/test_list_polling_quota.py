@@ -9,7 +9,11 @@ no second holds more requests than the quota.
 
 from __future__ import annotations
 
+from modelarts_poller import LocalRateLimiter
+from modelarts_poller.testing import FakeClock
 from tests.batch_quota import batch_pass, fixed, p95, quota_pass, scripts
+from tests.quota_mix import quota_pass as mix_pass
+from tests.quota_mix import scripts as mix_scripts
 
 RATE = 10.0
 COUNT = 1000
@@ -53,3 +57,49 @@ async def test_a_sweep_that_stops_short_leaves_no_own_gets_behind() -> None:
     gets, pages = sum(server.gets.values()), sum(server.lists.values())
     assert gets <= JOBS // 2
     assert (gets + pages) / JOBS <= 0.25 * fixed([s.finishes for s in tasks], p95(delays))
+
+
+class Tally:
+    """The engine's limiter (``LocalRateLimiter``), counting the grants it makes and the
+    ones given back."""
+
+    def __init__(self, rate: float, clock: FakeClock) -> None:
+        self.inner = LocalRateLimiter(rate, clock=clock, adapt=False)
+        self.made = self.back = 0
+
+    async def acquire(self) -> None:
+        await self.inner.acquire()
+        self.made += 1
+
+    async def acquire_grant(self) -> int:
+        number = await self.inner.acquire_grant()
+        self.made += 1
+        return number
+
+    def try_acquire(self) -> bool:
+        ok = self.inner.try_acquire()
+        self.made += ok
+        return ok
+
+    def give_back(self, grant: int) -> bool:
+        ok = self.inner.give_back(grant)
+        self.back += ok
+        return ok
+
+
+async def test_under_a_binding_rate_every_grant_is_spent_or_given_back() -> None:
+    # bench_quota's mix (three exports and two imports a dataset, listed) at 5 requests a
+    # second, 8 pollers. Before: the grant taken for a poll that then started its group's
+    # list went unspent (the list's first page took another), as did one taken when a
+    # list had meanwhile parked every due poll: 21 of 280 grants, 7.5% of the quota.
+    clock = FakeClock()
+    tally = Tally(5.0, clock)
+    tasks = mix_scripts(20, 0.5)
+    delays, server = await mix_pass(tasks, 5.0, 0.5, clock=clock, rate_limiter=tally,
+                                    max_in_flight=8)  # fmt: skip
+    sent = sum(server.gets.values()) + sum(server.lists.values())
+    assert sum(server.lists.values()) > 20  # the lists were made
+    assert tally.back > 0
+    assert tally.made - tally.back == sent
+    assert server.throttled == 0
+    assert len(delays) == len(tasks)
