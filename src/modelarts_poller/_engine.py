@@ -515,6 +515,10 @@ class Engine(Dispatch, Resuming):
         ):
             # Only the task's own end says how long its kind runs (not a deadline).
             durations.record(handle.spec.kind, event.at - handle._watched_at)
+            obs = handle._obs
+            if handle._first is not None and obs is not None and obs.completion is not None:
+                # It reported progress at a rate: where it ended in that progress.
+                durations.record_progress_end(handle.spec.kind, obs.completion)
         if isinstance(event, TaskCompleted):
             self._completed += 1
             if logger.isEnabledFor(logging.DEBUG):
