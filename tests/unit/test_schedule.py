@@ -346,17 +346,18 @@ EVERY_SECOND = Backoff(initial=1.0, maximum=60.0, strategy="constant", jitter="n
 
 def test_a_progress_estimate_stops_where_its_kind_was_seen_to_end_early() -> None:
     # At 13%, 4.6% a second, aimed 19 s on: its kind's tasks that failed stopped at 60%,
-    # 10 s on; seen there, they would be 8.8 s late, 0.88 s on average: over half a second.
+    # 10.3 s on; seen at the aim, they would be 8.7 s late, 0.87 s on average: over half
+    # the 1 s rhythm, so the poll moves to 60.5%.
     got = early_end_delay(19.0, EVERY_SECOND, 3.0, 0.13, 0.046, FAILS_AT_60)
     assert got == pytest.approx((0.605 - 0.13) / 0.046)
 
 
 def test_an_early_end_not_worth_a_poll_moves_nothing() -> None:
-    # The aimed poll would see them 3 s late, 0.3 s on average: under half the rhythm.
+    # The aimed poll would see them 3.6 s late, 0.36 s on average: under half the rhythm.
     assert early_end_delay(6.0, EVERY_SECOND, 1.0, 0.13, 0.2, FAILS_AT_60) == 6.0
-    # With a backoff that asks 16 s at that age, half of it is 8 s.
+    # The first, under a backoff that asks 8 s at the age of the look (13.3 s): half is 4 s.
     doubling = Backoff(initial=1.0, maximum=60.0, jitter="none")
-    assert rhythm_at(doubling, 13.0) >= 8.0
+    assert rhythm_at(doubling, 3.0 + (0.605 - 0.13) / 0.046) == 8.0
     assert early_end_delay(19.0, doubling, 3.0, 0.13, 0.046, FAILS_AT_60) == 19.0
 
 
