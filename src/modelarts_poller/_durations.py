@@ -41,7 +41,9 @@ MIN_SAMPLES = 20  # a kind's model is used once it has seen this many ends
 # 8 keeps both: tests/economy_mix.py, every shape, in virtual time.
 HEDGE_EVIDENCE = 8.0
 HALF_LIFE_WEIGHT = 4096.0
-_PROGRESS_BINS = 101  # completions 0.00, 0.01, ..., 1.00: bin i holds [i - 0.5, i + 0.5) %
+# Where progress tasks end: bins 0 to 100 hold completions [i - 0.5, i + 0.5) %; bin 101
+# holds the tasks whose last answer did not say (a failed answer without a completion).
+_PROGRESS_BINS = 102
 # Hazards are read from counts smoothed over this many bins either side (about 20% of an
 # age each way): a few dozen ends leave empty bins that are sampling noise, not gaps.
 _SMOOTH = 2
@@ -218,15 +220,20 @@ class DurationModel:
             age = 0.0
         return cached[2][_bin(age)]
 
-    def record_progress_end(self, kind: str, completion: float) -> None:
+    def record_progress_end(self, kind: str, completion: float | None) -> None:
         """One task of ``kind`` that reported progress ended with ``completion`` (in
-        [0, 1]) in its last answer: 1.0 if it completed, what it had reached if it failed."""
-        if not (0.0 <= completion <= 1.0):
+        [0, 1]) in its last answer: 1.0 if it completed, what it had reached if it failed,
+        ``None`` if its last answer did not say."""
+        if completion is None:
+            i = _PROGRESS_BINS - 1
+        elif 0.0 <= completion <= 1.0:
+            i = int(completion * 100 + 0.5)
+        else:
             return
         ends = self._progress.get(kind)
         if ends is None:
             ends = self._progress[kind] = [0.0] * _PROGRESS_BINS
-        ends[int(completion * 100 + 0.5)] += 1.0
+        ends[i] += 1.0
         total = self._progress_totals.get(kind, 0.0) + 1.0
         if total > HALF_LIFE_WEIGHT:
             for i, c in enumerate(ends):
@@ -235,9 +242,10 @@ class DurationModel:
         self._progress_totals[kind] = total
 
     def progress_ends(self, kind: str) -> Sequence[float] | None:
-        """Per 1% of completion (index ``i`` for ``i``% give or take half a percent, 101 in
-        all), the learned weight of ``kind``'s tasks that ended there (see
-        :meth:`record_progress_end`), or ``None`` while it has fewer than ``MIN_SAMPLES``.
+        """Per 1% of completion (index ``i`` for ``i``% give or take half a percent, 0 to
+        100), the learned weight of ``kind``'s tasks that ended there, and at index 101 of
+        those whose last answer did not say (see :meth:`record_progress_end`); ``None``
+        while the kind has fewer than ``MIN_SAMPLES`` of them all.
         The model's own counts, read-only: asked on every poll that follows an estimate."""
         if self._progress_totals.get(kind, 0.0) < MIN_SAMPLES:
             return None

@@ -442,15 +442,16 @@ def early_end_delay(
     ``rate`` (completion per second), whose estimate asked for ``delay``: earlier, where
     its kind's tasks that report progress were learned to end before their estimate.
 
-    ``ends``: per 1% of completion, the learned weight of the kind's tasks whose last
-    answer reported that completion (``DurationModel.progress_ends``; a completed task's
-    is 100%). The completions above ``completion`` and below 100% (the estimate's own
-    end), up to where ``delay`` lands, are taken from the lowest up: the poll moves to the
-    time ``rate`` reaches the first one where the share of the ends still possible that
-    lie at or below it, times how much later the aimed poll would see them, comes to half
-    the policy's rhythm at that age (a task polled at its rhythm is seen half an interval
-    after its end, on average). Never sooner than ``interval.initial``; ``delay`` if no
-    completion qualifies."""
+    ``ends``: per 1% of completion (0 to 100), the learned weight of the kind's tasks
+    whose last answer reported that completion (a completed task's is 100%), then that of
+    those whose last answer did not say (``DurationModel.progress_ends``). The
+    completions above ``completion`` and below 100% (the estimate's own end), up to where
+    ``delay`` lands, are taken from the lowest up: the poll moves to the time ``rate``
+    reaches the first one where the share of the ends still possible (those above
+    ``completion``, and those that did not say) that lie at or below it, times how much
+    later the aimed poll would see them, comes to half the policy's rhythm at that age (a
+    task polled at its rhythm is seen half an interval after its end, on average). Never
+    sooner than ``interval.initial``; ``delay`` if no completion qualifies."""
     if not (rate > 0) or not (delay > interval.initial):
         return delay
     # bin i holds [i - 0.5, i + 0.5) %: an end there is still possible if its top is above
@@ -460,7 +461,7 @@ def early_end_delay(
         return delay
     seen = 0.0
     initial = interval.initial
-    for i in range(start, len(ends) - 1):  # the last bin, 100%, is the estimate's own end
+    for i in range(start, 100):  # 100% is the estimate's own end; the unknown, nowhere
         weight = ends[i]
         if not weight:
             continue

@@ -95,8 +95,10 @@ def test_where_tasks_that_report_progress_end_is_learned_and_kept() -> None:
     model.record_progress_end("k", 1.5)  # not a completion: nothing learned
     ends = model.progress_ends("k")
     assert ends is not None
-    assert len(ends) == 101
+    assert len(ends) == 102
     assert (ends[60], ends[100], sum(ends)) == (3.0, 17.0, 20.0)
+    model.record_progress_end("k", None)  # a failed answer that did not say where
+    assert (ends[101], sum(ends)) == (1.0, 21.0)
     back = DurationModel.from_json(json.dumps(model.to_json()))
     assert back.progress_ends("k") == ends
     assert back.kinds() == ()  # no durations were recorded
@@ -118,7 +120,7 @@ def test_where_tasks_end_in_their_progress_fades_like_their_durations() -> None:
     [
         {},
         {"version": 2, "kinds": {}},
-        {"version": 1, "kinds": {}, "progress_ends": {"a": {"101": 1}}},
+        {"version": 1, "kinds": {}, "progress_ends": {"a": {"102": 1}}},
         {"version": 1, "kinds": {}, "progress_ends": {"a": {"60": -1}}},
         {"version": 1, "kinds": {}, "progress_ends": ["a"]},
         {"version": 1, "kinds": {"a": {"999": 1}}},
@@ -232,7 +234,7 @@ def _read(data: object) -> DurationModel | None:
     if isinstance(data, dict) and isinstance(data.get("progress_ends"), dict):
         for kind in data["progress_ends"]:
             ends = model.progress_ends(kind)
-            assert ends is None or len(ends) == 101
+            assert ends is None or len(ends) == 102
     return model
 
 

@@ -361,6 +361,12 @@ def test_an_early_end_not_worth_a_poll_moves_nothing() -> None:
     assert early_end_delay(19.0, doubling, 3.0, 0.13, 0.046, FAILS_AT_60) == 19.0
 
 
+def test_ends_that_did_not_say_where_count_among_the_possible_ones() -> None:
+    # As many again failed without saying where: the share at 60% halves (0.43 s a task).
+    unsaid = (*FAILS_AT_60, 100.0)
+    assert early_end_delay(19.0, EVERY_SECOND, 3.0, 0.13, 0.046, unsaid) == 19.0
+
+
 def test_ends_below_the_completion_reached_are_passed() -> None:
     # At 61% the 60% bin (59.5% to 60.5%) is behind it: only the aimed poll remains.
     assert early_end_delay(19.0, EVERY_SECOND, 15.0, 0.61, 0.02, FAILS_AT_60) == 19.0
