@@ -7,6 +7,11 @@ log scale (each bin about 9% wide, from 50 ms to about 150 days), so a model is 
 hundred numbers per kind however many tasks it has seen. Old tasks fade: once a kind's
 weight passes ``HALF_LIFE_WEIGHT``, every bin is halved, so the model follows a change in
 a kind's durations within a few thousand finishes.
+
+For the kinds whose tasks report progress it also learns where they end in that progress:
+the completion each one's last answer reported (1.0 for a task that completed, what a task
+that failed had reached), in bins of 1%. A progress estimate foresees the first kind of end
+only; the second says where a task's estimate may be wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import bisect
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._errors import InvalidArgumentError
@@ -36,6 +41,9 @@ MIN_SAMPLES = 20  # a kind's model is used once it has seen this many ends
 # 8 keeps both: tests/economy_mix.py, every shape, in virtual time.
 HEDGE_EVIDENCE = 8.0
 HALF_LIFE_WEIGHT = 4096.0
+# Where progress tasks end: bins 0 to 100 hold completions [i - 0.5, i + 0.5) %; bin 101
+# holds the tasks whose last answer did not say (a failed answer without a completion).
+_PROGRESS_BINS = 102
 # Hazards are read from counts smoothed over this many bins either side (about 20% of an
 # age each way): a few dozen ends leave empty bins that are sampling noise, not gaps.
 _SMOOTH = 2
@@ -59,7 +67,7 @@ class DurationModel:
     ``to_json``/``from_json`` carry a model across restarts (a checkpoint does it).
     """
 
-    __slots__ = ("_cdf", "_counts", "_sparse", "_totals")
+    __slots__ = ("_cdf", "_counts", "_progress", "_progress_totals", "_sparse", "_totals")
 
     def __init__(self) -> None:
         self._counts: dict[str, list[float]] = {}
@@ -68,6 +76,9 @@ class DurationModel:
         # kind -> (budget, the weight it was built at, per bin: the age the sparse stretch
         # holding it ends at, or None for a dense bin); rebuilt lazily
         self._sparse: dict[str, tuple[float, float, list[float | None]]] = {}
+        # kind -> per 1% of completion, the tasks that reported progress and ended there
+        self._progress: dict[str, list[float]] = {}
+        self._progress_totals: dict[str, float] = {}
 
     def record(self, kind: str, seconds: float) -> None:
         """One task of ``kind`` ended ``seconds`` after its watch started."""
@@ -209,18 +220,55 @@ class DurationModel:
             age = 0.0
         return cached[2][_bin(age)]
 
+    def record_progress_end(self, kind: str, completion: float | None) -> None:
+        """One task of ``kind`` that reported progress ended with ``completion`` (in
+        [0, 1]) in its last answer: 1.0 if it completed, what it had reached if it failed,
+        ``None`` if its last answer did not say."""
+        if completion is None:
+            i = _PROGRESS_BINS - 1
+        elif 0.0 <= completion <= 1.0:
+            i = int(completion * 100 + 0.5)
+        else:
+            return
+        ends = self._progress.get(kind)
+        if ends is None:
+            ends = self._progress[kind] = [0.0] * _PROGRESS_BINS
+        ends[i] += 1.0
+        total = self._progress_totals.get(kind, 0.0) + 1.0
+        if total > HALF_LIFE_WEIGHT:
+            for i, c in enumerate(ends):
+                ends[i] = c / 2
+            total /= 2
+        self._progress_totals[kind] = total
+
+    def progress_ends(self, kind: str) -> Sequence[float] | None:
+        """Per 1% of completion (index ``i`` for ``i``% give or take half a percent, 0 to
+        100), the learned weight of ``kind``'s tasks that ended there, and at index 101 of
+        those whose last answer did not say (see :meth:`record_progress_end`); ``None``
+        while the kind has fewer than ``MIN_SAMPLES`` of them all.
+        The model's own counts, read-only: asked on every poll that follows an estimate."""
+        if self._progress_totals.get(kind, 0.0) < MIN_SAMPLES:
+            return None
+        return self._progress[kind]
+
     def kinds(self) -> tuple[str, ...]:
         return tuple(sorted(self._counts))
 
     # -- persistence ------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        """The model as JSON-able data: per kind, its non-empty bins."""
+        """The model as JSON-able data: per kind, its non-empty bins (``"kinds"``), and
+        per kind that reported progress, the non-empty bins of where it ended
+        (``"progress_ends"``)."""
         return {
             "version": 1,
             "kinds": {
                 kind: {str(i): c for i, c in enumerate(counts) if c}
                 for kind, counts in self._counts.items()
+            },
+            "progress_ends": {
+                kind: {str(i): c for i, c in enumerate(ends) if c}
+                for kind, ends in self._progress.items()
             },
         }
 
@@ -241,29 +289,15 @@ class DurationModel:
             if not isinstance(kinds, Mapping):
                 raise ValueError("'kinds' is not an object")
             for kind, bins in kinds.items():
-                if not isinstance(kind, str):
-                    raise ValueError("a kind name is not text")
-                if not isinstance(bins, Mapping):
-                    raise ValueError(f"kind {kind!r}: bins are not an object")
-                counts = [0.0] * _BINS
-                for key, value in bins.items():
-                    i = int(key) if isinstance(key, str) and _BIN_KEY.fullmatch(key) else -1
-                    if not 0 <= i < _BINS:
-                        raise ValueError(f"bin {key!r} out of range")
-                    if isinstance(value, bool) or not isinstance(value, int | float):
-                        raise ValueError(f"bin {key!r} has a count that is not a number")
-                    try:
-                        count = float(value)
-                    except OverflowError:  # an int of 309 digits or more
-                        count = math.inf
-                    if not (count >= 0 and math.isfinite(count)):
-                        raise ValueError(f"bin {key!r} has a bad count")
-                    counts[i] = count
-                total = sum(counts)
-                if not math.isfinite(total):
-                    raise ValueError(f"kind {kind!r}: the counts add up past a float")
+                counts = _read_bins(kind, bins, _BINS)
                 model._counts[kind] = counts
-                model._totals[kind] = total
+                model._totals[kind] = sum(counts)
+            progress = data.get("progress_ends", {})  # absent from models saved before it
+            if not isinstance(progress, Mapping):
+                raise ValueError("'progress_ends' is not an object")
+            for kind, bins in progress.items():
+                ends = model._progress[kind] = _read_bins(kind, bins, _PROGRESS_BINS)
+                model._progress_totals[kind] = sum(ends)
         except (RecursionError, ValueError) as exc:
             # json.loads raises RecursionError for nesting deeper than the interpreter's
             # stack, and ValueError (JSONDecodeError, UnicodeDecodeError, an integer of
@@ -275,6 +309,32 @@ class DurationModel:
     def __repr__(self) -> str:
         learned = ", ".join(f"{k}={self._totals[k]:g}" for k in sorted(self._totals))
         return f"<DurationModel {learned or 'empty'}>"
+
+
+def _read_bins(kind: object, bins: object, n: int) -> list[float]:
+    """One kind's ``{"i": count}`` bins from :meth:`DurationModel.to_json`, as ``n``
+    counts; raises ``ValueError`` for anything else."""
+    if not isinstance(kind, str):
+        raise ValueError("a kind name is not text")
+    if not isinstance(bins, Mapping):
+        raise ValueError(f"kind {kind!r}: bins are not an object")
+    counts = [0.0] * n
+    for key, value in bins.items():
+        i = int(key) if isinstance(key, str) and _BIN_KEY.fullmatch(key) else -1
+        if not 0 <= i < n:
+            raise ValueError(f"bin {key!r} out of range")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"bin {key!r} has a count that is not a number")
+        try:
+            count = float(value)
+        except OverflowError:  # an int of 309 digits or more
+            count = math.inf
+        if not (count >= 0 and math.isfinite(count)):
+            raise ValueError(f"bin {key!r} has a bad count")
+        counts[i] = count
+    if not math.isfinite(sum(counts)):
+        raise ValueError(f"kind {kind!r}: the counts add up past a float")
+    return counts
 
 
 def sparse_map(counts: list[float], budget: float) -> list[float | None]:

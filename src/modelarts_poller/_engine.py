@@ -515,6 +515,14 @@ class Engine(Dispatch, Resuming):
         ):
             # Only the task's own end says how long its kind runs (not a deadline).
             durations.record(handle.spec.kind, event.at - handle._watched_at)
+            if handle._first is not None:
+                # It reported progress at a rate: where it ended in that progress (all of
+                # it if it completed, whatever its answer said; what a failure said, if it did).
+                obs = handle._obs
+                said = None if obs is None else obs.completion
+                durations.record_progress_end(
+                    handle.spec.kind, 1.0 if isinstance(event, TaskCompleted) else said
+                )
         if isinstance(event, TaskCompleted):
             self._completed += 1
             if logger.isEnabledFor(logging.DEBUG):

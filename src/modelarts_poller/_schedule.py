@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from ._backoff import Backoff
@@ -428,3 +428,49 @@ def hedged_delay(delay: float, initial: float, age: float, half_ended: float | N
     if cap >= delay:
         return delay
     return initial if cap < initial else cap
+
+
+def early_end_delay(
+    delay: float,
+    interval: Backoff,
+    age: float,
+    completion: float,
+    rate: float,
+    ends: Sequence[float],
+) -> float:
+    """The delay to the next poll of a task at ``completion`` (in [0, 1]), progressing at
+    ``rate`` (completion per second), whose estimate asked for ``delay``: earlier, where
+    its kind's tasks that report progress were learned to end before their estimate.
+
+    ``ends``: per 1% of completion (0 to 100), the learned weight of the kind's tasks
+    whose last answer reported that completion (a completed task's is 100%), then that of
+    those whose last answer did not say (``DurationModel.progress_ends``). The
+    completions above ``completion`` and below 100% (the estimate's own end), up to where
+    ``delay`` lands, are taken from the lowest up: the poll moves to the time ``rate``
+    reaches the first one where the share of the ends still possible (those above
+    ``completion``, and those that did not say) that lie at or below it, times how much
+    later the aimed poll would see them, comes to half the policy's rhythm at that age (a
+    task polled at its rhythm is seen half an interval after its end, on average). Never
+    sooner than ``interval.initial``; ``delay`` if no completion qualifies."""
+    if not (rate > 0) or not (delay > interval.initial):
+        return delay
+    # bin i holds [i - 0.5, i + 0.5) %: an end there is still possible if its top is above
+    start = max(0, math.floor(completion * 100 - 0.5) + 1)
+    alive = sum(ends[start:])
+    if not (alive > 0):
+        return delay
+    seen = 0.0
+    initial = interval.initial
+    for i in range(start, 100):  # 100% is the estimate's own end; the unknown, nowhere
+        weight = ends[i]
+        if not weight:
+            continue
+        seen += weight
+        wait = ((i + 0.5) / 100 - completion) / rate
+        if wait < initial:
+            wait = initial
+        if wait >= delay:
+            break
+        if seen / alive * (delay - wait) >= rhythm_at(interval, age + wait) / 2:
+            return wait
+    return delay

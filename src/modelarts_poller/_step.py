@@ -37,6 +37,7 @@ from ._schedule import (
     HEDGE,
     LATE_BUDGET,
     change_chance,
+    early_end_delay,
     hedged_delay,
     no_progress_delay,
     placed_delay,
@@ -206,9 +207,15 @@ def next_look(
                 delay = no_progress_delay(delay, policy.interval, age, quiet, half)
         elif first is not None and delay > policy.interval.initial:
             # A progress estimate may be wrong (a task that will fail rarely says so): it
-            # does not jump past the age by which half its kind's runners have ended.
+            # does not jump past the age by which half its kind's runners have ended,
             half = durations.hedge_until(kind, age, HEDGE)
             delay = hedged_delay(delay, policy.interval.initial, age, half)
+            # nor, where it pays, past a completion at which its kind's tasks were seen
+            # to end before their estimate.
+            ends = durations.progress_ends(kind)
+            if ends is not None and completion is not None and now > first[0]:
+                rate = (completion - first[1]) / (now - first[0])
+                delay = early_end_delay(delay, policy.interval, age, completion, rate, ends)
     due = now + delay
     if deadline is not None and due > deadline:
         return _past_deadline(delay, now, due, deadline, honour=False, base=base, first=first)

@@ -244,6 +244,44 @@ async def test_a_progress_estimate_does_not_jump_past_the_kinds_usual_end(
         assert failed.at > 12.0  # the estimate alone waits for 100%
 
 
+def stops_at_60(jobs: Jobs, name: str, duration: float, start: float = 0.0) -> Job:
+    """Progress rises to 60% over ``duration`` (an estimate says 1.67 times that), then the
+    job breaks, its failed answer still saying 60%."""
+    steps: list[tuple[float, str, float | None]] = [
+        (start + duration * i / 100, "RUNNING", 0.006 * i) for i in range(100)
+    ]
+    steps.append((start + duration, "BROKEN", 0.6))
+    return jobs.add(name, *steps)
+
+
+@pytest.mark.parametrize("learned", [True, False])
+async def test_the_engine_learns_where_progress_jobs_stop_and_looks_there(
+    clock: FakeClock, jobs: Jobs, learned: bool
+) -> None:
+    policy = PollPolicy(
+        interval=Backoff(initial=1.0, maximum=60.0, strategy="constant", jitter="none")
+    )
+    teachers = [jobs.linear(f"done-{i}", 20.0) for i in range(18)]
+    teachers += [stops_at_60(jobs, f"broke-{i}", 12.0) for i in range(4)]
+    async with Engine(client=jobs, clock=clock, policy=policy, learn_durations=learned) as engine:
+        await clock.run(engine.wait(engine.watch_many(teachers)))
+        if learned:
+            ends = engine.durations.progress_ends("job")
+            assert ends is not None
+            assert (ends[60], ends[100], sum(ends)) == (4.0, 18.0, 22.0)
+        start = clock.now()
+        liar = stops_at_60(jobs, "liar", 12.0, start)
+        failed = await clock.run(engine.watch(liar).wait())
+    assert isinstance(failed, TaskFailed)
+    if learned:
+        # 4 in 22 of the kind stopped at 60%: seen at the aim (~18 s), 8 s late, 1.4 s on
+        # average, so the engine looks when the job's rate (as measured) reaches 60.5%:
+        # within the 1 s interval of the end.
+        assert failed.at - start <= 13.0, [round(t - start, 2) for t in jobs.polls["liar"]]
+    else:
+        assert failed.at - start > 18.0  # the estimate alone waits for 100%
+
+
 class _Owner:
     def __init__(self) -> None:
         self.t = 0.0

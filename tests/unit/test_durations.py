@@ -86,11 +86,43 @@ def test_round_trip_through_json() -> None:
     assert back.samples("b") == 1.0
 
 
+def test_where_tasks_that_report_progress_end_is_learned_and_kept() -> None:
+    model = DurationModel()
+    for i in range(MIN_SAMPLES - 1):
+        model.record_progress_end("k", 0.6 if i % 10 == 0 else 1.0)
+    assert model.progress_ends("k") is None  # fewer than MIN_SAMPLES ends
+    model.record_progress_end("k", 0.596)  # 59.5% to 60.5% share a bin
+    model.record_progress_end("k", 1.5)  # not a completion: nothing learned
+    ends = model.progress_ends("k")
+    assert ends is not None
+    assert len(ends) == 102
+    assert (ends[60], ends[100], sum(ends)) == (3.0, 17.0, 20.0)
+    model.record_progress_end("k", None)  # a failed answer that did not say where
+    assert (ends[101], sum(ends)) == (1.0, 21.0)
+    back = DurationModel.from_json(json.dumps(model.to_json()))
+    assert back.progress_ends("k") == ends
+    assert back.kinds() == ()  # no durations were recorded
+    old = DurationModel.from_json({"version": 1, "kinds": {}})  # saved before they were
+    assert old.progress_ends("k") is None
+
+
+def test_where_tasks_end_in_their_progress_fades_like_their_durations() -> None:
+    model = DurationModel()
+    for _ in range(int(HALF_LIFE_WEIGHT) + 1):
+        model.record_progress_end("k", 1.0)
+    ends = model.progress_ends("k")
+    assert ends is not None
+    assert sum(ends) <= HALF_LIFE_WEIGHT
+
+
 @pytest.mark.parametrize(
     "data",
     [
         {},
         {"version": 2, "kinds": {}},
+        {"version": 1, "kinds": {}, "progress_ends": {"a": {"102": 1}}},
+        {"version": 1, "kinds": {}, "progress_ends": {"a": {"60": -1}}},
+        {"version": 1, "kinds": {}, "progress_ends": ["a"]},
         {"version": 1, "kinds": {"a": {"999": 1}}},
         {"version": 1, "kinds": {"a": {"1": -1}}},
         {"version": 1, "kinds": {"a": {"1": "x"}}},
@@ -149,6 +181,21 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=20,
 )
+BINS_LIKE = st.one_of(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.one_of(
+            st.dictionaries(
+                st.one_of(st.integers(-5, 300).map(str), st.text(max_size=4)),
+                JSON_VALUES,
+                max_size=5,
+            ),
+            JSON_VALUES,
+        ),
+        max_size=3,
+    ),
+    JSON_VALUES,
+)
 MODEL_LIKE = st.fixed_dictionaries(
     {
         "version": st.sampled_from([1, 1.0, True, "1", 2]),
@@ -167,7 +214,8 @@ MODEL_LIKE = st.fixed_dictionaries(
             ),
             JSON_VALUES,
         ),
-    }
+    },
+    optional={"progress_ends": BINS_LIKE},
 )
 DEEP = "[" * 200_000 + "]" * 200_000
 HUGE = '{"version": 1, "kinds": {"a": {"1": 1' + "0" * 400 + "}}}"
@@ -183,6 +231,10 @@ def _read(data: object) -> DurationModel | None:
     for kind in model.kinds():  # what it returns is a model that works
         assert 0.0 <= model.ended_by(kind, 10.0) <= 1.0
         model.quiet_until(kind, 1.0, 0.25)
+    if isinstance(data, dict) and isinstance(data.get("progress_ends"), dict):
+        for kind in data["progress_ends"]:
+            ends = model.progress_ends(kind)
+            assert ends is None or len(ends) == 102
     return model
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -16,6 +17,7 @@ from modelarts_poller._schedule import (
     REKEY_SLICE,
     Scheduler,
     change_chance,
+    early_end_delay,
     hedged_delay,
     no_progress_delay,
     placed_delay,
@@ -335,6 +337,61 @@ def test_a_progress_estimate_stops_where_half_its_kind_has_ended() -> None:
     assert hedged_delay(10.0, 1.0, age=20.0, half_ended=25.0) == 5.0
     assert hedged_delay(10.0, 1.0, age=20.0, half_ended=40.0) == 10.0
     assert hedged_delay(10.0, 1.0, age=20.0, half_ended=20.2) == 1.0
+
+
+# A kind whose tasks that report progress end at 100% (90 of them) or fail at 60% (10).
+FAILS_AT_60 = tuple(10.0 if i == 60 else 90.0 if i == 100 else 0.0 for i in range(101))
+EVERY_SECOND = Backoff(initial=1.0, maximum=60.0, strategy="constant", jitter="none")
+
+
+def test_a_progress_estimate_stops_where_its_kind_was_seen_to_end_early() -> None:
+    # At 13%, 4.6% a second, aimed 19 s on: its kind's tasks that failed stopped at 60%,
+    # 10.3 s on; seen at the aim, they would be 8.7 s late, 0.87 s on average: over half
+    # the 1 s rhythm, so the poll moves to 60.5%.
+    got = early_end_delay(19.0, EVERY_SECOND, 3.0, 0.13, 0.046, FAILS_AT_60)
+    assert got == pytest.approx((0.605 - 0.13) / 0.046)
+
+
+def test_an_early_end_not_worth_a_poll_moves_nothing() -> None:
+    # The aimed poll would see them 3.6 s late, 0.36 s on average: under half the rhythm.
+    assert early_end_delay(6.0, EVERY_SECOND, 1.0, 0.13, 0.2, FAILS_AT_60) == 6.0
+    # The first, under a backoff that asks 8 s at the age of the look (13.3 s): half is 4 s.
+    doubling = Backoff(initial=1.0, maximum=60.0, jitter="none")
+    assert rhythm_at(doubling, 3.0 + (0.605 - 0.13) / 0.046) == 8.0
+    assert early_end_delay(19.0, doubling, 3.0, 0.13, 0.046, FAILS_AT_60) == 19.0
+
+
+def test_ends_that_did_not_say_where_count_among_the_possible_ones() -> None:
+    # As many again failed without saying where: the share at 60% halves (0.43 s a task).
+    unsaid = (*FAILS_AT_60, 100.0)
+    assert early_end_delay(19.0, EVERY_SECOND, 3.0, 0.13, 0.046, unsaid) == 19.0
+
+
+def test_ends_below_the_completion_reached_are_passed() -> None:
+    # At 61% the 60% bin (59.5% to 60.5%) is behind it: only the aimed poll remains.
+    assert early_end_delay(19.0, EVERY_SECOND, 15.0, 0.61, 0.02, FAILS_AT_60) == 19.0
+    # At 60.2% an end in that bin is still possible: a look after the interval's initial.
+    assert early_end_delay(19.0, EVERY_SECOND, 15.0, 0.602, 0.02, FAILS_AT_60) == 1.0
+
+
+def test_without_early_ends_the_estimate_holds() -> None:
+    done = tuple(100.0 if i == 100 else 0.0 for i in range(101))
+    assert early_end_delay(19.0, EVERY_SECOND, 3.0, 0.13, 0.046, done) == 19.0
+    assert early_end_delay(19.0, EVERY_SECOND, 3.0, 0.13, 0.0, FAILS_AT_60) == 19.0
+
+
+@given(
+    st.floats(0.01, 100, allow_nan=False),
+    st.floats(0, 1, allow_nan=False),
+    st.floats(1e-4, 1, allow_nan=False),
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=101, max_size=101),
+)
+def test_an_early_end_poll_is_never_later_than_asked_nor_sooner_than_initial(
+    delay: float, completion: float, rate: float, ends: list[float]
+) -> None:
+    got = early_end_delay(delay, EVERY_SECOND, 10.0, completion, rate, ends)
+    assert got <= delay
+    assert got >= min(delay, EVERY_SECOND.initial)
 
 
 def test_many_waiting_items_get_fresh_credits_a_slice_at_a_time() -> None:

@@ -180,6 +180,21 @@ def test_a_progress_estimate_stops_where_half_the_kinds_runners_have_ended() -> 
     assert got.delay >= CONSTANT.interval.initial
 
 
+def test_a_progress_estimate_stops_where_the_kinds_tasks_were_seen_to_end_early() -> None:
+    # Ends from 20 s to 60 s, so the hedge leaves the estimate be; one in five of the kind's
+    # tasks that report progress failed at 60%.
+    durations = learned(ends=tuple(20.0 + i for i in range(40)))
+    for i in range(40):
+        durations.record_progress_end("k", 0.6 if i % 5 == 0 else 1.0)
+    asked = {"now": 4.0, "completion": 0.13, "base": 0.05, "first": (3.0, 0.084), "age": 4.0}
+    without = look(CONSTANT, **asked, durations=learned(ends=tuple(20.0 + i for i in range(40))))
+    with_ends = look(CONSTANT, **asked, durations=durations)
+    rate = (0.13 - 0.084) / (4.0 - 3.0)
+    assert without.delay == pytest.approx((1 - 0.13) / rate * 1.03)
+    # Seen at the aim, they would be 9.2 s late, 1.8 s on average: over half the 2 s rhythm.
+    assert with_ends.delay == pytest.approx((0.605 - 0.13) / rate)
+
+
 def test_learned_durations_move_a_young_task_without_progress_past_its_quiet_stretch() -> None:
     durations = learned(ends=(100.0,) * 40)
     young = look(CONSTANT, durations=durations, age=1.0)
