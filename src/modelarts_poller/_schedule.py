@@ -430,6 +430,10 @@ def hedged_delay(delay: float, initial: float, age: float, half_ended: float | N
     return initial if cap < initial else cap
 
 
+# Named strategies whose delay never shrinks with age (a custom one may).
+_GROWING = frozenset({"constant", "exponential", "fibonacci"})
+
+
 def early_end_delay(
     delay: float,
     interval: Backoff,
@@ -450,8 +454,10 @@ def early_end_delay(
     reaches the first one where the share of the ends still possible (those above
     ``completion``, and those that did not say) that lie at or below it, times how much
     later the aimed poll would see them, comes to half the policy's rhythm at that age (a
-    task polled at its rhythm is seen half an interval after its end, on average). Never
-    sooner than ``interval.initial``; ``delay`` if no completion qualifies."""
+    task polled at its rhythm is seen half an interval after its end, on average). An end
+    that did not say where counts as spread evenly over the percents from ``completion``
+    to 100%: nothing says where it lies among them. Never sooner than
+    ``interval.initial``; ``delay`` if no completion qualifies."""
     if not (rate > 0) or not (delay > interval.initial):
         return delay
     # bin i holds [i - 0.5, i + 0.5) %: an end there is still possible if its top is above
@@ -461,8 +467,22 @@ def early_end_delay(
         return delay
     seen = 0.0
     initial = interval.initial
-    for i in range(start, 100):  # 100% is the estimate's own end; the unknown, nowhere
-        weight = ends[i]
+    # Those that did not say where: anywhere above it, as far as anyone knows.
+    unsaid = ends[101] / (100 - start) if len(ends) > 101 and start < 100 else 0.0
+    if unsaid and interval.strategy in _GROWING and start < 100:
+        # Spread over every percent, they make the loop below walk them all (40 us) where
+        # nothing qualifies, as in most polls. The most any percent k bins on could offer
+        # (every said end before 100% already behind it, the look no later than its
+        # unclamped time) against the least the rhythm asks from here on, when it only grows.
+        step = 1 / (100 * rate)
+        said = sum(ends[start:100])
+        reach = (delay - ((start + 0.5) / 100 - completion) / rate) / step
+        k = min(max(0.0, (reach - 1 - said / unsaid) / 2), reach)
+        most = (said + unsaid * (k + 1)) * (reach - k) * step
+        if most < alive * rhythm_at(interval, age) / 2:
+            return delay
+    for i in range(start, 100):  # 100% is the estimate's own end; the unknown, everywhere
+        weight = ends[i] + unsaid
         if not weight:
             continue
         seen += weight

@@ -60,10 +60,15 @@ async def test_a_triggerers_cold_wave_stays_within_its_bound() -> None:
     assert got["warm"][1] <= 0.62, got
 
 
-async def test_bench_mixs_own_run_keeps_intelligent_tasks_under_the_fixed_poller() -> None:
+async def test_bench_mixs_own_run_keeps_progress_kinds_under_the_fixed_poller() -> None:
     # A tenth of them fail at 60% while their progress promises a finish: the engine learns
     # that from the warm-up and looks there (0.39x, 0.10x and 0.22x).
     runs = await passes()
     got = [round(run["intelligent_task"].ratio, 2) for run in runs]
     assert max(got) <= 0.6, got
     assert max(run["all"].ratio for run in runs) <= 0.7
+    # A tenth of services fail too, and their failed answer does not say where: the engine
+    # looks on the way where that pays (0.66x, 1.40x, 0.57x; 0.95x, 0.78x, 1.03x when the
+    # ends that did not say where counted nowhere). bench_mix reports the median pass.
+    services = sorted(run["service"].ratio for run in runs)
+    assert services[1] <= 0.8, services
