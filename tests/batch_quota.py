@@ -175,10 +175,20 @@ async def batch_pass(
     server = QuotaServer(clock, tasks, math.inf)
     server.latency = latency
     model = None if durations is None else DurationModel.from_json(durations.to_json())
-    async with Engine(
-        client=server, clock=clock, policy=POLICY, seed=seed, max_in_flight=100,
-        durations=model, adapt_to_quota=False, **options,
-    ) as engine:  # fmt: skip
+    delays, learned = await watch_all(
+        clock, server, tasks, policy=POLICY, seed=seed, max_in_flight=100, durations=model,
+        **options,
+    )  # fmt: skip
+    return delays, server, learned
+
+
+async def watch_all(
+    clock: FakeClock, server: ModelArtsClient, tasks: list[Script], **options: Any
+) -> tuple[list[float], DurationModel | None]:
+    """Watch every one of ``tasks`` with an engine on ``server`` (``options`` are the
+    engine's; it keeps to no advertised quota) until all have ended: the delay of each
+    end's report after the task's true end, and what the engine learned."""
+    async with Engine(client=server, clock=clock, adapt_to_quota=False, **options) as engine:
         handles = engine.watch_many([spec_of(s) for s in tasks])
         await clock.run(engine.wait(handles), limit=100_000.0)
         delays = []
@@ -186,8 +196,7 @@ async def batch_pass(
             event = handle.outcome
             assert event is not None
             delays.append(event.at - script.finishes)
-        learned = engine.durations
-    return delays, server, learned
+        return delays, engine.durations
 
 
 def fixed(ends: list[float], target: float) -> float:
@@ -230,17 +239,10 @@ async def quota_pass(
     """The delays of every end's report, and the server (its counts)."""
     clock = FakeClock()
     server = QuotaServer(clock, tasks, rate)
-    async with Engine(
-        client=server, clock=clock, policy=POLICY, seed=seed, max_in_flight=100,
-        max_rate=rate * 0.95, adapt_to_quota=False, **options,
-    ) as engine:  # fmt: skip
-        handles = engine.watch_many([spec_of(s) for s in tasks])
-        await clock.run(engine.wait(handles), limit=100_000.0)
-        delays = []
-        for script, handle in zip(tasks, handles, strict=True):
-            event = handle.outcome
-            assert event is not None
-            delays.append(event.at - script.finishes)
+    delays, _ = await watch_all(
+        clock, server, tasks, policy=POLICY, seed=seed, max_in_flight=100,
+        max_rate=rate * 0.95, **options,
+    )  # fmt: skip
     return delays, server
 
 

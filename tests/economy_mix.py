@@ -56,7 +56,12 @@ POLICY = PollPolicy(
 )
 
 
-def scripts(groups: int, seed: int) -> list[Script]:
+def scripts(
+    groups: int, seed: int, *, scale: float = 1.0, shared: tuple[str, ...] = ()
+) -> list[Script]:
+    """``groups`` groups of the mix, durations (and queueing) times ``scale``; the tasks of
+    a group of each kind in ``shared`` share one dataset (several exports of it, listed
+    at once), every other task has a dataset of its own."""
     rng = random.Random(seed)
     out = []
     n = 0
@@ -69,12 +74,12 @@ def scripts(groups: int, seed: int) -> list[Script]:
                     Script(
                         kind,
                         project_id="project",
-                        dataset_id=f"ds-{seed}-{g}-{n}",
+                        dataset_id=f"ds-{seed}-{g}" if kind in shared else f"ds-{seed}-{g}-{n}",
                         task_id=f"t-{seed}-{n}",
                         created=0.0,
                         created_ms=1_700_000_000_000,
-                        queue=rng.uniform(0.0, 1.0),
-                        run=run,
+                        queue=rng.uniform(0.0, 1.0) * scale,
+                        run=run * scale,
                         outcome="failed" if rng.random() < 0.1 else "completed",
                         total=rng.randrange(100, 50_000),
                     )

@@ -17,49 +17,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
-import random
 from typing import Any
 
-from modelarts_poller import Backoff, Engine, PollPolicy
-from modelarts_poller.simulator._lifecycle import Script, body_at, spec_of
+from modelarts_poller import Backoff, PollPolicy
+from modelarts_poller.simulator._lifecycle import Script, body_at
 from modelarts_poller.testing import FakeClock
 
-from .batch_quota import QuotaServer, p95
+from .batch_quota import QuotaServer, p95, watch_all
 from .economy_mix import MIX
+from .economy_mix import scripts as mix_scripts
 
 SHARED = ("export", "import")  # several a dataset: one list call sees them all
-PROJECT = "project"
 SEED = 20261124
 
 
 def scripts(groups: int, scale: float, seed: int = SEED) -> list[Script]:
     """``groups`` groups of the mix (bench_quota's ``task_set``), durations x ``scale``."""
-    rng = random.Random(seed)
-    out = []
-    n = 0
-    for g in range(groups):
-        for kind, (count, median) in MIX.items():
-            for _ in range(count):
-                n += 1
-                run = median * min(3.0, max(1 / 3, math.exp(rng.gauss(0.0, 0.4))))
-                queue = rng.uniform(0.0, 1.0) * scale
-                outcome = "failed" if rng.random() < 0.1 else "completed"
-                out.append(
-                    Script(
-                        kind,
-                        project_id=PROJECT,
-                        dataset_id=f"ds-{g}" if kind in SHARED else f"ds-{g}-{n}",
-                        task_id=f"t-{n}",
-                        created=0.0,
-                        created_ms=1_700_000_000_000,
-                        queue=queue,
-                        run=run * scale,
-                        outcome=outcome,
-                        total=rng.randrange(100, 50_000),
-                    )
-                )
-    return out
+    return mix_scripts(groups, seed, scale=scale, shared=SHARED)
 
 
 class MixQuotaServer(QuotaServer):
@@ -99,16 +73,7 @@ async def quota_pass(
     policy = PollPolicy(interval=Backoff(initial=1.0 * scale, maximum=60.0 * scale))
     if "rate_limiter" not in options:
         options["max_rate"] = rate
-    async with Engine(
-        client=server, clock=clock, policy=policy, seed=seed, adapt_to_quota=False, **options
-    ) as engine:
-        handles = engine.watch_many([spec_of(s) for s in tasks])
-        await clock.run(engine.wait(handles), limit=100_000.0)
-        delays = []
-        for script, handle in zip(tasks, handles, strict=True):
-            event = handle.outcome
-            assert event is not None
-            delays.append(event.at - script.finishes)
+    delays, _ = await watch_all(clock, server, tasks, policy=policy, seed=seed, **options)
     return delays, server
 
 

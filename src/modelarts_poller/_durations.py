@@ -84,16 +84,7 @@ class DurationModel:
         """One task of ``kind`` ended ``seconds`` after its watch started."""
         if not (seconds >= 0 and math.isfinite(seconds)):
             return  # a clock that went back: nothing to learn
-        counts = self._counts.get(kind)
-        if counts is None:
-            counts = self._counts[kind] = [0.0] * _BINS
-        counts[_bin(seconds)] += 1.0
-        total = self._totals.get(kind, 0.0) + 1.0
-        if total > HALF_LIFE_WEIGHT:
-            for i, c in enumerate(counts):
-                counts[i] = c / 2
-            total /= 2
-        self._totals[kind] = total
+        _count(self._counts, self._totals, kind, _bin(seconds), _BINS)
         self._cdf.pop(kind, None)
 
     def seed(self, kind: str, durations: Iterable[float]) -> None:
@@ -230,16 +221,7 @@ class DurationModel:
             i = int(completion * 100 + 0.5)
         else:
             return
-        ends = self._progress.get(kind)
-        if ends is None:
-            ends = self._progress[kind] = [0.0] * _PROGRESS_BINS
-        ends[i] += 1.0
-        total = self._progress_totals.get(kind, 0.0) + 1.0
-        if total > HALF_LIFE_WEIGHT:
-            for i, c in enumerate(ends):
-                ends[i] = c / 2
-            total /= 2
-        self._progress_totals[kind] = total
+        _count(self._progress, self._progress_totals, kind, i, _PROGRESS_BINS)
 
     def progress_ends(self, kind: str) -> Sequence[float] | None:
         """Per 1% of completion (index ``i`` for ``i``% give or take half a percent, 0 to
@@ -309,6 +291,23 @@ class DurationModel:
     def __repr__(self) -> str:
         learned = ", ".join(f"{k}={self._totals[k]:g}" for k in sorted(self._totals))
         return f"<DurationModel {learned or 'empty'}>"
+
+
+def _count(
+    bins: dict[str, list[float]], totals: dict[str, float], kind: str, i: int, n: int
+) -> None:
+    """One more end of ``kind`` in its bin ``i`` (of ``n``); past ``HALF_LIFE_WEIGHT`` in
+    all, every bin of the kind is halved, so old ends fade."""
+    counts = bins.get(kind)
+    if counts is None:
+        counts = bins[kind] = [0.0] * n
+    counts[i] += 1.0
+    total = totals.get(kind, 0.0) + 1.0
+    if total > HALF_LIFE_WEIGHT:
+        for j, c in enumerate(counts):
+            counts[j] = c / 2
+        total /= 2
+    totals[kind] = total
 
 
 def _read_bins(kind: object, bins: object, n: int) -> list[float]:
