@@ -199,21 +199,7 @@ BINS_LIKE = st.one_of(
 MODEL_LIKE = st.fixed_dictionaries(
     {
         "version": st.sampled_from([1, 1.0, True, "1", 2]),
-        "kinds": st.one_of(
-            st.dictionaries(
-                st.text(max_size=5),
-                st.one_of(
-                    st.dictionaries(
-                        st.one_of(st.integers(-5, 300).map(str), st.text(max_size=4)),
-                        JSON_VALUES,
-                        max_size=5,
-                    ),
-                    JSON_VALUES,
-                ),
-                max_size=3,
-            ),
-            JSON_VALUES,
-        ),
+        "kinds": BINS_LIKE,
     },
     optional={"progress_ends": BINS_LIKE},
 )
