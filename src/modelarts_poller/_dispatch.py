@@ -368,10 +368,9 @@ class Dispatch:
         finally:
             gate = CURRENT_GATE.get()
             if gate is not None:
-                # A grant the wire did not take is not kept: a fetch of its own may have
-                # spent it (a request the gate does not see), so it is not given back.
-                gate.prepaid = False
-                gate.grant = 0
+                # A grant the wire did not take is not kept, nor given back: a fetch of
+                # its own may have spent it (a request the gate does not see).
+                gate.forget()
         self._in_flight -= 1
         if metrics is not None:
             metrics.poll(spec.kind, "ok", time.perf_counter() - started)
@@ -481,11 +480,7 @@ class Dispatch:
         """
         assert self._core_tg is not None
         gate = CURRENT_GATE.get()
-        grant = None
-        if gate is not None and gate.prepaid:
-            grant = gate.grant
-            gate.prepaid = False
-            gate.grant = 0
+        grant = None if gate is None else gate.hand_over()
         self._core_tg.start_soon(self._listing, run, args, grant)
 
     async def _listing(
@@ -494,8 +489,7 @@ class Dispatch:
         if self._limiter is not None:
             gate = Gate(self._limiter, now=self._now, granted=self._granted)
             if grant is not None:
-                gate.prepaid = True
-                gate.grant = grant
+                gate.prepay(grant)
             CURRENT_GATE.set(gate)
         await run(*args)
 
@@ -531,8 +525,7 @@ class Dispatch:
         )
         gate = CURRENT_GATE.get()
         if gate is not None:
-            gate.prepaid = True
-            gate.grant = grant
+            gate.prepay(grant)
 
     def _granted(self, binding: bool, waited: float) -> None:
         """A grant came through a poller's ``Gate`` after ``waited`` seconds; ``binding``:

@@ -361,13 +361,14 @@ class Gate:
     own to mean the rate binds. Without them a grant is taken untimed.
 
     ``prepaid`` is set when the engine already took a grant for this poll (specs whose
-    requests may not go through ``ModelArtsClient``): the first request uses it. ``grant``
-    is its number, for a limiter that takes back grants (:class:`ReturnsGrants`);
-    :meth:`unspend` gives it up.
+    requests may not go through ``ModelArtsClient``): the first request uses it. The
+    engine sets it with :meth:`prepay` (with the grant's number, for a limiter that takes
+    back grants: :class:`ReturnsGrants`), moves it with :meth:`hand_over`, and gives it
+    up with :meth:`unspend` (back to the limiter) or :meth:`forget`.
     """
 
-    __slots__ = ("_give_back", "_try_acquire", "grant", "granted", "limiter", "now", "observe",
-                 "prepaid")  # fmt: skip
+    __slots__ = ("_give_back", "_grant", "_try_acquire", "granted", "limiter", "now",
+                 "observe", "prepaid")  # fmt: skip
 
     def __init__(
         self,
@@ -383,7 +384,7 @@ class Gate:
         self.now = now
         self.granted = granted
         self.prepaid = False
-        self.grant = 0
+        self._grant = 0
         self._give_back: Any = getattr(limiter, "give_back", None)
         # A limiter that can grant without a coroutine (LocalRateLimiter) is asked that
         # first: most grants are free, and an await per request costs more than the check.
@@ -394,21 +395,40 @@ class Gate:
         """False for a limiter that keeps no rate of its own yet (only pauses)."""
         return getattr(self.limiter, "max_rate", 1.0) is not None
 
+    def prepay(self, grant: int = 0) -> None:
+        """Hold a grant the engine took for this poll: numbered ``grant`` (0: not one the
+        limiter can take back)."""
+        self.prepaid = True
+        self._grant = grant
+
+    def hand_over(self) -> int | None:
+        """The prepaid grant's number, for another gate to :meth:`prepay` with (this one
+        no longer holds it); ``None`` if none is held."""
+        if not self.prepaid:
+            return None
+        grant = self._grant
+        self.forget()
+        return grant
+
+    def forget(self) -> None:
+        """Drop the prepaid grant, spent or not: a request this gate did not see may have
+        spent it, so it is not given back."""
+        self.prepaid = False
+        self._grant = 0
+
     def unspend(self) -> None:
         """The prepaid grant is given up, no request having spent it: back to the limiter
         if it was the last one made (then it is as if it had not been), else lost."""
         if self.prepaid:
-            self.prepaid = False
             give_back = self._give_back
-            if give_back is not None and self.grant:
-                give_back(self.grant)
-        self.grant = 0
+            if give_back is not None and self._grant:
+                give_back(self._grant)
+        self.forget()
 
     def take_now(self) -> bool:
         """This request's grant, if it needs no wait; ``False``: await :meth:`pass_`."""
         if self.prepaid:
-            self.prepaid = False
-            self.grant = 0
+            self.forget()
             return True
         try_acquire = self._try_acquire
         if try_acquire is None or not try_acquire():
@@ -421,8 +441,7 @@ class Gate:
     async def pass_(self) -> None:
         """This request's grant, timed: a wait long enough marks the rate as binding."""
         if self.prepaid:
-            self.prepaid = False
-            self.grant = 0
+            self.forget()
             return
         now, granted = self.now, self.granted
         if now is None or granted is None:
