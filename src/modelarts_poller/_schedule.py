@@ -469,7 +469,7 @@ def early_end_delay(
     initial = interval.initial
     # Those that did not say where: anywhere above it, as far as anyone knows.
     unsaid = ends[101] / (100 - start) if len(ends) > 101 and start < 100 else 0.0
-    if unsaid and interval.strategy in _GROWING and start < 100:
+    if unsaid and interval.strategy in _GROWING:
         # Spread over every percent, they make the loop below walk them all (40 us) where
         # nothing qualifies, as in most polls. The most any percent k bins on could offer
         # (every said end before 100% already behind it, the look no later than its
